@@ -1,0 +1,155 @@
+/* gru.c: the two GRU forms of cells.md, blocks in order r, u(=z), n.
+   gru (Cho et al. 2014), reset before the recurrent product:
+       r = σ(W_r x + R_r h + b_r),  u = σ(W_u x + R_u h + b_u)
+       n = tanh(W_n x + R_n (r ⊙ h) + b_n)
+   gru-ra (cuDNN/PyTorch), reset after it, with its own bias b_rn:
+       n = tanh(W_n x + b_n + r ⊙ (R_n h + b_rn))
+   both: h' = (1 - u) ⊙ n + u ⊙ h. */
+#include "cell.h"
+#include "gemm.h"
+
+#include <string.h>
+
+/* x (T,B,X) -> h (T+1,B,H); act (T,B,3H) holds r, u, n; aux (T,B,H) holds
+   r ⊙ h_{t-1} (gru) or R_n h_{t-1} + b_rn (gru-ra). */
+void gru_forward(const Cell *cell, const real *params, const real *x, CellCache *cc) {
+    const int T = cc->T, B = cc->B, X = cell->X, H = cell->H, GH = 3 * H;
+    const size_t BH = (size_t)B * H;
+    const real *W = params + cell->w_ih, *R = params + cell->w_hh;
+    const real *R_n = R + (size_t)2 * H * H;
+    const int reset_after = cell->flags.reset_after;
+    const real *b_rn = reset_after ? params + cell->bias_rn : NULL;
+
+    gemm(0, 1, T * B, GH, X, 1, x, X, W, X, 0, cc->act, GH);
+    add_bias_rows(cc->act, params + cell->bias, T * B, GH);
+    for (int t = 0; t < T; t++) {
+        real *a = cc->act + (size_t)t * B * GH;
+        const real *h_prev = cc->h + (size_t)t * BH;
+        real *h_t = cc->h + (size_t)(t + 1) * BH;
+        real *aux = cc->aux + (size_t)t * BH;
+        if (reset_after) {
+            real *hh = cc->tmp; /* (B,3H) = h_{t-1} R^T */
+            gemm(0, 1, B, GH, H, 1, h_prev, H, R, H, 0, hh, GH);
+            for (int b = 0; b < B; b++) {
+                real *ab = a + (size_t)b * GH;
+                const real *hb = hh + (size_t)b * GH;
+                for (int j = 0; j < H; j++) {
+                    size_t k = (size_t)b * H + j;
+                    real r = sigmoid_r(ab[j] + hb[j]);
+                    real u = sigmoid_r(ab[H + j] + hb[H + j]);
+                    real hn = hb[2 * H + j] + b_rn[j];
+                    real n = R_TANH(ab[2 * H + j] + r * hn);
+                    ab[j] = r;
+                    ab[H + j] = u;
+                    ab[2 * H + j] = n;
+                    aux[k] = hn;
+                    h_t[k] = (1 - u) * n + u * h_prev[k];
+                }
+            }
+        } else {
+            /* r and u first: they need only h_{t-1} */
+            gemm(0, 1, B, 2 * H, H, 1, h_prev, H, R, H, 1, a, GH);
+            for (int b = 0; b < B; b++) {
+                real *ab = a + (size_t)b * GH;
+                for (int j = 0; j < H; j++) {
+                    ab[j] = sigmoid_r(ab[j]);
+                    ab[H + j] = sigmoid_r(ab[H + j]);
+                    aux[(size_t)b * H + j] = ab[j] * h_prev[(size_t)b * H + j];
+                }
+            }
+            gemm(0, 1, B, H, H, 1, aux, H, R_n, H, 1, a + 2 * H, GH);
+            for (int b = 0; b < B; b++) {
+                real *ab = a + (size_t)b * GH;
+                for (int j = 0; j < H; j++) {
+                    size_t k = (size_t)b * H + j;
+                    real n = R_TANH(ab[2 * H + j]);
+                    ab[2 * H + j] = n;
+                    h_t[k] = (1 - ab[H + j]) * n + ab[H + j] * h_prev[k];
+                }
+            }
+        }
+    }
+}
+
+void gru_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
+                  const real *dh_out, real *dparams, real *dx, real *dh0, real *flow_h) {
+    const int T = cc->T, B = cc->B, X = cell->X, H = cell->H, GH = 3 * H;
+    const size_t BH = (size_t)B * H;
+    const real *W = params + cell->w_ih, *R = params + cell->w_hh;
+    const real *R_n = R + (size_t)2 * H * H;
+    const int reset_after = cell->flags.reset_after;
+    real *dh = cc->dh, *dh_next = cc->dh_next;
+    memset(dh_next, 0, BH * sizeof(real));
+
+    for (int t = T - 1; t >= 0; t--) {
+        const real *a = cc->act + (size_t)t * B * GH;
+        const real *h_prev = cc->h + (size_t)t * BH;
+        const real *aux = cc->aux + (size_t)t * BH;
+        real *dpre = cc->dpre + (size_t)t * B * GH;
+        for (size_t k = 0; k < BH; k++) dh[k] = dh_out[(size_t)t * BH + k] + dh_next[k];
+        if (flow_h) flow_norms(dh, B, H, &flow_h[t]);
+        if (reset_after) {
+            real *dhh = cc->dpre_hh + (size_t)t * B * GH; /* dL/d(h_{t-1} R^T + [0,0,b_rn]) */
+            for (int b = 0; b < B; b++) {
+                const real *ab = a + (size_t)b * GH;
+                real *di = dpre + (size_t)b * GH, *dr_ = dhh + (size_t)b * GH;
+                for (int j = 0; j < H; j++) {
+                    size_t k = (size_t)b * H + j;
+                    real r = ab[j], u = ab[H + j], n = ab[2 * H + j];
+                    /* h' = (1-u) n + u h */
+                    real dn = dh[k] * (1 - u), du = dh[k] * (h_prev[k] - n);
+                    /* n = tanh(a_n + r * hn) */
+                    real dan = dn * (1 - n * n);
+                    real dar = dan * aux[k] * r * (1 - r);
+                    real dau = du * u * (1 - u);
+                    di[j] = dr_[j] = dar;
+                    di[H + j] = dr_[H + j] = dau;
+                    di[2 * H + j] = dan;
+                    dr_[2 * H + j] = dan * r;
+                    dh_next[k] = dh[k] * u;
+                }
+            }
+            gemm(0, 0, B, H, GH, 1, dhh, GH, R, H, 1, dh_next, H);
+        } else {
+            /* pass 1: n and u, which do not need R_n's product */
+            for (int b = 0; b < B; b++) {
+                const real *ab = a + (size_t)b * GH;
+                real *db = dpre + (size_t)b * GH;
+                for (int j = 0; j < H; j++) {
+                    size_t k = (size_t)b * H + j;
+                    real u = ab[H + j], n = ab[2 * H + j];
+                    db[2 * H + j] = dh[k] * (1 - u) * (1 - n * n);
+                    db[H + j] = dh[k] * (h_prev[k] - n) * u * (1 - u);
+                }
+            }
+            /* n = tanh(... + R_n (r ⊙ h)): d(r ⊙ h) = dan R_n */
+            real *drh = cc->tmp;
+            gemm(0, 0, B, H, H, 1, dpre + 2 * H, GH, R_n, H, 0, drh, H);
+            for (int b = 0; b < B; b++) {
+                const real *ab = a + (size_t)b * GH;
+                real *db = dpre + (size_t)b * GH;
+                for (int j = 0; j < H; j++) {
+                    size_t k = (size_t)b * H + j;
+                    real r = ab[j], u = ab[H + j];
+                    db[j] = drh[k] * h_prev[k] * r * (1 - r);
+                    dh_next[k] = dh[k] * u + drh[k] * r;
+                }
+            }
+            gemm(0, 0, B, H, 2 * H, 1, dpre, GH, R, H, 1, dh_next, H);
+        }
+    }
+    gemm(1, 0, GH, X, T * B, 1, cc->dpre, GH, x, X, 1, dparams + cell->w_ih, X);
+    sum_rows_into(dparams + cell->bias, cc->dpre, T * B, GH);
+    if (reset_after) {
+        gemm(1, 0, GH, H, T * B, 1, cc->dpre_hh, GH, cc->h, H, 1, dparams + cell->w_hh, H);
+        real *db_rn = dparams + cell->bias_rn;
+        for (size_t r = 0; r < (size_t)T * B; r++)
+            for (int j = 0; j < H; j++) db_rn[j] += cc->dpre_hh[r * GH + 2 * H + j];
+    } else {
+        gemm(1, 0, 2 * H, H, T * B, 1, cc->dpre, GH, cc->h, H, 1, dparams + cell->w_hh, H);
+        gemm(1, 0, H, H, T * B, 1, cc->dpre + 2 * H, GH, cc->aux, H, 1,
+             dparams + cell->w_hh + (size_t)2 * H * H, H);
+    }
+    if (dx) gemm(0, 0, T * B, X, GH, 1, cc->dpre, GH, W, X, 0, dx, X);
+    if (dh0) memcpy(dh0, dh_next, BH * sizeof(real));
+}

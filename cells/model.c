@@ -1,0 +1,219 @@
+/* model.c: readout, losses and the parameter arena around a cell.
+   Losses (cells.md, trace spec): mse is the mean over masked (t,b) rows and
+   the Y components of the squared error; xent the mean over masked rows of
+   -sum_k target_k log softmax_k(y); bce the mean over masked rows and
+   components of the binary cross-entropy of sigmoid(y). */
+#include "model.h"
+#include "gemm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *loss_name(LossKind k) {
+    switch (k) {
+    case LOSS_MSE: return "mse";
+    case LOSS_XENT: return "xent";
+    case LOSS_BCE: return "bce";
+    }
+    return "?";
+}
+
+int loss_parse(const char *s, LossKind *out) {
+    if (!strcmp(s, "mse")) *out = LOSS_MSE;
+    else if (!strcmp(s, "xent")) *out = LOSS_XENT;
+    else if (!strcmp(s, "bce")) *out = LOSS_BCE;
+    else return -1;
+    return 0;
+}
+
+int model_make(Model *m, const char *cell_name, int X, int H, int Y, LossKind loss,
+               char *err, size_t err_len) {
+    memset(m, 0, sizeof *m);
+    if (cell_make(&m->cell, cell_name, X, H, err, err_len) != 0) return -1;
+    if (Y < 1) {
+        snprintf(err, err_len, "output size must be >= 1 (got %d)", Y);
+        return -1;
+    }
+    m->Y = Y;
+    m->loss = loss;
+    m->n_tensors = m->cell.n_tensors;
+    memcpy(m->tensors, m->cell.tensors, sizeof(ParamTensor) * (size_t)m->cell.n_tensors);
+    m->n_params = m->cell.n_params;
+    ParamTensor *w = &m->tensors[m->n_tensors++];
+    snprintf(w->name, sizeof w->name, "readout.weight");
+    w->rows = Y; w->cols = H; w->offset = m->ro_w = m->n_params;
+    m->n_params += (size_t)Y * H;
+    ParamTensor *b = &m->tensors[m->n_tensors++];
+    snprintf(b->name, sizeof b->name, "readout.bias");
+    b->rows = Y; b->cols = 1; b->offset = m->ro_b = m->n_params;
+    m->n_params += (size_t)Y;
+    return 0;
+}
+
+const ParamTensor *model_tensor(const Model *m, const char *name) {
+    for (int i = 0; i < m->n_tensors; i++)
+        if (!strcmp(m->tensors[i].name, name)) return &m->tensors[i];
+    return NULL;
+}
+
+/* one function sizes and points the block, so the two cannot disagree */
+static size_t work_layout(const Model *m, int T, int B, ModelWork *w) {
+    size_t TB = (size_t)T * B, H = (size_t)m->cell.H;
+    size_t n = cell_cache_size(&m->cell, T, B);
+    size_t off_y = n;           n += TB * m->Y;
+    size_t off_dy = n;          n += TB * m->Y;
+    size_t off_dh = n;          n += TB * H;
+    size_t off_dx = n;          n += TB * m->cell.X;
+    size_t off_h0 = n;          n += (size_t)B * H;
+    size_t off_c0 = n;          n += (size_t)B * H;
+    if (w && w->block) {
+        cell_cache_point(&m->cell, T, B, w->block, &w->cc);
+        w->y = w->block + off_y;
+        w->dy = w->block + off_dy;
+        w->dh_out = w->block + off_dh;
+        w->dx = w->block + off_dx;
+        w->dh0 = w->block + off_h0;
+        w->dc0 = w->block + off_c0;
+    }
+    return n;
+}
+
+size_t model_work_size(const Model *m, int T, int B) {
+    return work_layout(m, T, B, NULL) * sizeof(real) + (size_t)T * sizeof(int);
+}
+
+int model_work_alloc(const Model *m, int T, int B, ModelWork *w) {
+    memset(w, 0, sizeof *w);
+    w->T = T;
+    w->B = B;
+    size_t n = work_layout(m, T, B, NULL);
+    w->block = malloc(n * sizeof(real));
+    w->active = malloc((size_t)T * sizeof(int));
+    if (!w->block || !w->active) {
+        free(w->block);
+        free(w->active);
+        w->block = NULL;
+        w->active = NULL;
+        return -1;
+    }
+    memset(w->block, 0, n * sizeof(real));
+    work_layout(m, T, B, w);
+    return 0;
+}
+
+void model_work_free(ModelWork *w) {
+    free(w->block);
+    free(w->active);
+    w->block = NULL;
+    w->active = NULL;
+}
+
+void model_init(const Model *m, real *params, Rng *rng, double scale, double forget_bias) {
+    const Cell *c = &m->cell;
+    int H = c->H;
+    if (scale <= 0) scale = 1.0 / sqrt((double)H);
+    for (size_t k = 0; k < m->n_params; k++) params[k] = (real)rng_range(rng, -scale, scale);
+    if (c->kind == CELL_RNN && c->flags.relu) {
+        real *R = params + c->w_hh;
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < H; j++) R[(size_t)i * H + j] = (real)(i == j);
+        for (int j = 0; j < H; j++) params[c->bias + j] = 0;
+    }
+    if (c->kind == CELL_LSTM && c->blk_f >= 0 && !isnan(forget_bias))
+        for (int j = 0; j < H; j++) params[c->bias + (size_t)c->blk_f * H + j] = (real)forget_bias;
+}
+
+void model_zero_state(const Model *m, ModelWork *w) {
+    size_t BH = (size_t)w->B * m->cell.H;
+    memset(w->cc.h, 0, BH * sizeof(real));
+    if (w->cc.c) memset(w->cc.c, 0, BH * sizeof(real));
+}
+
+/* Calls fn on each maximal run [t0, t1) of steps whose readout is needed, so
+   that a task scored only at its last step costs one small GEMM, not T. */
+#define FOR_ACTIVE_RUNS(w, t0, t1, body)                                            \
+    for (int t0 = 0, t1; t0 < (w)->T; t0 = t1) {                                   \
+        if (!(w)->active[t0]) { t1 = t0 + 1; continue; }                            \
+        for (t1 = t0 + 1; t1 < (w)->T && (w)->active[t1]; t1++) {}                  \
+        body                                                                        \
+    }
+
+double model_forward(const Model *m, const real *params, const real *x, const real *target,
+                     const real *mask, ModelWork *w) {
+    const int T = w->T, B = w->B, H = m->cell.H, Y = m->Y;
+    const size_t BH = (size_t)B * H;
+    cell_forward(&m->cell, params, x, &w->cc);
+    for (int t = 0; t < T; t++) {
+        int any = w->readout_all;
+        for (int b = 0; b < B && !any; b++) any = mask[(size_t)t * B + b] != 0;
+        w->active[t] = any;
+    }
+    const real *V = params + m->ro_w, *d = params + m->ro_b;
+    memset(w->y, 0, (size_t)T * B * Y * sizeof(real));
+    FOR_ACTIVE_RUNS(w, t0, t1, {
+        real *y0 = w->y + (size_t)t0 * B * Y;
+        gemm(0, 1, (t1 - t0) * B, Y, H, 1, w->cc.h + (size_t)(t0 + 1) * BH, H, V, H, 0, y0, Y);
+        add_bias_rows(y0, d, (t1 - t0) * B, Y);
+    })
+    /* loss, accumulated in double; dy is filled here too, as the same pass
+       has the softmax at hand */
+    double loss = 0, n_rows = 0;
+    for (size_t r = 0; r < (size_t)T * B; r++) n_rows += mask[r];
+    memset(w->dy, 0, (size_t)T * B * Y * sizeof(real));
+    if (n_rows == 0) return 0;
+    for (size_t r = 0; r < (size_t)T * B; r++) {
+        real mk = mask[r];
+        if (mk == 0) continue;
+        const real *yr = w->y + r * Y, *tr = target + r * Y;
+        real *dyr = w->dy + r * Y;
+        if (m->loss == LOSS_MSE) {
+            for (int k = 0; k < Y; k++) {
+                double e = (double)yr[k] - tr[k];
+                loss += mk * e * e;
+                dyr[k] = (real)(mk * 2 * e / (n_rows * Y));
+            }
+        } else if (m->loss == LOSS_XENT) {
+            double mx = yr[0];
+            for (int k = 1; k < Y; k++) mx = yr[k] > mx ? yr[k] : mx;
+            double z = 0;
+            for (int k = 0; k < Y; k++) z += exp((double)yr[k] - mx);
+            double logz = mx + log(z);
+            for (int k = 0; k < Y; k++) {
+                double p = exp((double)yr[k] - logz);
+                loss -= mk * tr[k] * ((double)yr[k] - logz);
+                dyr[k] = (real)(mk * (p - tr[k]) / n_rows);
+            }
+        } else {
+            for (int k = 0; k < Y; k++) {
+                double a = yr[k], t = tr[k];
+                /* -t log σ(a) - (1-t) log(1-σ(a)), written to stay finite */
+                loss += mk * ((a > 0 ? a : 0) - a * t + log1p(exp(-fabs(a))));
+                dyr[k] = (real)(mk * (1 / (1 + exp(-a)) - t) / (n_rows * Y));
+            }
+        }
+    }
+    return m->loss == LOSS_XENT ? loss / n_rows : loss / (n_rows * Y);
+}
+
+void model_backward(const Model *m, const real *params, const real *x, const real *target,
+                    const real *mask, ModelWork *w, real *grads, real *flow_h, real *flow_c) {
+    (void)target;
+    (void)mask; /* dy was computed by model_forward from them */
+    const int T = w->T, B = w->B, H = m->cell.H, Y = m->Y;
+    const size_t BH = (size_t)B * H;
+    const real *V = params + m->ro_w;
+    memset(w->dh_out, 0, (size_t)T * BH * sizeof(real));
+    FOR_ACTIVE_RUNS(w, t0, t1, {
+        int rows = (t1 - t0) * B;
+        const real *dy0 = w->dy + (size_t)t0 * B * Y;
+        const real *h0 = w->cc.h + (size_t)(t0 + 1) * BH;
+        /* y = h V^T + d */
+        gemm(1, 0, Y, H, rows, 1, dy0, Y, h0, H, 1, grads + m->ro_w, H);
+        sum_rows_into(grads + m->ro_b, dy0, rows, Y);
+        gemm(0, 0, rows, H, Y, 1, dy0, Y, V, H, 0, w->dh_out + (size_t)t0 * BH, H);
+    })
+    cell_backward(&m->cell, params, x, &w->cc, w->dh_out, grads, w->dx, w->dh0, w->dc0, flow_h,
+                  flow_c);
+}

@@ -1,0 +1,64 @@
+/* model.h: a cell with the linear readout y_t = V h_t + d and a loss over a
+   (T,B) mask, shared by every cell. Parameters of the cell and the readout
+   live in one array (cell tensors first), gradients mirror it. */
+#ifndef RNNBENCH_MODEL_H
+#define RNNBENCH_MODEL_H
+
+#include "cell.h"
+#include "rng.h"
+
+typedef enum { LOSS_MSE, LOSS_XENT, LOSS_BCE } LossKind;
+const char *loss_name(LossKind k);
+int loss_parse(const char *s, LossKind *out); /* "mse", "xent", "bce"; 0 on success */
+
+#define MODEL_MAX_TENSORS (CELL_MAX_TENSORS + 2)
+
+typedef struct {
+    Cell cell;
+    int Y;
+    LossKind loss;
+    ParamTensor tensors[MODEL_MAX_TENSORS]; /* cell's, then readout.weight, readout.bias */
+    int n_tensors;
+    size_t n_params;
+    size_t ro_w, ro_b;
+} Model;
+
+/* Everything one forward/backward pass of (T,B) needs, in one allocation. */
+typedef struct {
+    int T, B;
+    int readout_all;  /* 1: compute y at every step, even where the mask is 0 */
+    real *block;
+    CellCache cc;
+    real *y;       /* (T,B,Y) readout outputs */
+    real *dy;      /* (T,B,Y) */
+    real *dh_out;  /* (T,B,H) */
+    real *dx;      /* (T,B,X) */
+    real *dh0, *dc0; /* (B,H) */
+    int *active;   /* (T) 1 where any mask entry of the step is non-zero */
+} ModelWork;
+
+int model_make(Model *m, const char *cell_name, int X, int H, int Y, LossKind loss,
+               char *err, size_t err_len);
+size_t model_work_size(const Model *m, int T, int B); /* bytes */
+int model_work_alloc(const Model *m, int T, int B, ModelWork *w); /* -1 when out of memory */
+void model_work_free(ModelWork *w);
+
+/* Uniform(-scale, scale) for every parameter (scale <= 0: 1/sqrt(H), as torch),
+   then the cell's special cases: irnn's identity R and zero bias, and the
+   LSTM forget-gate bias (forget_bias; NAN leaves the random value). */
+void model_init(const Model *m, real *params, Rng *rng, double scale, double forget_bias);
+
+/* Forward over a batch: fills w->y and returns the loss. h_0 = c_0 = 0
+   unless the caller wrote w->cc.h[0] / w->cc.c[0] after a previous call to
+   model_zero_state. */
+void model_zero_state(const Model *m, ModelWork *w);
+double model_forward(const Model *m, const real *params, const real *x, const real *target,
+                     const real *mask, ModelWork *w);
+/* Backward after model_forward: accumulates into grads; writes w->dx, w->dh0,
+   w->dc0 and, when not NULL, the gradient flow (T) of ||dL/dh_t||, ||dL/dc_t||. */
+void model_backward(const Model *m, const real *params, const real *x, const real *target,
+                    const real *mask, ModelWork *w, real *grads, real *flow_h, real *flow_c);
+
+const ParamTensor *model_tensor(const Model *m, const char *name);
+
+#endif

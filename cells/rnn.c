@@ -1,0 +1,58 @@
+/* rnn.c: the Elman RNN (cells.md "Elman RNN"), tanh or ReLU (irnn).
+       h_t = act(W x_t + R h_{t-1} + b)
+   The input projection of all T steps is one GEMM; each step adds one
+   (B,H)x(H,H) product and applies the activation in place. */
+#include "cell.h"
+#include "gemm.h"
+
+#include <string.h>
+
+/* x (T,B,X) -> cc->h (T+1,B,H); h[0] is h_0, set by the caller. */
+void rnn_forward(const Cell *cell, const real *params, const real *x, CellCache *cc) {
+    const int T = cc->T, B = cc->B, X = cell->X, H = cell->H;
+    const size_t BH = (size_t)B * H;
+    const real *W = params + cell->w_ih, *R = params + cell->w_hh, *b = params + cell->bias;
+    real *h = cc->h;
+    /* h[1..T] = x W^T + b, for all steps at once */
+    gemm(0, 1, T * B, H, X, 1, x, X, W, X, 0, h + BH, H);
+    add_bias_rows(h + BH, b, T * B, H);
+    for (int t = 0; t < T; t++) {
+        real *h_prev = h + (size_t)t * BH, *h_t = h_prev + BH;
+        gemm(0, 1, B, H, H, 1, h_prev, H, R, H, 1, h_t, H);
+        if (cell->flags.relu) {
+            for (size_t k = 0; k < BH; k++) h_t[k] = h_t[k] > 0 ? h_t[k] : 0;
+        } else {
+            for (size_t k = 0; k < BH; k++) h_t[k] = R_TANH(h_t[k]);
+        }
+    }
+}
+
+void rnn_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
+                  const real *dh_out, real *dparams, real *dx, real *dh0, real *flow_h) {
+    const int T = cc->T, B = cc->B, X = cell->X, H = cell->H;
+    const size_t BH = (size_t)B * H;
+    const real *W = params + cell->w_ih, *R = params + cell->w_hh;
+    real *dh = cc->dh, *dh_next = cc->dh_next;
+    memset(dh_next, 0, BH * sizeof(real));
+    for (int t = T - 1; t >= 0; t--) {
+        const real *h_t = cc->h + (size_t)(t + 1) * BH;
+        real *dpre = cc->dpre + (size_t)t * BH;
+        /* h_t feeds the readout (dh_out) and step t+1 (dh_next) */
+        for (size_t k = 0; k < BH; k++) dh[k] = dh_out[(size_t)t * BH + k] + dh_next[k];
+        if (flow_h) flow_norms(dh, B, H, &flow_h[t]);
+        /* in the forward pass h_t = act(pre): dpre = dh * act'(pre) */
+        if (cell->flags.relu) {
+            for (size_t k = 0; k < BH; k++) dpre[k] = h_t[k] > 0 ? dh[k] : 0;
+        } else {
+            for (size_t k = 0; k < BH; k++) dpre[k] = dh[k] * (1 - h_t[k] * h_t[k]);
+        }
+        /* pre = ... + R h_{t-1}: dh_{t-1} = dpre R */
+        gemm(0, 0, B, H, H, 1, dpre, H, R, H, 0, dh_next, H);
+    }
+    /* weight gradients as single GEMMs over all T*B rows */
+    gemm(1, 0, H, X, T * B, 1, cc->dpre, H, x, X, 1, dparams + cell->w_ih, X);
+    gemm(1, 0, H, H, T * B, 1, cc->dpre, H, cc->h, H, 1, dparams + cell->w_hh, H);
+    sum_rows_into(dparams + cell->bias, cc->dpre, T * B, H);
+    if (dx) gemm(0, 0, T * B, X, H, 1, cc->dpre, H, W, X, 0, dx, X);
+    if (dh0) memcpy(dh0, dh_next, BH * sizeof(real));
+}

@@ -1,0 +1,37 @@
+/* h5io.h: thin, error-checked helpers over the HDF5 C API for the few shapes
+   rnnbench writes (scalar/string attributes, n-d datasets of real, double or
+   int). Every helper returns 0 on success and -1 after printing one line that
+   names the object, so callers can stop a run without killing a grid.
+   Not thread-safe: only the results writer thread and single-run commands
+   call it. */
+#ifndef RNNBENCH_H5IO_H
+#define RNNBENCH_H5IO_H
+
+#include <hdf5.h>
+#include "../cells/real.h"
+
+#ifdef RNNBENCH_DOUBLE
+#define H5T_REAL H5T_NATIVE_DOUBLE
+#else
+#define H5T_REAL H5T_NATIVE_FLOAT
+#endif
+
+/* silence HDF5's own error stack printing; our messages replace it */
+void h5_quiet(void);
+
+int h5_attr_str(hid_t obj, const char *name, const char *value);
+int h5_attr_int(hid_t obj, const char *name, long long value);
+int h5_attr_double(hid_t obj, const char *name, double value);
+
+/* dataset of `rank` dims with element type `type`; compressed and chunked
+   when it has more than a few thousand elements */
+int h5_write(hid_t loc, const char *name, hid_t type, int rank, const hsize_t *dims,
+             const void *data);
+int h5_write_real(hid_t loc, const char *name, int rank, const hsize_t *dims, const real *data);
+int h5_write_double(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                    const double *data);
+
+/* create a group (intermediate groups too) */
+hid_t h5_group(hid_t loc, const char *path);
+
+#endif

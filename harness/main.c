@@ -1,0 +1,58 @@
+/* main.c: the rnnbench command line. Subcommands only; each lives in its
+   own file. Exit status: 0 success, 1 a failed run, 2 bad usage or input. */
+#include "trace.h"
+#include "util.h"
+#include "../cells/cell.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "rnnbench %s: recurrent cells on long-dependency tasks\n"
+            "usage: rnnbench COMMAND [ARGS]   (rnnbench COMMAND --help for details)\n"
+            "  list cells|tasks   what can be trained\n"
+            "  trace              one forward/backward pass written to HDF5\n",
+            RNNBENCH_VERSION);
+}
+
+static int cmd_list(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fprintf(argc < 2 ? stderr : stdout, "usage: rnnbench list cells|tasks\n");
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "cells")) {
+        int n, nm;
+        const CellInfo *reg = cell_registry(&n);
+        const CellInfo *mods = cell_modifiers(&nm);
+        printf("%-11s %-30s %s\n", "cell", "parameters (N hidden, M inputs)", "description");
+        for (int i = 0; i < n; i++) printf("%-11s %-30s %s\n", reg[i].name, reg[i].params, reg[i].desc);
+        printf("\nLSTM ablations combine with '+', e.g. lstm-peep+cifg+np or lstm+nfg:\n");
+        for (int i = 0; i < nm; i++) printf("  +%-6s %s\n", mods[i].name, mods[i].desc);
+        printf("Parameter counts exclude the readout (Y*N + Y).\n");
+        return 0;
+    }
+    fprintf(stderr, "rnnbench list: unknown list '%s' (cells or tasks)\n", argv[1]);
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("rnnbench %s\n", RNNBENCH_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "list")) return cmd_list(argc - 1, argv + 1);
+    if (!strcmp(cmd, "trace")) return cmd_trace(argc - 1, argv + 1);
+    fprintf(stderr, "rnnbench: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}
