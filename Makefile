@@ -35,11 +35,14 @@ TEST_SRC_double = $(wildcard tests/double/test_*.c)
 BUILD = build/$(1)-$(BLAS)
 objs = $(patsubst %.c,$(call BUILD,$(1))/%.o,$(2))
 
+# the commit a results file records (with -dirty for uncommitted changes)
+GIT_COMMIT = $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+
 BIN_float = bin/rnnbench
 BIN_double = bin/rnnbench-double
 DEPS_STAMP = build/.deps-ok
 
-.PHONY: all float double test test-c test-py run clean deps
+.PHONY: all float double test test-c test-py run clean deps FORCE
 all: $(BIN_$(PRECISION))
 
 float: $(BIN_float)
@@ -51,8 +54,15 @@ $(DEPS_STAMP): scripts/install-deps.sh
 	sh scripts/install-deps.sh
 	@touch $@
 
+build/git_commit.h: FORCE
+	@mkdir -p build
+	@echo '#define RNNBENCH_GIT "$(GIT_COMMIT)"' > $@.new
+	@cmp -s $@.new $@ && rm -f $@.new || mv $@.new $@
+
 # one compile rule per precision
 define PRECISION_RULES
+build/$(1)-$(BLAS)/harness/results.o: build/git_commit.h
+
 build/$(1)-$(BLAS)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS_$(1)) -MMD -MP -c $$< -o $$@
@@ -61,7 +71,7 @@ $(BIN_$(1)): $(call objs,$(1),$(LIB_SRC) harness/main.c)
 	@mkdir -p bin
 	$$(CC) $$^ -o $$@ $$(LDLIBS)
 
-build/$(1)-$(BLAS)/tests: $(call objs,$(1),$(LIB_SRC) $(TEST_SRC_$(1)))
+build/$(1)-$(BLAS)/test-runner: $(call objs,$(1),$(LIB_SRC) $(TEST_SRC_$(1)))
 	$$(CC) $$^ -o $$@ $$(LDLIBS) -lcriterion
 
 -include $(patsubst %.o,%.d,$(call objs,$(1),$(LIB_SRC) harness/main.c $(TEST_SRC_$(1))))
@@ -71,9 +81,9 @@ $(eval $(call PRECISION_RULES,double))
 
 test: test-c test-py
 
-test-c: build/float-$(BLAS)/tests build/double-$(BLAS)/tests $(BIN_float) $(BIN_double)
-	build/double-$(BLAS)/tests
-	build/float-$(BLAS)/tests
+test-c: build/float-$(BLAS)/test-runner build/double-$(BLAS)/test-runner $(BIN_float) $(BIN_double)
+	build/double-$(BLAS)/test-runner
+	build/float-$(BLAS)/test-runner
 
 test-py: $(BIN_float) $(BIN_double)
 	$(PYTHON) -m pytest -q tests

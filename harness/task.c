@@ -1,0 +1,33 @@
+/* task.c: the task registry, in the order of tasks.md, and the default
+   parameters. Each task's definition is one file in tasks/. */
+#include "task.h"
+#include "tasks/common.h"
+
+#include <string.h>
+
+void task_params_default(TaskParams *p) {
+    memset(p, 0, sizeof *p);
+    p->delay = 100;
+    p->n_classes = 4;
+    p->form = 0;
+    p->n_symbols = 10;
+    p->alphabet = 8;
+}
+
+static const Task *const registry[] = {
+    &task_adding, &task_copy, &task_recall, &task_temporal_order,
+    &task_multiplication, &task_xor, &task_reber, &task_timing,
+};
+
+const Task *const *task_all(int *count) {
+    *count = (int)(sizeof registry / sizeof registry[0]);
+    return registry;
+}
+
+const Task *task_find(const char *name) {
+    int n;
+    const Task *const *all = task_all(&n);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(all[i]->name, name)) return all[i];
+    return NULL;
+}

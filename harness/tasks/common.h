@@ -1,0 +1,43 @@
+/* common.h: what the task files of harness/tasks/ share: the registry
+   entries task.c lists, the limits every check applies, clearing the steps a
+   batch uses, and counting argmax answers of cross-entropy tasks.
+   It holds no task's definition: each task is one file beside it (adding,
+   multiplication and xor also share marked_pair.h). */
+#ifndef RNNBENCH_TASKS_COMMON_H
+#define RNNBENCH_TASKS_COMMON_H
+
+#include "../task.h"
+
+#include <stddef.h>
+
+/* the longest delay a check accepts: tasks.md asks for at least 10 000; a
+   million steps is already more than a run can afford to train on */
+#define TASK_MAX_DELAY 1000000
+/* "test accuracy >= 99%" of tasks.md */
+#define TASK_SOLVED_ACCURACY 0.99
+
+/* one definition per file of this folder, listed by task.c */
+extern const Task task_adding, task_copy, task_recall, task_temporal_order,
+    task_multiplication, task_xor, task_reber, task_timing;
+
+/* 0 when min_delay <= delay <= TASK_MAX_DELAY; else -1 and a one-line reason
+   that says why the minimum is what it is */
+int task_check_delay(const char *task, int delay, int min_delay, const char *why_min, char *err,
+                     size_t err_len);
+/* -1 with a reason when form != 0, for tasks that have no form option */
+int task_check_no_form(const char *task, int form, char *err, size_t err_len);
+
+/* zeroes x (T,B,X), target (T,B,Y) and mask (T,B) over the first T steps,
+   so a generator only writes what is not zero */
+void task_clear_steps(int T, int B, int X, int Y, real *x, real *target, real *mask);
+
+int argmax_row(const real *row, int n);
+/* one item per masked row of steps [t_from, t_to): correct when the argmax
+   of y is the target's class */
+void count_argmax_rows(int t_from, int t_to, int B, int Y, const real *y, const real *target,
+                       const real *mask, long *n_correct, long *n_total);
+
+/* solved criterion of the accuracy tasks: accuracy >= TASK_SOLVED_ACCURACY */
+int task_solved_by_accuracy(const TaskParams *p, double loss, double accuracy);
+
+#endif

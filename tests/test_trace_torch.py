@@ -1,0 +1,468 @@
+"""Check `rnnbench trace` (forward, loss and every gradient) against PyTorch in float64.
+
+Example:
+    cd /work/main && make float double && /usr/bin/python3 -m pytest -q tests/test_trace_torch.py
+
+What is tested
+- `rnn`, `irnn`, `lstm`, `gru-ra` against `torch.nn.RNN/LSTM/GRU` loaded with the trace's weights
+  (the single `bias` goes to `bias_ih` with `bias_hh = 0`; gru-ra's `bias_rn` to `bias_hh[2H:]`):
+  loss, y, h, every grads/<name>, dx, dh0, and dc0 for the LSTM.
+- Every cell of `rnnbench list cells` plus a few flag combinations against a short autograd
+  implementation of the equations of docs/cells.md driven by the trace's attributes: the same
+  tensors plus flow_h and flow_c (batch mean of the norm of the total gradient w.r.t. h_t / c_t,
+  taken from autograd with retain_grad on each step's h_t and c_t).
+- The parameter names and shapes of the trace against the layout that the attributes imply.
+- That the equations reference itself equals torch.nn (to 1e-12) where torch has the cell.
+  A listed cell the reference does not know fails (NotImplementedError): nothing is skipped.
+- All three losses (mse, xent, bce), both binaries (bin/rnnbench float32, bin/rnnbench-double).
+- That a perturbed gradient in a trace file is caught, and the error of an unknown cell name.
+
+Tolerance. The reference is computed in float64 from the trace's own stored inputs and
+parameters (float32 values upcast exactly for the float build), so any difference is the C code's
+arithmetic. Per tensor we require the norm-relative error
+    ||a - ref||_inf / ||ref||_inf  <=  1e-5 (float build), 1e-10 (double build)
+which is cells.md's "within 1e-5 relative in float32, 1e-10 in double" read per tensor: an
+element-wise relative error is not a meaningful target for float32 on gradient entries many orders
+of magnitude below the tensor's largest (their absolute error is set by the large terms they are
+summed from). The scalar loss uses plain relative error; a reference tensor that is exactly zero is
+compared in absolute error. The element-wise relative error
+|a - ref| / max(|ref|, 1e-300) is printed alongside for information.
+"""
+import os
+import re
+import subprocess
+import zlib
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+TOLERANCE = {"float": 1e-5, "double": 1e-10}
+PRECISIONS = ("float", "double")
+LOSSES = ("mse", "xent", "bce")
+DIMS = {"hidden": 5, "input": 3, "output": 4, "steps": 20, "batch": 3}
+# combinations of LSTM ablations checked besides the named cells of `rnnbench list cells`
+COMBINATIONS = ("lstm+cifg", "lstm-peep+nfg+noaf", "lstm+fgr+nog", "lstm-peep+niaf+noaf",
+                "lstm+nig+nog")
+TORCH_NN_CELLS = ("rnn", "irnn", "lstm", "gru-ra")
+LSTM_GATES = ("i", "f", "z", "o")
+
+
+# ---------------------------------------------------------------------------------------------
+# running the binary and reading its trace
+
+def repo_root():
+    """The repository root: the parent of this file's directory."""
+    return Path(__file__).resolve().parent.parent
+
+
+def binary_path(precision):
+    """Path of the rnnbench binary built for `precision` ('float' or 'double')."""
+    name = "rnnbench" if precision == "float" else "rnnbench-double"
+    return repo_root() / "bin" / name
+
+
+def require_binary(precision):
+    """Return the binary for `precision`, failing the test with a hint if it is not built."""
+    path = binary_path(precision)
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} is not built: run `make float double` in {repo_root()}")
+    return path
+
+
+def list_cells():
+    """First column of `rnnbench list cells` between the header and the first blank line."""
+    for precision in PRECISIONS:
+        path = binary_path(precision)
+        if os.access(path, os.X_OK):
+            break
+    else:
+        return []
+    out = subprocess.run([str(path), "list", "cells"], capture_output=True, text=True,
+                         check=True).stdout
+    cells = []
+    for line in out.splitlines()[1:]:
+        if not line.strip():
+            break
+        cells.append(line.split()[0])
+    return cells
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrize `any_cell` with every listed cell plus COMBINATIONS (asks the binary)."""
+    if "any_cell" in metafunc.fixturenames:
+        cells = list_cells() or ["<rnnbench not built>"]
+        metafunc.parametrize("any_cell", cells + [c for c in COMBINATIONS if c not in cells])
+
+
+def seed_for(cell, loss):
+    """A fixed seed per (cell, loss), so that cases differ but every run is reproducible."""
+    return zlib.crc32(f"{cell}/{loss}".encode()) % 100000 + 1
+
+
+def run_trace(tmp_path, precision, cell, loss):
+    """Run `rnnbench trace` for one case into tmp_path and return the file's path."""
+    binary = require_binary(precision)
+    out = tmp_path / f"{cell}-{loss}-{precision}.h5"
+    cmd = [str(binary), "trace", "--cell", cell, "--hidden", str(DIMS["hidden"]),
+           "--input", str(DIMS["input"]), "--output", str(DIMS["output"]),
+           "--steps", str(DIMS["steps"]), "--batch", str(DIMS["batch"]), "--loss", loss,
+           "--seed", str(seed_for(cell, loss)), "-o", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr}"
+    return out
+
+
+def decode(value):
+    """An HDF5 attribute as a plain Python value (bytes -> str, numpy scalar -> int/float)."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def load_trace(path):
+    """Read a trace file: {'attrs': {...}, 'data': {name: float64 array}} (params/, grads/ too)."""
+    with h5py.File(path, "r") as f:
+        attrs = {k: decode(v) for k, v in f.attrs.items()}
+        data = {}
+        f.visititems(lambda name, obj: data.__setitem__(name, np.asarray(obj[()], np.float64))
+                     if isinstance(obj, h5py.Dataset) else None)
+    return {"attrs": attrs, "data": data}
+
+
+def check_header(trace, precision, loss):
+    """The attributes agree with the command line and the binary's precision."""
+    a = trace["attrs"]
+    assert a["precision"] == precision
+    assert a["loss_kind"] == loss
+    assert (a["hidden"], a["input_size"], a["output_size"], a["steps"], a["batch"]) == (
+        DIMS["hidden"], DIMS["input"], DIMS["output"], DIMS["steps"], DIMS["batch"])
+
+
+# ---------------------------------------------------------------------------------------------
+# readout and losses shared by both references
+
+def readout_and_loss(h_seq, weight, bias, target, mask, kind):
+    """y_t = V h_t + d for h_seq (T,B,H); return (y, loss) with the masked loss of cells.md."""
+    y = h_seq @ weight.T + bias
+    n_out = y.shape[-1]
+    if kind == "mse":
+        per_step = ((y - target) ** 2).sum(-1)
+        return y, (mask * per_step).sum() / (mask.sum() * n_out)
+    if kind == "xent":
+        per_step = -(target * torch.log_softmax(y, dim=-1)).sum(-1)
+        return y, (mask * per_step).sum() / mask.sum()
+    if kind == "bce":
+        per_elem = torch.nn.functional.binary_cross_entropy_with_logits(y, target,
+                                                                         reduction="none")
+        return y, (mask * per_elem.sum(-1)).sum() / (mask.sum() * n_out)
+    raise ValueError(f"unknown loss kind {kind!r}")
+
+
+def inputs_of(trace):
+    """x (requires grad), target and mask of a trace as float64 tensors."""
+    d = trace["data"]
+    x = torch.tensor(d["x"], dtype=torch.float64, requires_grad=True)
+    return x, torch.tensor(d["target"]), torch.tensor(d["mask"])
+
+
+# ---------------------------------------------------------------------------------------------
+# reference 1: torch.nn modules
+
+def torch_nn_reference(trace):
+    """Recompute rnn/irnn/lstm/gru-ra with torch.nn; return {tensor name: float64 array}."""
+    a, d = trace["attrs"], trace["data"]
+    cell, H, X, B = a["cell"], a["hidden"], a["input_size"], a["batch"]
+    p = {k[len("params/"):]: torch.tensor(v) for k, v in d.items() if k.startswith("params/")}
+    is_lstm = "input_gate" in a
+    if is_lstm:
+        module = torch.nn.LSTM(X, H)
+    elif "reset_after" in a:
+        assert a["reset_after"] == 1, f"{cell}: torch.nn.GRU only has the reset-after form"
+        module = torch.nn.GRU(X, H)
+    else:
+        module = torch.nn.RNN(X, H, nonlinearity=a["activation"])
+    module = module.double()
+    with torch.no_grad():
+        module.weight_ih_l0.copy_(p["weight_ih"])
+        module.weight_hh_l0.copy_(p["weight_hh"])
+        module.bias_ih_l0.copy_(p["bias"])
+        module.bias_hh_l0.zero_()
+        if "bias_rn" in p:
+            module.bias_hh_l0[2 * H:] = p["bias_rn"]
+    readout = torch.nn.Linear(H, a["output_size"]).double()
+    with torch.no_grad():
+        readout.weight.copy_(p["readout.weight"])
+        readout.bias.copy_(p["readout.bias"])
+
+    x, target, mask = inputs_of(trace)
+    h0 = torch.zeros(1, B, H, dtype=torch.float64, requires_grad=True)
+    c0 = torch.zeros(1, B, H, dtype=torch.float64, requires_grad=True)
+    h_seq, _ = module(x, (h0, c0) if is_lstm else h0)
+    y, loss = readout_and_loss(h_seq, readout.weight, readout.bias, target, mask, a["loss_kind"])
+    loss.backward()
+
+    ref = {"loss": loss.detach().numpy(), "y": y.detach().numpy(), "h": h_seq.detach().numpy(),
+           "dx": x.grad.numpy(), "dh0": h0.grad[0].numpy(),
+           "grads/weight_ih": module.weight_ih_l0.grad.numpy(),
+           "grads/weight_hh": module.weight_hh_l0.grad.numpy(),
+           "grads/bias": module.bias_ih_l0.grad.numpy(),
+           "grads/readout.weight": readout.weight.grad.numpy(),
+           "grads/readout.bias": readout.bias.grad.numpy()}
+    if is_lstm:
+        ref["dc0"] = c0.grad[0].numpy()
+    if "bias_rn" in p:
+        ref["grads/bias_rn"] = module.bias_hh_l0.grad[2 * H:].numpy()
+    return ref
+
+
+# ---------------------------------------------------------------------------------------------
+# reference 2: the equations of cells.md, driven by the trace's attributes
+
+def lstm_structure(a):
+    """Gate blocks (order i, f, z, o), peephole gates and FGR gates that the LSTM flags imply."""
+    has = {"i": a["input_gate"] == 1, "f": a["forget_gate"] == 1 and a["coupled"] == 0,
+           "z": True, "o": a["output_gate"] == 1}
+    blocks = [g for g in LSTM_GATES if has[g]]
+    gated = [g for g in ("i", "f", "o") if has[g]]
+    peeps = gated if a["peepholes"] == 1 else []
+    fgr = gated if a["full_gate_recurrence"] == 1 else []
+    return blocks, peeps, fgr
+
+
+def expected_shapes(a):
+    """{parameter name: shape} of the cell described by attributes `a` (docs/cells.md layout)."""
+    H, X = a["hidden"], a["input_size"]
+    shapes = {"readout.weight": (a["output_size"], H), "readout.bias": (a["output_size"],)}
+    if "input_gate" in a:
+        blocks, peeps, fgr = lstm_structure(a)
+        G = len(blocks)
+        shapes.update({"weight_ih": (G * H, X), "weight_hh": (G * H, H), "bias": (G * H,)})
+        shapes.update({f"peep_{g}": (H,) for g in peeps})
+        if fgr:
+            shapes["weight_gg"] = (len(fgr) * H, len(fgr) * H)
+    elif "reset_after" in a:
+        shapes.update({"weight_ih": (3 * H, X), "weight_hh": (3 * H, H), "bias": (3 * H,)})
+        if a["reset_after"] == 1:
+            shapes["bias_rn"] = (H,)
+    elif "activation" in a:
+        shapes.update({"weight_ih": (H, X), "weight_hh": (H, H), "bias": (H,)})
+    else:
+        raise NotImplementedError(f"no reference for cell {a['cell']!r}: extend this test")
+    return shapes
+
+
+def activation(name):
+    """The element-wise function that an activation attribute names."""
+    return {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda v: v}[name]
+
+
+def blocks_of(v, names, H):
+    """Split the last axis of v into H-wide blocks named in order."""
+    return dict(zip(names, torch.split(v, H, dim=-1)))
+
+
+def rnn_step(p, a, x_t, h):
+    """Elman step: h_t = act(W x + R h + b). Returns (h_t, None)."""
+    return activation(a["activation"])(x_t @ p["weight_ih"].T + h @ p["weight_hh"].T
+                                       + p["bias"]), None
+
+
+def gru_step(p, a, x_t, h):
+    """GRU step, reset before (gru) or after (gru-ra) the recurrent product. Returns (h_t, None)."""
+    H = a["hidden"]
+    gi = blocks_of(x_t @ p["weight_ih"].T + p["bias"], "run", H)
+    R = dict(zip("run", torch.split(p["weight_hh"], H, dim=0)))
+    r = torch.sigmoid(gi["r"] + h @ R["r"].T)
+    u = torch.sigmoid(gi["u"] + h @ R["u"].T)
+    if a["reset_after"] == 1:
+        n = torch.tanh(gi["n"] + r * (h @ R["n"].T + p["bias_rn"]))
+    else:
+        n = torch.tanh(gi["n"] + (r * h) @ R["n"].T)
+    return (1 - u) * n + u * h, None
+
+
+def lstm_step(p, a, x_t, h, c, prev_gates):
+    """One LSTM step of the Greff family; returns (h_t, c_t, gate activations for FGR)."""
+    H = a["hidden"]
+    blocks, peeps, fgr = lstm_structure(a)
+    pre = blocks_of(x_t @ p["weight_ih"].T + h @ p["weight_hh"].T + p["bias"], blocks, H)
+    if fgr:  # gates also see R_gg [i;f;o]_{t-1}, the previous step's gate activations
+        pre_rec = blocks_of(prev_gates @ p["weight_gg"].T, fgr, H)
+        pre = {g: pre[g] + pre_rec[g] if g in pre_rec else pre[g] for g in pre}
+    g_act = activation(a["input_activation"])
+    k_act = activation(a["output_activation"])
+
+    def peep(g, state):
+        return p[f"peep_{g}"] * state if g in peeps else 0.0
+
+    z = g_act(pre["z"])
+    i = torch.sigmoid(pre["i"] + peep("i", c)) if "i" in pre else 1.0
+    if a["coupled"] == 1:
+        f = 1.0 - i
+    elif "f" in pre:
+        f = torch.sigmoid(pre["f"] + peep("f", c))
+    else:
+        f = 1.0
+    c_new = i * z + f * c
+    o = torch.sigmoid(pre["o"] + peep("o", c_new)) if "o" in pre else 1.0
+    # `* o` with o = 1.0 still makes h_t a node of its own, distinct from c_t
+    h_new = k_act(c_new) * o
+    gates = {"i": i, "f": f, "o": o}
+    return h_new, c_new, torch.cat([gates[g] for g in fgr], dim=-1) if fgr else None
+
+
+def equations_reference(trace):
+    """Recompute a trace from the cells.md equations; return {tensor name: float64 array}."""
+    a, d = trace["attrs"], trace["data"]
+    H, B, T = a["hidden"], a["batch"], a["steps"]
+    shapes = expected_shapes(a)
+    p = {name: torch.tensor(d[f"params/{name}"], requires_grad=True) for name in shapes}
+    x, target, mask = inputs_of(trace)
+    h0 = torch.zeros(B, H, dtype=torch.float64, requires_grad=True)
+    c0 = torch.zeros(B, H, dtype=torch.float64, requires_grad=True)
+    is_lstm = "input_gate" in a
+    if is_lstm:
+        _, _, fgr = lstm_structure(a)
+        gates = torch.zeros(B, len(fgr) * H, dtype=torch.float64)
+    h, c = h0, c0
+    hs, cs = [], []
+    for t in range(T):
+        if is_lstm:
+            h, c, gates = lstm_step(p, a, x[t], h, c, gates)
+            c.retain_grad()
+            cs.append(c)
+        else:
+            h, _ = (gru_step if "reset_after" in a else rnn_step)(p, a, x[t], h)
+        h.retain_grad()
+        hs.append(h)
+    h_seq = torch.stack(hs)
+    y, loss = readout_and_loss(h_seq, p["readout.weight"], p["readout.bias"], target, mask,
+                               a["loss_kind"])
+    loss.backward()
+
+    def flow(states):  # batch mean over b of ||dL/ds_t[b]||, total gradient through time
+        return np.array([s.grad.norm(dim=-1).mean().item() for s in states])
+
+    ref = {"loss": loss.detach().numpy(), "y": y.detach().numpy(), "h": h_seq.detach().numpy(),
+           "dx": x.grad.numpy(), "dh0": h0.grad.numpy(), "flow_h": flow(hs)}
+    ref.update({f"grads/{name}": p[name].grad.numpy() for name in p})
+    if is_lstm:
+        ref["dc0"] = c0.grad.numpy()
+        ref["flow_c"] = flow(cs)
+    return ref
+
+
+# ---------------------------------------------------------------------------------------------
+# comparison
+
+def compare(trace, ref, label, error_table=None):
+    """Compare every tensor of `ref` with the trace; print the worst errors, assert tolerance.
+
+    Also asserts that the trace holds exactly the parameters and gradients that the reference
+    has (a missing or extra tensor is an error, not a skip).
+    """
+    data, precision = trace["data"], trace["attrs"]["precision"]
+    tol = TOLERANCE[precision]
+    ref_grads = {k for k in ref if k.startswith("grads/")}
+    trace_grads = {k for k in data if k.startswith("grads/")}
+    assert trace_grads == ref_grads, f"{label}: gradients in trace {sorted(trace_grads)}, " \
+                                     f"expected {sorted(ref_grads)}"
+    rows, failures, worst = [], [], (0.0, "")
+    for name in sorted(ref):
+        assert name in data, f"{label}: trace has no dataset {name!r}"
+        got, want = np.asarray(data[name]), np.asarray(ref[name])
+        assert got.shape == want.shape, f"{label}: {name} has shape {got.shape}, " \
+                                        f"expected {want.shape}"
+        scale = np.max(np.abs(want)) if want.size else 0.0
+        diff = np.abs(got - want)
+        max_diff = np.max(diff) if diff.size else 0.0
+        err = max_diff / scale if scale > 0 else max_diff
+        elem = np.max(diff / np.maximum(np.abs(want), 1e-300)) if diff.size else 0.0
+        if not np.all(np.isfinite(got)):
+            err = np.inf
+        rows.append(f"  {name:<22} norm-rel {err:9.2e}  elem-rel {elem:9.2e}  "
+                    f"max|diff| {max_diff:9.2e}  max|ref| {scale:9.2e}")
+        if not err <= tol:
+            failures.append(f"{name} ({err:.2e})")
+        if err > worst[0]:
+            worst = (err, name)
+    print(f"{label}: worst error per tensor (tolerance {tol:.0e}, norm-relative)")
+    print("\n".join(rows))
+    if error_table is not None:  # keyed by reference kind and precision, e.g. "torch.nn float"
+        key = f"{label.split(' [')[0]} {precision}"
+        if key not in error_table or worst[0] >= error_table[key][0]:
+            error_table[key] = (worst[0], tol, f"{label}: {worst[1]}")
+    assert not failures, f"{label}: beyond {tol:.0e}: " + ", ".join(failures) + \
+                         "\n" + "\n".join(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# tests
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("cell", TORCH_NN_CELLS)
+def test_matches_torch_nn(tmp_path, cell, precision, loss, error_table):
+    """rnn, irnn, lstm, gru-ra against torch.nn.RNN/LSTM/GRU with the trace's weights."""
+    trace = load_trace(run_trace(tmp_path, precision, cell, loss))
+    check_header(trace, precision, loss)
+    compare(trace, torch_nn_reference(trace), f"torch.nn [{cell} {loss} {precision}]",
+            error_table)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_matches_equations(tmp_path, any_cell, precision, loss, error_table):
+    """Every listed cell and COMBINATIONS against an autograd version of cells.md."""
+    trace = load_trace(run_trace(tmp_path, precision, any_cell, loss))
+    check_header(trace, precision, loss)
+    a = trace["attrs"]
+    shapes = {k[len("params/"):]: v.shape for k, v in trace["data"].items()
+              if k.startswith("params/")}
+    assert shapes == expected_shapes(a), f"{any_cell}: parameter layout differs from cells.md"
+    compare(trace, equations_reference(trace), f"equations [{any_cell} {loss} {precision}]",
+            error_table)
+
+
+@pytest.mark.parametrize("cell", TORCH_NN_CELLS)
+def test_equations_reference_agrees_with_torch_nn(tmp_path, cell):
+    """The cells.md reference itself equals torch.nn (to rounding) where torch has the cell."""
+    trace = load_trace(run_trace(tmp_path, "double", cell, "xent"))
+    nn_ref, eq_ref = torch_nn_reference(trace), equations_reference(trace)
+    for name, want in nn_ref.items():
+        err = np.max(np.abs(eq_ref[name] - want)) / max(np.max(np.abs(want)), 1e-300)
+        assert err <= 1e-12, f"{cell}: equations reference differs from torch.nn on {name}: {err}"
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_perturbed_gradient_is_caught(tmp_path, precision):
+    """Nudging one entry of any gradient by 3x the tolerance makes the comparison fail."""
+    path = run_trace(tmp_path, precision, "lstm-fgr", "xent")
+    trace = load_trace(path)
+    ref = equations_reference(trace)
+    compare(trace, ref, f"unperturbed [lstm-fgr {precision}]")
+    tol = TOLERANCE[precision]
+    for name in sorted(k for k in ref if k.startswith("grads/")) + ["dx", "dh0", "dc0"]:
+        perturbed = {"attrs": trace["attrs"], "data": dict(trace["data"])}
+        values = perturbed["data"][name].copy()
+        idx = np.unravel_index(np.argmin(np.abs(values)), values.shape)
+        values[idx] += 3 * tol * np.max(np.abs(ref[name]))
+        perturbed["data"][name] = values
+        # the failure must name this tensor, and only this one
+        only_this = rf"beyond \S+: {re.escape(name)} \([^)]*\)\n"
+        with pytest.raises(AssertionError, match=only_this):
+            compare(perturbed, ref, "perturbed trace")
+
+
+def test_unknown_cell_is_a_usage_error(tmp_path):
+    """An unknown cell name exits 2 with the one-line message that points to `list cells`."""
+    binary = require_binary("float")
+    proc = subprocess.run([str(binary), "trace", "--cell", "lstm-nxg", "-o",
+                           str(tmp_path / "f.h5")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr == "rnnbench: unknown cell 'lstm-nxg' (try: rnnbench list cells)\n"
