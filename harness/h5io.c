@@ -93,3 +93,22 @@ hid_t h5_group(hid_t loc, const char *path) {
     if (g < 0) fprintf(stderr, "rnnbench: HDF5: cannot create group '%s'\n", path);
     return g;
 }
+
+int h5_attr_cell_flags(hid_t g, CellKind kind, const CellFlags *f) {
+    int rc = 0;
+    if (kind == CELL_LSTM) {
+        rc |= h5_attr_int(g, "input_gate", f->input_gate);
+        rc |= h5_attr_int(g, "forget_gate", f->forget_gate);
+        rc |= h5_attr_int(g, "output_gate", f->output_gate);
+        rc |= h5_attr_int(g, "peepholes", f->peepholes);
+        rc |= h5_attr_int(g, "coupled", f->coupled);
+        rc |= h5_attr_int(g, "full_gate_recurrence", f->full_gate_recurrence);
+        rc |= h5_attr_str(g, "input_activation", f->input_linear ? "linear" : "tanh");
+        rc |= h5_attr_str(g, "output_activation", f->output_linear ? "linear" : "tanh");
+    } else if (kind == CELL_GRU) {
+        rc |= h5_attr_int(g, "reset_after", f->reset_after);
+    } else {
+        rc |= h5_attr_str(g, "activation", f->relu ? "relu" : "tanh");
+    }
+    return rc;
+}

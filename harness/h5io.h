@@ -8,7 +8,7 @@
 #define RNNBENCH_H5IO_H
 
 #include <hdf5.h>
-#include "../cells/real.h"
+#include "../cells/cell.h"
 
 #ifdef RNNBENCH_DOUBLE
 #define H5T_REAL H5T_NATIVE_DOUBLE
@@ -30,6 +30,11 @@ int h5_write(hid_t loc, const char *name, hid_t type, int rank, const hsize_t *d
 int h5_write_real(hid_t loc, const char *name, int rank, const hsize_t *dims, const real *data);
 int h5_write_double(hid_t loc, const char *name, int rank, const hsize_t *dims,
                     const double *data);
+
+/* the flags of a cell as attributes (LSTM family: input_gate, forget_gate,
+   output_gate, peepholes, coupled, full_gate_recurrence, input_activation,
+   output_activation; GRU: reset_after; RNN: activation) */
+int h5_attr_cell_flags(hid_t obj, CellKind kind, const CellFlags *f);
 
 /* create a group (intermediate groups too) */
 hid_t h5_group(hid_t loc, const char *path);

@@ -1,5 +1,7 @@
 /* main.c: the rnnbench command line. Subcommands only; each lives in its
    own file. Exit status: 0 success, 1 a failed run, 2 bad usage or input. */
+#include "runner.h"
+#include "task.h"
 #include "trace.h"
 #include "util.h"
 #include "../cells/cell.h"
@@ -12,6 +14,9 @@ static void usage(FILE *out) {
             "rnnbench %s: recurrent cells on long-dependency tasks\n"
             "usage: rnnbench COMMAND [ARGS]   (rnnbench COMMAND --help for details)\n"
             "  list cells|tasks   what can be trained\n"
+            "  run EXPERIMENT.ini run a grid of experiments into one HDF5 file\n"
+            "  train              one run from flags, for quick trials\n"
+            "  show FILE.h5       the comparison table of a results file\n"
             "  trace              one forward/backward pass written to HDF5\n",
             RNNBENCH_VERSION);
 }
@@ -30,6 +35,21 @@ static int cmd_list(int argc, char **argv) {
         printf("\nLSTM ablations combine with '+', e.g. lstm-peep+cifg+np or lstm+nfg:\n");
         for (int i = 0; i < nm; i++) printf("  +%-6s %s\n", mods[i].name, mods[i].desc);
         printf("Parameter counts exclude the readout (Y*N + Y).\n");
+        return 0;
+    }
+    if (!strcmp(argv[1], "tasks")) {
+        int n;
+        const Task *const *tasks = task_all(&n);
+        printf("%-15s %-11s %-9s %s\n", "task", "loss", "baseline", "description (baseline at the default delay)");
+        for (int i = 0; i < n; i++) {
+            TaskParams p;
+            task_params_default(&p);
+            TaskShape s;
+            tasks[i]->shape(&p, &s);
+            printf("%-15s %-11s %-9.4g %s\n", tasks[i]->name, loss_name(s.loss), tasks[i]->baseline(&p),
+                   tasks[i]->desc);
+            printf("%-15s parameters: %s\n", "", tasks[i]->params);
+        }
         return 0;
     }
     fprintf(stderr, "rnnbench list: unknown list '%s' (cells or tasks)\n", argv[1]);
@@ -52,6 +72,9 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "list")) return cmd_list(argc - 1, argv + 1);
     if (!strcmp(cmd, "trace")) return cmd_trace(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "show")) return cmd_show(argc - 1, argv + 1);
     fprintf(stderr, "rnnbench: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

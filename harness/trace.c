@@ -72,21 +72,7 @@ static int write_trace(const char *path, const Model *m, int T, int B, unsigned 
     rc |= h5_attr_int(f, "batch", B);
     rc |= h5_attr_int(f, "seed", (long long)seed);
     rc |= h5_attr_str(f, "rnnbench_version", RNNBENCH_VERSION);
-    if (c->kind == CELL_LSTM) {
-        const CellFlags *fl = &c->flags;
-        rc |= h5_attr_int(f, "input_gate", fl->input_gate);
-        rc |= h5_attr_int(f, "forget_gate", fl->forget_gate);
-        rc |= h5_attr_int(f, "output_gate", fl->output_gate);
-        rc |= h5_attr_int(f, "peepholes", fl->peepholes);
-        rc |= h5_attr_int(f, "coupled", fl->coupled);
-        rc |= h5_attr_int(f, "full_gate_recurrence", fl->full_gate_recurrence);
-        rc |= h5_attr_str(f, "input_activation", fl->input_linear ? "linear" : "tanh");
-        rc |= h5_attr_str(f, "output_activation", fl->output_linear ? "linear" : "tanh");
-    } else if (c->kind == CELL_GRU) {
-        rc |= h5_attr_int(f, "reset_after", c->flags.reset_after);
-    } else {
-        rc |= h5_attr_str(f, "activation", c->flags.relu ? "relu" : "tanh");
-    }
+    rc |= h5_attr_cell_flags(f, c->kind, &c->flags);
     hsize_t dx3[3] = {T, B, X}, dy3[3] = {T, B, Y}, dh3[3] = {T, B, H}, d2[2] = {T, B};
     hsize_t dbh[2] = {B, H}, dT[1] = {T};
     rc |= h5_write_real(f, "x", 3, dx3, x);

@@ -1,0 +1,63 @@
+/* config.h: one fully resolved training run, the unit the grid runner
+   schedules and the results file records. Every field has a default
+   (config_default) so that an experiment file or `rnnbench train` only says
+   what differs. Not here: parsing (grid.c, train_cli.c). */
+#ifndef RNNBENCH_CONFIG_H
+#define RNNBENCH_CONFIG_H
+
+#include <stdint.h>
+#include "task.h"
+
+typedef enum { OPT_SGD, OPT_ADAM } OptimizerKind;
+
+typedef struct {
+    /* what is trained on what */
+    char task[32];
+    TaskParams task_params;       /* delay, n_classes, form, n_symbols, alphabet */
+    char cell[64];                /* as given (model_make canonicalises it) */
+    int hidden;
+    /* training */
+    int batch;
+    long steps;                   /* step budget */
+    OptimizerKind optimizer;
+    double lr;
+    double momentum;              /* sgd only; 0 = plain SGD */
+    int nesterov;                 /* sgd only */
+    double beta1, beta2, adam_eps;
+    double clip;                  /* global-norm clipping; 0 = off */
+    double init_scale;            /* uniform(-s, s); 0 = 1/sqrt(hidden) */
+    double forget_bias;           /* LSTM forget-gate bias at init */
+    int forget_chrono;            /* 1: chrono initialisation instead of forget_bias */
+    double input_noise;           /* std of Gaussian noise added to training inputs */
+    /* evaluation */
+    int eval_every;               /* steps between evaluations (the last step is always evaluated) */
+    int eval_size;                /* sequences in the held-out set */
+    int stop_when_solved;
+    /* identity */
+    uint64_t experiment_seed;     /* `seed` key of the experiment file */
+    int seed_index;               /* 0 .. seeds-1 */
+    int trial;                    /* random-search trial, -1 when none */
+    uint64_t seed;                /* derived from experiment_seed and the parameters */
+    char id[17];                  /* stable id: 16 hex digits of the parameter hash */
+    char section[64];             /* name of the [grid] section it came from */
+} RunConfig;
+
+void config_default(RunConfig *c);
+
+/* The canonical text of every parameter that defines the run (not the seed,
+   id or section), e.g. "task=adding delay=100 ... seed_index=0". The id and
+   the seed derive from it, so they never depend on a run's position. */
+void config_canonical(const RunConfig *c, char *out, size_t n);
+/* fills c->seed and c->id from config_canonical and experiment_seed */
+void config_finalize(RunConfig *c);
+
+/* Checks value ranges and that task and cell exist. 0, or -1 with a reason
+   "key: message" in err. */
+int config_check(const RunConfig *c, char *err, size_t n);
+
+const char *optimizer_name(OptimizerKind k);
+
+/* Estimated relative cost of a run (for longest-first scheduling). */
+double config_cost(const RunConfig *c);
+
+#endif

@@ -1,0 +1,39 @@
+/* grid.h: experiment file -> list of runs.
+
+   An experiment file is INI (parsed with inih):
+       [experiment]            optional, once: name, description, seed (default 1)
+       [grid] or [grid NAME]   one or more; each key takes a single value, a
+                               comma list (the grid is the Cartesian product of
+                               the lists) or a random-search distribution
+                               loguniform(a, b), uniform(a, b), choice(a, b, ...)
+                               drawn `trials = N` times; `seeds = N` repeats
+                               every point with seed_index 0..N-1.
+   Every run's id and seed derive from (experiment seed, its parameters), never
+   from its position (config_finalize). Errors name the file, the line, the
+   key and the value: "experiments/x.ini:7: lr: expected a number or a
+   distribution, got 'fast'". Unknown keys and sections are errors. */
+#ifndef RNNBENCH_GRID_H
+#define RNNBENCH_GRID_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+
+#define GRID_MAX_RUNS 100000
+
+typedef struct {
+    char path[1024];
+    char name[128];          /* [experiment] name, else the file's base name without .ini */
+    char *text;              /* the file's full text (for the results file) */
+    uint64_t seed;           /* [experiment] seed */
+    RunConfig *runs;
+    int n_runs;
+} Experiment;
+
+/* 0 on success; -1 with one line "path:line: key: reason" in err. */
+int grid_load(const char *path, Experiment *ex, char *err, size_t err_len);
+/* the same from text already in memory (path is used in messages only) */
+int grid_load_string(const char *path, const char *text, Experiment *ex, char *err, size_t err_len);
+void grid_free(Experiment *ex);
+
+#endif

@@ -1,0 +1,251 @@
+/* runner.c: `rnnbench run` and the grid loop shared with `rnnbench train`.
+   Parallelism is over runs only: each run is single-threaded (BLAS too) and
+   owns its data, so its numbers do not depend on the thread count or the
+   order runs happen to finish in. Results are written by one thread at a
+   time (HDF5 is not used concurrently). */
+#include "runner.h"
+#include "results.h"
+#include "train.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void fmt_time(double s, char *out, size_t n) {
+    if (!isfinite(s) || s < 0) { snprintf(out, n, "--:--"); return; }
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(out, n, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+    else snprintf(out, n, "%02ld:%02ld", t / 60, t % 60);
+}
+
+typedef struct {
+    int tty, quiet;
+    int total, done_before, done, running;
+    double t0, cost_total, cost_done;
+    double last_line;   /* when the last plain line was printed */
+} Progress;
+
+static void progress_show(Progress *p, int final) {
+    if (p->quiet) return;
+    double el = now_s() - p->t0;
+    /* ETA from the share of estimated cost done, not the run count: runs go longest first */
+    double eta = p->cost_done > 0 ? el * (p->cost_total - p->cost_done) / p->cost_done : NAN;
+    char el_s[48], eta_s[48];
+    fmt_time(el, el_s, sizeof el_s);
+    fmt_time(eta, eta_s, sizeof eta_s);
+    int done = p->done_before + p->done;
+    if (p->tty) {
+        int width = 24, fill = p->total ? width * done / p->total : width;
+        char bar[32];
+        for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+        bar[width] = '\0';
+        fprintf(stderr, "\r[%s] %d/%d runs, %d running, elapsed %s, ETA %s ", bar, done, p->total,
+                p->running, el_s, eta_s);
+        if (final) fputc('\n', stderr);
+    } else {
+        /* a log file gets a line every few seconds, not one per run */
+        if (!final && done < p->total && el - p->last_line < 5) return;
+        p->last_line = el;
+        fprintf(stderr, "rnnbench: %d/%d runs done, %d running, elapsed %s, ETA %s\n", done, p->total,
+                p->running, el_s, eta_s);
+    }
+    fflush(stderr);
+}
+
+typedef struct { int index; double cost; } Todo;
+
+static int cmp_todo(const void *a, const void *b) {
+    const Todo *x = a, *y = b;
+    if (x->cost != y->cost) return x->cost < y->cost ? 1 : -1; /* longest first */
+    return x->index - y->index;
+}
+
+int run_experiment(const Experiment *ex, const RunOptions *opt) {
+    Results rs;
+    char err[1400] = "";
+    int status;
+    if (results_open(&rs, opt->out, ex, opt->force, err, sizeof err, &status) != 0) {
+        fprintf(stderr, "rnnbench: %s\n", err);
+        return status;
+    }
+    Todo *todo = malloc((size_t)(ex->n_runs > 0 ? ex->n_runs : 1) * sizeof(Todo));
+    if (!todo) { fprintf(stderr, "rnnbench: out of memory\n"); results_close(&rs); return 1; }
+    int n_todo = 0;
+    double cost_total = 0;
+    for (int i = 0; i < ex->n_runs; i++) {
+        if (rs.finished[i]) continue;
+        todo[n_todo].index = i;
+        todo[n_todo].cost = config_cost(&ex->runs[i]);
+        cost_total += todo[n_todo].cost;
+        n_todo++;
+    }
+    qsort(todo, n_todo, sizeof(Todo), cmp_todo);
+    int threads = opt->threads;
+#ifdef _OPENMP
+    if (threads <= 0) threads = omp_get_max_threads();
+#endif
+    if (threads <= 0) threads = 1;
+    if (threads > n_todo && n_todo > 0) threads = n_todo;
+    Progress prog = {isatty(2), opt->quiet, ex->n_runs, rs.n_rows, 0, 0, now_s(), cost_total, 0, 0};
+    if (!opt->quiet && rs.n_rows > 0 && n_todo > 0)
+        fprintf(stderr, "rnnbench: resuming %s: %d of %d runs already finished\n", opt->out, rs.n_rows,
+                ex->n_runs);
+    int failed_runs = 0, io_failed = 0;
+
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int k = 0; k < n_todo; k++) {
+        int stop;
+#pragma omp atomic read
+        stop = io_failed;
+        if (stop) continue;
+        const RunConfig *cfg = &ex->runs[todo[k].index];
+#pragma omp critical(progress)
+        { prog.running++; }
+        RunResult r;
+        int rc = train_run(cfg, &r);
+#pragma omp critical(results)
+        {
+            prog.running--;
+            if (rc != 0) {
+                failed_runs++;
+                fprintf(stderr, "%srnnbench: run %s (%s on %s, delay %d) failed: %s\n", prog.tty ? "\n" : "",
+                        cfg->id, cfg->cell, cfg->task, cfg->task_params.delay, r.error);
+            }
+            char werr[1400] = "";
+            if (!io_failed && results_add(&rs, &r, todo[k].index, werr, sizeof werr) != 0) {
+                fprintf(stderr, "%srnnbench: %s; stopping the grid (finished runs are kept in %s)\n",
+                        prog.tty ? "\n" : "", werr, opt->out);
+#pragma omp atomic write
+                io_failed = 1; /* read atomically by threads outside this section */
+            }
+            prog.done++;
+            prog.cost_done += todo[k].cost;
+            progress_show(&prog, 0);
+
+        }
+        run_result_free(&r);
+    }
+    free(todo);
+    if (!opt->quiet && prog.tty && n_todo > 0) fputc('\n', stderr);
+    if (io_failed) {
+        results_close(&rs);
+        fprintf(stderr, "rnnbench: fix the output location, then run the same command again to resume\n");
+        return 1;
+    }
+    if (results_finish(&rs, err, sizeof err) != 0) {
+        fprintf(stderr, "rnnbench: %s (the runs are safe in %s.parts; run again to retry)\n", err, opt->out);
+        results_close(&rs);
+        return 1;
+    }
+    results_close(&rs);
+    ResultsView view;
+    if (results_read(opt->out, &view, err, sizeof err) != 0) {
+        fprintf(stderr, "rnnbench: %s\n", err);
+        return 1;
+    }
+    results_print_table(&view, stdout);
+    printf("results: %s\n", opt->out);
+    results_view_free(&view);
+    return failed_runs ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* rnnbench run */
+
+static void run_usage(FILE *out) {
+    fprintf(out,
+            "usage: rnnbench run EXPERIMENT.ini [-o results/NAME.h5] [-j THREADS] [--quiet] [--force]\n"
+            "Runs every run of the experiment's grid, in parallel across cores (one run per thread),\n"
+            "into one HDF5 file (default results/<experiment name>.h5), then prints the comparison\n"
+            "table. Running the same command again resumes: finished runs are kept.\n"
+            "  -o FILE      results file\n"
+            "  -j N         threads (default: OMP_NUM_THREADS, else all cores)\n"
+            "  --quiet      no progress line\n"
+            "  --force      overwrite FILE even if it holds another experiment\n");
+}
+
+int cmd_run(int argc, char **argv) {
+    static const struct option opts[] = {{"output", required_argument, 0, 'o'},
+                                         {"jobs", required_argument, 0, 'j'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"force", no_argument, 0, 'f'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    RunOptions ro = {0};
+    const char *out = NULL;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "o:j:qh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'o': out = optarg; break;
+        case 'j': {
+            char *end;
+            long j = strtol(optarg, &end, 10);
+            if (*end || j < 1 || j > 4096) {
+                fprintf(stderr, "rnnbench run: -j: expected a thread count >= 1, got '%s'\n", optarg);
+                return 2;
+            }
+            ro.threads = (int)j;
+            break;
+        }
+        case 'q': ro.quiet = 1; break;
+        case 'f': ro.force = 1; break;
+        case 'h': run_usage(stdout); return 0;
+        default: run_usage(stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        run_usage(stderr);
+        return 2;
+    }
+    Experiment ex;
+    char err[2048];
+    if (grid_load(argv[optind], &ex, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    char def_out[1200];
+    if (!out) {
+        snprintf(def_out, sizeof def_out, "results/%s.h5", ex.name);
+        out = def_out;
+    }
+    ro.out = out;
+    int rc = run_experiment(&ex, &ro);
+    grid_free(&ex);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* rnnbench show */
+
+int cmd_show(int argc, char **argv) {
+    if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        int help = argc == 2;
+        fprintf(help ? stdout : stderr,
+                "usage: rnnbench show FILE.h5\n"
+                "Prints the comparison table of a results file, finished or still running.\n");
+        return help ? 0 : 2;
+    }
+    ResultsView v;
+    char err[1400];
+    if (results_read(argv[1], &v, err, sizeof err) != 0) {
+        fprintf(stderr, "rnnbench: %s\n", err);
+        return 1;
+    }
+    results_print_table(&v, stdout);
+    results_view_free(&v);
+    return 0;
+}

@@ -1,0 +1,128 @@
+/* table.c: the comparison table of a results file, printed by `run` at the
+   end and by `show`. One row per group of runs that differ only in their seed
+   (task, delay, cell, and whichever other parameters vary in the file), with
+   the median over seeds of the final evaluation loss, that loss over the
+   task's baseline, the fraction solved and the median steps to solve among
+   the solved runs. */
+#include "results.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* median of the finite values; NAN when none */
+static double median(double *v, int n) {
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) v[m++] = v[i];
+    if (m == 0) return NAN;
+    qsort(v, m, sizeof(double), cmp_double);
+    return m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
+}
+
+/* optional columns: shown only when they vary across the file */
+enum { C_SECTION, C_HIDDEN, C_BATCH, C_STEPS, C_OPT, C_LR, C_MOM, C_CLIP, C_FB, C_TRIAL, N_OPT };
+
+static void opt_value(const SummaryRow *r, int c, char *out, size_t n) {
+    switch (c) {
+    case C_SECTION: snprintf(out, n, "%s", r->section); break;
+    case C_HIDDEN: snprintf(out, n, "%d", r->hidden); break;
+    case C_BATCH: snprintf(out, n, "%d", r->batch); break;
+    case C_STEPS: snprintf(out, n, "%lld", (long long)r->steps); break;
+    case C_OPT: snprintf(out, n, "%s", r->optimizer); break;
+    case C_LR: snprintf(out, n, "%.3g", r->lr); break;
+    case C_MOM: snprintf(out, n, "%.3g", r->momentum); break;
+    case C_CLIP: snprintf(out, n, "%.3g", r->clip); break;
+    case C_FB: if (isnan(r->forget_bias)) snprintf(out, n, "chrono"); else snprintf(out, n, "%.3g", r->forget_bias); break;
+    case C_TRIAL: snprintf(out, n, "%d", r->trial); break;
+    }
+}
+
+static const char *opt_names[N_OPT] = {"section", "hidden", "batch", "steps", "opt", "lr",
+                                       "momentum", "clip", "f_bias", "trial"};
+
+static void group_key(const SummaryRow *r, const int *shown, char *out, size_t n) {
+    size_t len = (size_t)snprintf(out, n, "%s|%d|%s", r->task, r->delay, r->cell);
+    for (int c = 0; c < N_OPT && len < n; c++) {
+        if (!shown[c]) continue;
+        char v[64];
+        opt_value(r, c, v, sizeof v);
+        len += (size_t)snprintf(out + len, n - len, "|%s", v);
+    }
+}
+
+void results_print_table(const ResultsView *v, FILE *out) {
+    int n = v->n_rows;
+    fprintf(out, "%s: %d of %ld runs finished%s\n", v->experiment, n, v->n_planned,
+            v->complete ? "" : " (incomplete: run the same command again to resume)");
+    if (n == 0) return;
+    int shown[N_OPT] = {0};
+    for (int c = 0; c < N_OPT; c++) {
+        char a[64], b[64];
+        opt_value(&v->rows[0], c, a, sizeof a);
+        for (int i = 1; i < n && !shown[c]; i++) {
+            opt_value(&v->rows[i], c, b, sizeof b);
+            shown[c] = strcmp(a, b) != 0;
+        }
+    }
+    /* groups in order of first appearance (the experiment's run order) */
+    char (*keys)[512] = malloc((size_t)n * sizeof *keys);
+    int *group = malloc((size_t)n * sizeof(int)), *first = malloc((size_t)n * sizeof(int));
+    double *buf = malloc((size_t)n * sizeof(double));
+    if (!keys || !group || !first || !buf) {
+        fprintf(stderr, "rnnbench: out of memory printing the table\n");
+        free(keys); free(group); free(first); free(buf);
+        return;
+    }
+    int n_groups = 0;
+    for (int i = 0; i < n; i++) {
+        group_key(&v->rows[i], shown, keys[i], sizeof keys[i]);
+        group[i] = -1;
+        for (int g = 0; g < n_groups && group[i] < 0; g++)
+            if (!strcmp(keys[first[g]], keys[i])) group[i] = g;
+        if (group[i] < 0) { first[n_groups] = i; group[i] = n_groups++; }
+    }
+    fprintf(out, "%-15s %6s %-20s", "task", "delay", "cell");
+    for (int c = 0; c < N_OPT; c++) if (shown[c]) fprintf(out, " %9s", opt_names[c]);
+    fprintf(out, " %5s %11s %9s %7s %9s %4s\n", "runs", "final_loss", "/baseline", "solved",
+            "to_solve", "div");
+    for (int g = 0; g < n_groups; g++) {
+        const SummaryRow *r0 = &v->rows[first[g]];
+        int cnt = 0, solved = 0, diverged = 0, m;
+        for (int i = 0; i < n; i++) if (group[i] == g) {
+            cnt++;
+            solved += v->rows[i].solved != 0;
+            diverged += !strcmp(v->rows[i].status, "diverged");
+        }
+        m = 0;
+        for (int i = 0; i < n; i++) if (group[i] == g) buf[m++] = v->rows[i].final_loss;
+        double med_loss = median(buf, m);
+        m = 0;
+        for (int i = 0; i < n; i++) if (group[i] == g) buf[m++] = v->rows[i].loss_over_baseline;
+        double med_ratio = median(buf, m);
+        m = 0;
+        for (int i = 0; i < n; i++)
+            if (group[i] == g && v->rows[i].solved) buf[m++] = (double)v->rows[i].steps_to_solve;
+        double med_solve = median(buf, m);
+        fprintf(out, "%-15s %6d %-20s", r0->task, r0->delay, r0->cell);
+        for (int c = 0; c < N_OPT; c++) if (shown[c]) {
+            char val[64];
+            opt_value(r0, c, val, sizeof val);
+            fprintf(out, " %9s", val);
+        }
+        char solve_s[32];
+        if (isnan(med_solve)) snprintf(solve_s, sizeof solve_s, "-");
+        else snprintf(solve_s, sizeof solve_s, "%.0f", med_solve);
+        fprintf(out, " %5d %11.4g %9.3f %3d/%-3d %9s %4d\n", cnt, med_loss, med_ratio, solved, cnt,
+                solve_s, diverged);
+    }
+    fprintf(out, "final_loss: median over seeds of the last evaluation loss; /baseline: the same over the\n"
+                 "task's trivial baseline (below 1 beats it); to_solve: median step at which solved runs first met\n"
+                 "the task's criterion; div: runs that diverged (NaN/Inf), whose loss is their last finite one.\n");
+    free(keys); free(group); free(first); free(buf);
+}

@@ -1,0 +1,320 @@
+/* train.c: one training run. Data: fresh training batches from the run's
+   "train" stream; a held-out evaluation set drawn once from an "eval" stream
+   that depends only on the task's parameters, so every run on the same task
+   and delay is scored on the same sequences. Each step: forward, loss,
+   backward through time, global-norm clipping, update. A non-finite loss or
+   gradient norm ends the run as "diverged". Every buffer is allocated before
+   the first step. */
+#include "train.h"
+#include "optim.h"
+#include "../cells/gemm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EVAL_CHUNK 32 /* sequences per evaluation batch, fixed so the eval set never depends on `batch` */
+
+typedef struct {
+    int n_chunks;
+    int *T, *B;             /* per chunk */
+    real **x, **target, **mask;
+} EvalSet;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void eval_free(EvalSet *e) {
+    for (int c = 0; c < e->n_chunks; c++) {
+        if (e->x) free(e->x[c]);
+        if (e->target) free(e->target[c]);
+        if (e->mask) free(e->mask[c]);
+    }
+    free(e->x); free(e->target); free(e->mask); free(e->T); free(e->B);
+    memset(e, 0, sizeof *e);
+}
+
+static uint64_t eval_seed(const RunConfig *cfg) {
+    const TaskParams *p = &cfg->task_params;
+    char text[256];
+    snprintf(text, sizeof text, "eval task=%s delay=%d n_classes=%d form=%d n_symbols=%d alphabet=%d",
+             cfg->task, p->delay, p->n_classes, p->form, p->n_symbols, p->alphabet);
+    return hash_bytes(text, strlen(text), 0);
+}
+
+static int eval_make(const Task *task, const RunConfig *cfg, const TaskShape *s, EvalSet *e) {
+    memset(e, 0, sizeof *e);
+    int n = (cfg->eval_size + EVAL_CHUNK - 1) / EVAL_CHUNK;
+    e->n_chunks = n;
+    e->T = calloc(n, sizeof(int));
+    e->B = calloc(n, sizeof(int));
+    e->x = calloc(n, sizeof(real *));
+    e->target = calloc(n, sizeof(real *));
+    e->mask = calloc(n, sizeof(real *));
+    if (!e->T || !e->B || !e->x || !e->target || !e->mask) return -1;
+    Rng rng;
+    rng_seed(&rng, eval_seed(cfg));
+    for (int c = 0; c < n; c++) {
+        int B = cfg->eval_size - c * EVAL_CHUNK;
+        if (B > EVAL_CHUNK) B = EVAL_CHUNK;
+        size_t TB = (size_t)s->max_len * B;
+        e->B[c] = B;
+        e->x[c] = malloc(TB * s->X * sizeof(real));
+        e->target[c] = malloc(TB * s->Y * sizeof(real));
+        e->mask[c] = malloc(TB * sizeof(real));
+        if (!e->x[c] || !e->target[c] || !e->mask[c]) return -1;
+        e->T[c] = task->generate(&cfg->task_params, &rng, B, e->x[c], e->target[c], e->mask[c]);
+    }
+    return 0;
+}
+
+/* use a prefix of the work buffers for a batch of (T, B) <= the allocation */
+static void work_use(ModelWork *w, int T, int B) {
+    w->T = w->cc.T = T;
+    w->B = w->cc.B = B;
+}
+
+static int alloc_result(RunResult *r, long steps, int n_evals_max, int flow_T) {
+    r->train_loss = malloc(steps * sizeof(float));
+    r->grad_norm = malloc(steps * sizeof(float));
+    r->tensor_norm = malloc((size_t)steps * r->n_tensors * sizeof(float));
+    r->eval_step = malloc(n_evals_max * sizeof(long));
+    r->eval_loss = malloc(n_evals_max * sizeof(double));
+    r->eval_accuracy = malloc(n_evals_max * sizeof(double));
+    r->flow_h = malloc((size_t)n_evals_max * flow_T * sizeof(float));
+    r->flow_c = malloc((size_t)n_evals_max * flow_T * sizeof(float));
+    r->gate_mean = malloc((size_t)n_evals_max * RUN_MAX_GATES * sizeof(float));
+    return (r->train_loss && r->grad_norm && r->tensor_norm && r->eval_step && r->eval_loss &&
+            r->eval_accuracy && r->flow_h && r->flow_c && r->gate_mean) ? 0 : -1;
+}
+
+void run_result_free(RunResult *r) {
+    free(r->train_loss); free(r->grad_norm); free(r->tensor_norm);
+    free(r->eval_step); free(r->eval_loss); free(r->eval_accuracy);
+    free(r->flow_h); free(r->flow_c); free(r->gate_mean);
+    r->train_loss = r->grad_norm = r->tensor_norm = NULL;
+    r->eval_step = NULL;
+    r->eval_loss = r->eval_accuracy = NULL;
+    r->flow_h = r->flow_c = r->gate_mean = NULL;
+}
+
+static int fail(RunResult *r, const char *why) {
+    snprintf(r->status, sizeof r->status, "failed");
+    snprintf(r->error, sizeof r->error, "%s", why);
+    return -1;
+}
+
+/* Chrono initialisation (Tallec & Ollivier 2018): b_f = log(u), u ~ U[1, T_max - 1], b_i = -b_f. */
+static void chrono_init(const Model *m, real *params, Rng *rng, int T_max) {
+    const Cell *c = &m->cell;
+    if (c->kind != CELL_LSTM || c->blk_f < 0) return;
+    double hi = T_max - 1 > 1 ? T_max - 1 : 1;
+    for (int j = 0; j < c->H; j++) {
+        double bf = log(rng_range(rng, 1, hi));
+        params[c->bias + (size_t)c->blk_f * c->H + j] = (real)bf;
+        if (c->blk_i >= 0) params[c->bias + (size_t)c->blk_i * c->H + j] = (real)-bf;
+    }
+}
+
+static void gate_names(const Cell *c, RunResult *r) {
+    r->n_gates = 0;
+    if (c->kind == CELL_LSTM) {
+        const char *names[4] = {"i", "f", "z", "o"};
+        int blk[4] = {c->blk_i, c->blk_f, c->blk_z, c->blk_o};
+        for (int g = 0; g < 4; g++)
+            if (blk[g] >= 0) snprintf(r->gate_names[r->n_gates++], 4, "%s", names[g]);
+    } else if (c->kind == CELL_GRU) {
+        snprintf(r->gate_names[0], 4, "r");
+        snprintf(r->gate_names[1], 4, "u");
+        snprintf(r->gate_names[2], 4, "n");
+        r->n_gates = 3;
+    }
+}
+
+typedef struct {
+    const RunConfig *cfg;
+    const Task *task;
+    Model *m;
+    ModelWork *w;
+    real *params, *scratch_grads;
+    EvalSet *eval;
+    RunResult *r;
+} Ctx;
+
+/* Scores the held-out set; on chunk 0 also measures the gradient flow and
+   the mean gate activations. Returns the eval loss. */
+static double evaluate(Ctx *cx, long step) {
+    RunResult *r = cx->r;
+    const Model *m = cx->m;
+    ModelWork *w = cx->w;
+    EvalSet *e = cx->eval;
+    double loss_sum = 0, rows_sum = 0;
+    long correct = 0, total = 0;
+    int k = r->n_evals;
+    for (int c = 0; c < e->n_chunks; c++) {
+        int T = e->T[c], B = e->B[c];
+        work_use(w, T, B);
+        model_zero_state(m, w);
+        double loss = model_forward(m, cx->params, e->x[c], e->target[c], e->mask[c], w);
+        double rows = 0;
+        for (size_t q = 0; q < (size_t)T * B; q++) rows += e->mask[c][q];
+        loss_sum += loss * rows;
+        rows_sum += rows;
+        cx->task->count(&cx->cfg->task_params, T, B, w->y, e->target[c], e->mask[c], &correct, &total);
+        if (c == 0) {
+            /* gate means from this forward pass, before backward reuses nothing of act */
+            if (r->n_gates > 0) {
+                int G = m->cell.n_blocks, H = m->cell.H;
+                for (int g = 0; g < r->n_gates; g++) {
+                    double s = 0;
+                    for (size_t row = 0; row < (size_t)T * B; row++)
+                        for (int j = 0; j < H; j++) s += w->cc.act[row * G * H + (size_t)g * H + j];
+                    r->gate_mean[(size_t)k * RUN_MAX_GATES + g] = (float)(s / ((double)T * B * H));
+                }
+            }
+            real flow_h[r->flow_T], flow_c[r->flow_T];
+            memset(cx->scratch_grads, 0, m->n_params * sizeof(real));
+            model_backward(m, cx->params, e->x[c], e->target[c], e->mask[c], w, cx->scratch_grads,
+                           flow_h, flow_c);
+            for (int t = 0; t < r->flow_T; t++) {
+                r->flow_h[(size_t)k * r->flow_T + t] = (float)flow_h[t];
+                r->flow_c[(size_t)k * r->flow_T + t] = (float)flow_c[t];
+            }
+        }
+    }
+    double loss = rows_sum > 0 ? loss_sum / rows_sum : 0;
+    double acc = total > 0 ? (double)correct / total : 0;
+    r->eval_step[k] = step;
+    r->eval_loss[k] = loss;
+    r->eval_accuracy[k] = acc;
+    r->n_evals = k + 1;
+    if (!r->solved && isfinite(loss) && cx->task->solved(&cx->cfg->task_params, loss, acc)) {
+        r->solved = 1;
+        r->steps_to_solve = step;
+    }
+    if (isfinite(loss) && (loss < r->best_eval_loss || isnan(r->best_eval_loss))) r->best_eval_loss = loss;
+    r->final_loss = loss;
+    r->final_accuracy = acc;
+    return loss;
+}
+
+int train_run(const RunConfig *cfg, RunResult *r) {
+    memset(r, 0, sizeof *r);
+    r->cfg = *cfg;
+    r->steps_to_solve = -1;
+    r->diverged_step = -1;
+    r->best_eval_loss = NAN;
+    r->final_loss = r->final_accuracy = NAN;
+    double t_start = now_s();
+    gemm_single_thread();
+
+    char err[256];
+    const Task *task = task_find(cfg->task);
+    if (!task) return fail(r, "unknown task");
+    if (task->check(&cfg->task_params, err, sizeof err)) return fail(r, err);
+    TaskShape s;
+    task->shape(&cfg->task_params, &s);
+    r->T = s.max_len;
+    r->X = s.X;
+    r->Y = s.Y;
+    r->baseline = task->baseline(&cfg->task_params);
+    snprintf(r->loss_kind, sizeof r->loss_kind, "%s", loss_name(s.loss));
+
+    Model m;
+    if (model_make(&m, cfg->cell, s.X, cfg->hidden, s.Y, s.loss, err, sizeof err)) return fail(r, err);
+    snprintf(r->cell_name, sizeof r->cell_name, "%s", m.cell.name);
+    r->kind = m.cell.kind;
+    r->flags = m.cell.flags;
+    r->n_params = (long)m.n_params;
+    r->n_tensors = m.n_tensors;
+    for (int i = 0; i < m.n_tensors; i++) snprintf(r->tensor_names[i], 24, "%s", m.tensors[i].name);
+    gate_names(&m.cell, r);
+
+    /* every buffer of the run, before the first step */
+    int B_alloc = cfg->batch > EVAL_CHUNK ? cfg->batch : EVAL_CHUNK;
+    size_t n = m.n_params, TBmax = (size_t)s.max_len * cfg->batch;
+    real *arena = malloc(5 * n * sizeof(real)); /* params | grads | scratch grads | optimizer m, v */
+    real *x = malloc(TBmax * s.X * sizeof(real));
+    real *target = malloc(TBmax * s.Y * sizeof(real));
+    real *mask = malloc(TBmax * sizeof(real));
+    ModelWork w;
+    EvalSet eval;
+    int n_evals_max = (int)(cfg->steps / cfg->eval_every) + 2;
+    int ok = arena && x && target && mask && model_work_alloc(&m, s.max_len, B_alloc, &w) == 0;
+    if (ok && eval_make(task, cfg, &s, &eval) != 0) ok = 0;
+    if (ok) {
+        r->flow_T = eval.T[0];
+        if (alloc_result(r, cfg->steps, n_evals_max, r->flow_T) != 0) ok = 0;
+    }
+    if (!ok) {
+        free(arena); free(x); free(target); free(mask);
+        if (w.block) model_work_free(&w);
+        eval_free(&eval);
+        run_result_free(r);
+        snprintf(err, sizeof err, "out of memory (T=%d, batch=%d, hidden=%d: the activation cache needs %.1f MB)",
+                 s.max_len, B_alloc, cfg->hidden, model_work_size(&m, s.max_len, B_alloc) / 1e6);
+        return fail(r, err);
+    }
+    real *params = arena, *grads = arena + n, *scratch = arena + 2 * n;
+    Optimizer opt;
+    optim_init(&opt, cfg, n, arena + 3 * n);
+
+    Rng rng_init, rng_train, rng_noise;
+    rng_stream(&rng_init, cfg->seed, "init");
+    rng_stream(&rng_train, cfg->seed, "train");
+    rng_stream(&rng_noise, cfg->seed, "noise");
+    model_init(&m, params, &rng_init, cfg->init_scale, cfg->forget_chrono ? NAN : cfg->forget_bias);
+    if (cfg->forget_chrono) chrono_init(&m, params, &rng_init, s.max_len);
+
+    Ctx cx = {cfg, task, &m, &w, params, scratch, &eval, r};
+    snprintf(r->status, sizeof r->status, "done");
+    evaluate(&cx, 0);
+    long step;
+    for (step = 1; step <= cfg->steps; step++) {
+        int T = task->generate(&cfg->task_params, &rng_train, cfg->batch, x, target, mask);
+        if (cfg->input_noise > 0)
+            for (size_t k = 0; k < (size_t)T * cfg->batch * s.X; k++)
+                x[k] += (real)(cfg->input_noise * rng_normal(&rng_noise));
+        work_use(&w, T, cfg->batch);
+        model_zero_state(&m, &w);
+        memset(grads, 0, n * sizeof(real));
+        double loss = model_forward(&m, params, x, target, mask, &w);
+        model_backward(&m, params, x, target, mask, &w, grads, NULL, NULL);
+        double norm = grad_norm(grads, n);
+        long k = step - 1;
+        r->train_loss[k] = (float)loss;
+        r->grad_norm[k] = (float)norm;
+        for (int i = 0; i < m.n_tensors; i++) {
+            const ParamTensor *t = &m.tensors[i];
+            r->tensor_norm[k * m.n_tensors + i] =
+                (float)grad_norm(grads + t->offset, (size_t)t->rows * t->cols);
+        }
+        r->steps_done = step;
+        if (!isfinite(loss) || !isfinite(norm)) {
+            snprintf(r->status, sizeof r->status, "diverged");
+            r->diverged_step = step;
+            break;
+        }
+        if (cfg->clip > 0 && norm > cfg->clip) grad_scale(grads, n, cfg->clip / norm);
+        optim_step(&opt, params, grads);
+        if (step % cfg->eval_every == 0 || step == cfg->steps) {
+            double el = evaluate(&cx, step);
+            if (!isfinite(el)) {
+                snprintf(r->status, sizeof r->status, "diverged");
+                r->diverged_step = step;
+                break;
+            }
+            if (cfg->stop_when_solved && r->solved) break;
+        }
+    }
+    r->wall_s = now_s() - t_start;
+    free(arena); free(x); free(target); free(mask);
+    model_work_free(&w);
+    eval_free(&eval);
+    return 0;
+}

@@ -1,0 +1,53 @@
+/* train.h: one training run, from a RunConfig to its records in memory.
+   A run owns everything it touches (model, data streams, buffers), so any
+   number run in parallel; it is single-threaded and deterministic in its
+   seed. Writing the records is results.c's job, not this file's. */
+#ifndef RNNBENCH_TRAIN_H
+#define RNNBENCH_TRAIN_H
+
+#include "config.h"
+
+#define RUN_MAX_GATES 4
+
+typedef struct {
+    RunConfig cfg;
+    char status[16];          /* "done", "diverged" or "failed" */
+    char error[256];          /* why, when failed */
+    /* what was built */
+    char cell_name[64];       /* canonical */
+    CellKind kind;
+    CellFlags flags;
+    long n_params;
+    int T, X, Y;              /* longest sequence, input and output sizes */
+    char loss_kind[8];
+    double baseline;          /* the task's trivial loss (NAN when none) */
+    /* per training step (steps_done entries) */
+    long steps_done;
+    float *train_loss;
+    float *grad_norm;         /* global norm before clipping */
+    int n_tensors;
+    char tensor_names[MODEL_MAX_TENSORS][24];
+    float *tensor_norm;       /* (steps_done, n_tensors) */
+    /* per evaluation */
+    int n_evals;
+    long *eval_step;
+    double *eval_loss, *eval_accuracy;
+    int flow_T;               /* steps of the sequence the gradient flow is measured on */
+    float *flow_h, *flow_c;   /* (n_evals, flow_T) mean over the batch of ||dL/dh_t||, ||dL/dc_t|| */
+    int n_gates;
+    char gate_names[RUN_MAX_GATES][4];
+    float *gate_mean;         /* (n_evals, n_gates) mean activation of each gate block */
+    /* outcome */
+    double final_loss, final_accuracy, best_eval_loss;
+    int solved;
+    long steps_to_solve;      /* first evaluation step that met the criterion, -1 if none */
+    long diverged_step;       /* -1 if not diverged */
+    double wall_s;
+} RunResult;
+
+/* Trains one run. Returns 0 when it ran (done or diverged), -1 when it could
+   not (res->status "failed", res->error says why). */
+int train_run(const RunConfig *cfg, RunResult *res);
+void run_result_free(RunResult *res);
+
+#endif

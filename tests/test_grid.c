@@ -1,0 +1,625 @@
+/* test_grid.c: experiment files -> runs (harness/grid.c).
+
+   Covers: every key reaching its RunConfig field; products (size, order: the
+   first key listed varies slowest, then trials, then seeds); sections in file
+   order; [experiment]; distributions (inside their bounds, integers rounded,
+   loguniform uniform in log, the same draws for every point of the product,
+   draws that depend only on (seed, section, key, trial)); ids and seeds that
+   do not move when sections or keys are reordered or other sections added;
+   repeated runs kept once; every error message, exactly, with its line; the
+   line-length, UTF-8 and run-count limits; reading a real file. */
+#include <criterion/criterion.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../harness/grid.h"
+
+/* ------------------------------------------------------------------------- */
+/* helpers */
+
+static Experiment load_ok(const char *text) {
+    Experiment ex;
+    char err[2048] = "";
+    int rc = grid_load_string("x.ini", text, &ex, err, sizeof err);
+    cr_assert_eq(rc, 0, "unexpected error: %s\nfor:\n%s", err, text);
+    cr_assert_str_empty(err, "an error message on success: %s", err);
+    return ex;
+}
+
+/* loads text (as "x.ini"), which must fail with exactly `expected`; a failed
+   load leaves nothing to free */
+static void expect_error(const char *text, const char *expected) {
+    Experiment ex;
+    char err[2048] = "";
+    int rc = grid_load_string("x.ini", text, &ex, err, sizeof err);
+    cr_expect_eq(rc, -1, "no error for:\n%s", text);
+    cr_expect_str_eq(err, expected, "got:\n%s\nexpected:\n%s\nfor:\n%s", err, expected, text);
+    cr_expect(ex.runs == NULL && ex.text == NULL && ex.n_runs == 0, "failed load left data behind");
+    grid_free(&ex);
+}
+
+static int find_canonical(const Experiment *ex, const RunConfig *c) {
+    char want[1024], have[1024];
+    config_canonical(c, want, sizeof want);
+    for (int i = 0; i < ex->n_runs; i++) {
+        config_canonical(&ex->runs[i], have, sizeof have);
+        if (!strcmp(want, have)) return i;
+    }
+    return -1;
+}
+
+/* "key = 1,2,...,n" */
+static void append_list(char *buf, size_t cap, const char *key, int n) {
+    size_t len = strlen(buf);
+    len += (size_t)snprintf(buf + len, cap - len, "%s = ", key);
+    for (int i = 1; i <= n; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%d%s", i, i < n ? "," : "\n");
+}
+
+/* ------------------------------------------------------------------------- */
+/* values and products */
+
+Test(grid, every_key_reaches_its_field) {
+    Experiment ex = load_ok("[grid]\n"
+                            "task = recall\n"
+                            "delay = 20\n"
+                            "n_classes = 3\n"
+                            "cell = gru\n"
+                            "hidden = 12\n"
+                            "batch = 4\n"
+                            "steps = 77\n"
+                            "optimizer = sgd\n"
+                            "lr = 0.5\n"
+                            "momentum = 0.9\n"
+                            "nesterov = true\n"
+                            "beta1 = 0.8\n"
+                            "beta2 = 0.99\n"
+                            "adam_eps = 1e-6\n"
+                            "clip = 0\n"
+                            "init_scale = 0.1\n"
+                            "forget_bias = 2.5\n"
+                            "input_noise = 0.01\n"
+                            "eval_every = 7\n"
+                            "eval_size = 33\n"
+                            "stop_when_solved = 1\n");
+    cr_assert_eq(ex.n_runs, 1);
+    const RunConfig *c = &ex.runs[0];
+    cr_expect_str_eq(c->task, "recall");
+    cr_expect_eq(c->task_params.delay, 20);
+    cr_expect_eq(c->task_params.n_classes, 3);
+    cr_expect_str_eq(c->cell, "gru");
+    cr_expect_eq(c->hidden, 12);
+    cr_expect_eq(c->batch, 4);
+    cr_expect_eq(c->steps, 77);
+    cr_expect_eq(c->optimizer, OPT_SGD);
+    cr_expect_eq(c->lr, 0.5);
+    cr_expect_eq(c->momentum, 0.9);
+    cr_expect_eq(c->nesterov, 1);
+    cr_expect_eq(c->beta1, 0.8);
+    cr_expect_eq(c->beta2, 0.99);
+    cr_expect_eq(c->adam_eps, 1e-6);
+    cr_expect_eq(c->clip, 0);
+    cr_expect_eq(c->init_scale, 0.1);
+    cr_expect_eq(c->forget_bias, 2.5);
+    cr_expect_eq(c->forget_chrono, 0);
+    cr_expect_eq(c->input_noise, 0.01);
+    cr_expect_eq(c->eval_every, 7);
+    cr_expect_eq(c->eval_size, 33);
+    cr_expect_eq(c->stop_when_solved, 1);
+    cr_expect_eq(c->trial, -1);
+    cr_expect_eq(c->seed_index, 0);
+    cr_expect_eq(c->experiment_seed, 1);
+    cr_expect_str_eq(c->section, "grid");
+    grid_free(&ex);
+
+    ex = load_ok("[grid]\ntask = copy\nn_symbols = 5\nalphabet = 6\nnesterov = false\n"
+                 "stop_when_solved = 0\noptimizer = adam\n");
+    cr_expect_eq(ex.runs[0].task_params.n_symbols, 5);
+    cr_expect_eq(ex.runs[0].task_params.alphabet, 6);
+    cr_expect_eq(ex.runs[0].nesterov, 0);
+    cr_expect_eq(ex.runs[0].optimizer, OPT_ADAM);
+    grid_free(&ex);
+}
+
+Test(grid, an_empty_section_is_one_default_run) {
+    Experiment ex = load_ok("[grid]\n");
+    cr_assert_eq(ex.n_runs, 1);
+    RunConfig d;
+    config_default(&d);
+    config_finalize(&d);
+    cr_expect_str_eq(ex.runs[0].id, d.id, "the default run must be config_default's");
+    cr_expect_eq(ex.runs[0].seed, d.seed);
+    cr_expect_eq(ex.seed, 1);
+    cr_expect_str_eq(ex.name, "x");
+    cr_expect_str_eq(ex.path, "x.ini");
+    cr_expect_str_eq(ex.text, "[grid]\n");
+    grid_free(&ex);
+}
+
+Test(grid, named_forms_chrono_and_the_syntax_inih_allows) {
+    Experiment ex = load_ok("[grid]\ntask = adding\nform = modern, 1997\n");
+    cr_assert_eq(ex.n_runs, 2);
+    cr_expect_eq(ex.runs[0].task_params.form, 0);
+    cr_expect_eq(ex.runs[1].task_params.form, 1997);
+    grid_free(&ex);
+    ex = load_ok("[grid]\ntask = temporal-order\nform = 6a, 6b, 1\n");
+    cr_assert_eq(ex.n_runs, 2, "6b and 1 are the same run");
+    cr_expect_eq(ex.runs[0].task_params.form, 0);
+    cr_expect_eq(ex.runs[1].task_params.form, 1);
+    grid_free(&ex);
+    ex = load_ok("[grid]\nforget_bias = 0.5, chrono\n");
+    cr_assert_eq(ex.n_runs, 2);
+    cr_expect(ex.runs[0].forget_bias == 0.5 && !ex.runs[0].forget_chrono);
+    cr_expect(ex.runs[1].forget_chrono == 1);
+    grid_free(&ex);
+    /* comments, inline comments, indentation, ':' and CRLF line ends */
+    ex = load_ok("\xEF\xBB\xBF; a comment\r\n# another\r\n  [grid lstm]  ; the header\r\n"
+                 "    hidden = 8 ; inline\r\n\tlr: 0.5\r\n\r\n");
+    cr_assert_eq(ex.n_runs, 1);
+    cr_expect_eq(ex.runs[0].hidden, 8);
+    cr_expect_eq(ex.runs[0].lr, 0.5);
+    cr_expect_str_eq(ex.runs[0].section, "lstm");
+    grid_free(&ex);
+    /* a last line without '\n', and UTF-8 text */
+    ex = load_ok("[experiment]\nname = Hochreiter–Schmidhuber ✓\ndescription = größer\n"
+                 "[grid]\nhidden = 9");
+    cr_expect_str_eq(ex.name, "Hochreiter–Schmidhuber ✓");
+    cr_expect_eq(ex.runs[0].hidden, 9);
+    grid_free(&ex);
+}
+
+Test(grid, product_size_and_order) {
+    Experiment ex = load_ok("[grid]\ncell = lstm, gru\nbatch = 4\nhidden = 8, 16, 32\n");
+    cr_assert_eq(ex.n_runs, 6);
+    const char *cells[] = {"lstm", "lstm", "lstm", "gru", "gru", "gru"};
+    const int hidden[] = {8, 16, 32, 8, 16, 32};
+    for (int i = 0; i < 6; i++) {
+        cr_expect_str_eq(ex.runs[i].cell, cells[i], "run %d", i);
+        cr_expect_eq(ex.runs[i].hidden, hidden[i], "run %d", i);
+        cr_expect_eq(ex.runs[i].batch, 4);
+        cr_expect_eq(ex.runs[i].trial, -1);
+        cr_expect_eq(ex.runs[i].seed_index, 0);
+        for (int j = 0; j < i; j++) cr_expect_str_neq(ex.runs[i].id, ex.runs[j].id);
+    }
+    grid_free(&ex);
+    /* the order follows the file, not the key table */
+    ex = load_ok("[grid]\nhidden = 8, 16\ncell = lstm, gru\n");
+    cr_assert_eq(ex.n_runs, 4);
+    cr_expect_eq(ex.runs[1].hidden, 8);
+    cr_expect_str_eq(ex.runs[1].cell, "gru");
+    grid_free(&ex);
+}
+
+Test(grid, sections_in_file_order) {
+    Experiment ex = load_ok("[grid small]\nhidden = 8, 16\n\n[grid]\nhidden = 64\n\n"
+                            "[grid big]\nhidden = 128\nseeds = 2\n");
+    cr_assert_eq(ex.n_runs, 5);
+    const char *section[] = {"small", "small", "grid", "big", "big"};
+    const int hidden[] = {8, 16, 64, 128, 128};
+    for (int i = 0; i < 5; i++) {
+        cr_expect_str_eq(ex.runs[i].section, section[i], "run %d", i);
+        cr_expect_eq(ex.runs[i].hidden, hidden[i], "run %d", i);
+    }
+    grid_free(&ex);
+}
+
+Test(grid, seeds_repeat_every_point) {
+    Experiment ex = load_ok("[experiment]\nseed = 42\n[grid]\ncell = lstm, gru\nseeds = 3\n");
+    cr_assert_eq(ex.n_runs, 6);
+    for (int i = 0; i < 6; i++) {
+        cr_expect_str_eq(ex.runs[i].cell, i < 3 ? "lstm" : "gru");
+        cr_expect_eq(ex.runs[i].seed_index, i % 3, "seeds vary fastest");
+        cr_expect_eq(ex.runs[i].experiment_seed, 42);
+        for (int j = 0; j < i; j++) {
+            cr_expect_str_neq(ex.runs[i].id, ex.runs[j].id);
+            cr_expect_neq(ex.runs[i].seed, ex.runs[j].seed);
+        }
+    }
+    grid_free(&ex);
+}
+
+Test(grid, experiment_name_and_seed) {
+    Experiment ex = load_ok("[grid]\n[experiment]\nname = study one\ndescription = what it is\n"
+                            "seed = 18446744073709551615\n");
+    cr_expect_str_eq(ex.name, "study one");
+    cr_expect_eq(ex.seed, UINT64_MAX);
+    cr_expect_eq(ex.runs[0].experiment_seed, UINT64_MAX);
+    grid_free(&ex);
+    char err[256] = "";
+    cr_assert_eq(grid_load_string("experiments/sub/my-study.ini", "[grid]\n", &ex, err, sizeof err), 0);
+    cr_expect_str_eq(ex.name, "my-study");
+    cr_expect_str_eq(ex.path, "experiments/sub/my-study.ini");
+    grid_free(&ex);
+    cr_assert_eq(grid_load_string("notes.txt", "[grid]\n", &ex, err, sizeof err), 0);
+    cr_expect_str_eq(ex.name, "notes.txt");
+    grid_free(&ex);
+    grid_free(&ex); /* twice is harmless */
+}
+
+/* ------------------------------------------------------------------------- */
+/* distributions */
+
+Test(grid, distributions_inside_bounds_and_paired) {
+    Experiment ex = load_ok("[experiment]\nseed = 5\n[grid]\ncell = lstm, gru\n"
+                            "lr = loguniform(1e-4, 1e-1)\nhidden = loguniform(8, 256)\n"
+                            "momentum = uniform(0, 0.9)\noptimizer = choice(sgd, adam)\n"
+                            "forget_bias = choice(1, chrono)\ntrials = 50\nseeds = 2\n");
+    cr_assert_eq(ex.n_runs, 2 * 50 * 2);
+    int n_low = 0, n_sgd = 0, n_chrono = 0, n_distinct = 0;
+    for (int i = 0; i < ex.n_runs; i++) {
+        const RunConfig *c = &ex.runs[i];
+        cr_expect_str_eq(c->cell, i < 100 ? "lstm" : "gru", "the product varies slowest");
+        cr_expect_eq(c->trial, (i / 2) % 50, "then trials");
+        cr_expect_eq(c->seed_index, i % 2, "then seeds");
+        cr_expect(c->lr >= 1e-4 && c->lr < 1e-1, "lr %g", c->lr);
+        cr_expect(c->hidden >= 8 && c->hidden <= 256, "hidden %d", c->hidden);
+        cr_expect(c->momentum >= 0 && c->momentum < 0.9, "momentum %g", c->momentum);
+        /* paired: every point of the product gets the same draw for a trial */
+        const RunConfig *twin = &ex.runs[(i + 100) % 200];
+        cr_expect_eq(c->lr, twin->lr);
+        cr_expect_eq(c->hidden, twin->hidden);
+        cr_expect_eq(c->momentum, twin->momentum);
+        cr_expect_eq(c->optimizer, twin->optimizer);
+        cr_expect_eq(c->forget_chrono, twin->forget_chrono);
+        /* and so do the seeds of one trial */
+        const RunConfig *other_seed = &ex.runs[i ^ 1];
+        cr_expect_eq(c->lr, other_seed->lr);
+        if (i < 100 && i % 2 == 0) {
+            n_low += c->lr < sqrt(1e-4 * 1e-1);
+            n_sgd += c->optimizer == OPT_SGD;
+            n_chrono += c->forget_chrono;
+            int fresh = 1;
+            for (int j = 0; j < i; j += 2) fresh &= ex.runs[j].lr != c->lr;
+            n_distinct += fresh;
+        }
+    }
+    cr_expect_eq(n_distinct, 50, "every trial draws its own lr");
+    /* loguniform: half the draws below the geometric mean (uniform would give 3%) */
+    cr_expect(n_low >= 15 && n_low <= 35, "%d of 50 below the geometric mean", n_low);
+    cr_expect(n_sgd >= 10 && n_sgd <= 40, "choice picked sgd %d times of 50", n_sgd);
+    cr_expect(n_chrono >= 10 && n_chrono <= 40, "choice picked chrono %d times of 50", n_chrono);
+    grid_free(&ex);
+}
+
+Test(grid, integer_draws_are_rounded) {
+    Experiment ex = load_ok("[grid]\neval_every = uniform(1, 3)\nsteps = loguniform(10, 10000)\n"
+                            "hidden = uniform(7.6, 8.4)\ntrials = 300\n");
+    cr_assert_eq(ex.n_runs, 300);
+    int count[4] = {0}, n_low = 0;
+    for (int i = 0; i < ex.n_runs; i++) {
+        const RunConfig *c = &ex.runs[i];
+        cr_assert(c->eval_every >= 1 && c->eval_every <= 3, "eval_every %d", c->eval_every);
+        count[c->eval_every]++;
+        cr_expect(c->steps >= 10 && c->steps <= 10000, "steps %ld", c->steps);
+        n_low += c->steps < 316;
+        cr_expect_eq(c->hidden, 8, "7.6..8.4 rounds to 8, got %d", c->hidden);
+    }
+    /* rounding x in [1, 3): 1 from [1, 1.5), 2 from [1.5, 2.5), 3 from [2.5, 3) */
+    cr_expect(count[1] > 40 && count[1] < 110, "eval_every 1: %d of 300", count[1]);
+    cr_expect(count[2] > 110 && count[2] < 190, "eval_every 2: %d of 300", count[2]);
+    cr_expect(count[3] > 40 && count[3] < 110, "eval_every 3: %d of 300", count[3]);
+    cr_expect(n_low > 110 && n_low < 190, "%d of 300 steps below the geometric mean", n_low);
+    grid_free(&ex);
+}
+
+Test(grid, draws_depend_only_on_seed_section_key_and_trial) {
+    Experiment a = load_ok("[grid s]\nlr = loguniform(1e-4, 1)\ntrials = 5\n");
+    /* more keys, more axes, another section before: the same lr draws */
+    Experiment b = load_ok("[grid first]\nhidden = 4\n[grid s]\ncell = rnn, gru\n"
+                           "momentum = uniform(0, 0.5)\nlr = loguniform(1e-4, 1)\ntrials = 5\n");
+    Experiment c = load_ok("[grid t]\nlr = loguniform(1e-4, 1)\ntrials = 5\n");
+    Experiment d = load_ok("[experiment]\nseed = 2\n[grid s]\nlr = loguniform(1e-4, 1)\ntrials = 5\n");
+    cr_assert_eq(b.n_runs, 1 + 10);
+    for (int t = 0; t < 5; t++) {
+        cr_expect_eq(a.runs[t].lr, b.runs[1 + t].lr, "trial %d", t);
+        cr_expect_eq(a.runs[t].lr, b.runs[6 + t].lr, "trial %d", t);
+        cr_expect_neq(a.runs[t].lr, c.runs[t].lr, "another section name draws anew");
+        cr_expect_neq(a.runs[t].lr, d.runs[t].lr, "another experiment seed draws anew");
+    }
+    grid_free(&a);
+    grid_free(&b);
+    grid_free(&c);
+    grid_free(&d);
+}
+
+/* ------------------------------------------------------------------------- */
+/* identity */
+
+Test(grid, ids_do_not_move_with_order_or_other_sections) {
+    Experiment a = load_ok("[experiment]\nseed = 3\n"
+                           "[grid a]\ncell = lstm, gru\nhidden = 8, 16\n"
+                           "[grid b]\ncell = rnn\nlr = 0.1, 0.01\nseeds = 2\n"
+                           "[grid c]\nlr = loguniform(0.001, 0.1)\ntrials = 3\n");
+    Experiment b = load_ok("[grid new]\ntask = copy\nsteps = 7\n"
+                           "[grid c]\ntrials = 3\nlr = loguniform(0.001, 0.1)\n"
+                           "[grid b]\nseeds = 2\nlr = 0.01, 0.1\ncell = rnn\n"
+                           "[experiment]\nseed = 3\n"
+                           "[grid renamed]\nhidden = 16, 8\ncell = gru, lstm\n");
+    cr_assert_eq(a.n_runs, 4 + 4 + 3);
+    cr_assert_eq(b.n_runs, 1 + 3 + 4 + 4);
+    for (int i = 0; i < a.n_runs; i++) {
+        int j = find_canonical(&b, &a.runs[i]);
+        cr_assert(j >= 0, "run %d of a not in b", i);
+        cr_expect_str_eq(a.runs[i].id, b.runs[j].id, "run %d", i);
+        cr_expect_eq(a.runs[i].seed, b.runs[j].seed, "run %d", i);
+        for (int k = 0; k < i; k++) cr_expect_str_neq(a.runs[i].id, a.runs[k].id);
+    }
+    grid_free(&a);
+    grid_free(&b);
+}
+
+Test(grid, different_parameters_or_seed_different_ids) {
+    Experiment a = load_ok("[grid]\nlr = 0.1\n");
+    Experiment b = load_ok("[grid]\nlr = 0.1000001\n");
+    Experiment c = load_ok("[experiment]\nseed = 2\n[grid]\nlr = 0.1\n");
+    Experiment d = load_ok("[grid]\nlr = 1e-1\n");
+    cr_expect_str_neq(a.runs[0].id, b.runs[0].id);
+    cr_expect_neq(a.runs[0].seed, b.runs[0].seed);
+    cr_expect_str_neq(a.runs[0].id, c.runs[0].id);
+    cr_expect_neq(a.runs[0].seed, c.runs[0].seed);
+    cr_expect_str_eq(a.runs[0].id, d.runs[0].id, "the same number written otherwise");
+    grid_free(&a);
+    grid_free(&b);
+    grid_free(&c);
+    grid_free(&d);
+}
+
+Test(grid, a_run_given_twice_is_kept_once) {
+    Experiment ex = load_ok("[grid a]\ncell = lstm, gru\n[grid b]\ncell = gru, rnn\nhidden = 32\n"
+                            "[grid c]\ncell = rnn, rnn\n");
+    cr_assert_eq(ex.n_runs, 3);
+    cr_expect_str_eq(ex.runs[0].cell, "lstm");
+    cr_expect_str_eq(ex.runs[1].cell, "gru");
+    cr_expect_str_eq(ex.runs[1].section, "a", "the first one is kept");
+    cr_expect_str_eq(ex.runs[2].cell, "rnn");
+    cr_expect_str_eq(ex.runs[2].section, "b");
+    grid_free(&ex);
+}
+
+/* ------------------------------------------------------------------------- */
+/* errors */
+
+typedef struct {
+    const char *text, *expected;
+} Case;
+
+static const Case ERRORS[] = {
+    /* structure */
+    {"", "x.ini:1: no [grid] section (see experiments/quickstart.ini)"},
+    {"; nothing\n\n", "x.ini:1: no [grid] section (see experiments/quickstart.ini)"},
+    {"[experiment]\nname = a\n", "x.ini:1: no [grid] section (see experiments/quickstart.ini)"},
+    {"lr = 0.1\n[grid]\n", "x.ini:1: lr: key outside a section"},
+    {"\n\n[grid]\nhidden 32\n", "x.ini:4: syntax error"},
+    {"[grid\nhidden = 32\n", "x.ini:1: syntax error"},
+    {"[grid ; comment]\n", "x.ini:1: syntax error"},
+    {"[grid] junk\n", "x.ini:1: syntax error"},
+    {"[grid]\n= 3\n", "x.ini:2: syntax error"},
+    {"[grid]\nlr = 0.1\n  0.01\n", "x.ini:3: syntax error"},
+    {"[grid]\nhidden 32\nlr = fast\n", "x.ini:2: syntax error"},
+    {"[grid]\nlr = fast\nhidden 32\n", "x.ini:2: lr: expected a number or a distribution, got 'fast'"},
+    {"[grid]\nlr = 0.1\n\nlr = 0.2\n", "x.ini:4: lr: given twice (first on line 2)"},
+    {"[experiment]\nseed = 1\nseed = 2\n[grid]\n", "x.ini:3: seed: given twice (first on line 2)"},
+    {"[grid]\n[grids]\n", "x.ini:2: unknown section [grids] (expected [experiment] or [grid ...])"},
+    {"[Grid]\n", "x.ini:1: unknown section [Grid] (expected [experiment] or [grid ...])"},
+    {"[]\n", "x.ini:1: unknown section [] (expected [experiment] or [grid ...])"},
+    {"[experiment]\n[grid]\n[experiment]\n", "x.ini:3: [experiment] given twice (first on line 1)"},
+    {"[grid two words]\n", "x.ini:1: [grid two words]: a section name is one word, got 'two words'"},
+    {"[grid a234567890123456789012345678901234567890123456789012345678901234]\n",
+     "x.ini:1: [grid a234567890123456789012345678901234567890123456789012345678901234]: section name "
+     "longer than 63 characters"},
+    {"[grid]\nlearning_rate = 0.1\n", "x.ini:2: learning_rate: unknown key"},
+    {"[grid]\nseed = 3\n", "x.ini:2: seed: unknown key"},
+    {"[experiment]\nseeds = 3\n[grid]\n", "x.ini:2: seeds: unknown key"},
+    /* values */
+    {"[experiment]\nname = x\n\n[grid]\ntask = adding\ncell = lstm\nlr = fast\n",
+     "x.ini:7: lr: expected a number or a distribution, got 'fast'"},
+    {"[grid]\nlr = nan\n", "x.ini:2: lr: expected a number or a distribution, got 'nan'"},
+    {"[grid]\nlr = 0.1 0.01\n", "x.ini:2: lr: expected a number or a distribution, got '0.1 0.01'"},
+    {"[grid]\nlr =\n", "x.ini:2: lr: expected a number or a distribution, got ''"},
+    {"[grid]\nhidden = 3.5\n", "x.ini:2: hidden: expected an integer, got '3.5'"},
+    {"[grid]\nhidden = 8, 3.5\n", "x.ini:2: hidden: expected an integer, got '3.5'"},
+    {"[grid]\nsteps = 1e3\n", "x.ini:2: steps: expected an integer, got '1e3'"},
+    {"[grid]\nbatch = 99999999999\n", "x.ini:2: batch: expected an integer, got '99999999999'"},
+    {"[grid]\ndelay = 0\n", "x.ini:2: delay: expected an integer >= 1, got '0'"},
+    {"[grid]\nhidden = 8,,16\n", "x.ini:2: hidden: empty item in the list '8,,16'"},
+    {"[grid]\nhidden = 8, 16,\n", "x.ini:2: hidden: empty item in the list '8, 16,'"},
+    {"[grid]\nnesterov = yes\n", "x.ini:2: nesterov: expected 0, 1, true or false, got 'yes'"},
+    {"[grid]\noptimizer = sdg\n", "x.ini:2: optimizer: expected sgd or adam, got 'sdg'"},
+    {"[grid]\nforget_bias = big\n", "x.ini:2: forget_bias: expected a number, chrono or a distribution, got 'big'"},
+    {"[grid]\nform = old\n", "x.ini:2: form: expected modern, 1997, 6a, 6b or an integer, got 'old'"},
+    {"[grid]\ntask = abcdefghijabcdefghijabcdefghijab\n",
+     "x.ini:2: task: longer than 31 characters, got 'abcdefghijabcdefghijabcdefghijab'"},
+    {"[grid]\nseeds = 0\n", "x.ini:2: seeds: expected an integer >= 1, got '0'"},
+    {"[grid]\nseeds = 1, 2\n", "x.ini:2: seeds: expected an integer >= 1, got '1, 2'"},
+    {"[grid]\nlr = uniform(0.1, 1)\ntrials = uniform(1, 5)\n",
+     "x.ini:3: trials: expected an integer >= 1, got 'uniform(1, 5)'"},
+    {"[experiment]\nseed = -1\n[grid]\n", "x.ini:2: seed: expected an integer in [0, 2^64), got '-1'"},
+    {"[experiment]\nseed = 18446744073709551616\n[grid]\n",
+     "x.ini:2: seed: expected an integer in [0, 2^64), got '18446744073709551616'"},
+    {"[experiment]\nname =\n[grid]\n", "x.ini:2: name: expected a name, got ''"},
+    {"[experiment]\nname = a/b\n[grid]\n",
+     "x.ini:2: name: must not contain '/' (it names the results file), got 'a/b'"},
+    /* distributions */
+    {"[grid]\nlr = loguniform(1e-4, 1e-1\ntrials = 2\n",
+     "x.ini:2: lr: bad distribution 'loguniform(1e-4, 1e-1': missing ')'"},
+    {"[grid]\nlr = loguniform(1e-4, 1e-1) * 2\ntrials = 2\n",
+     "x.ini:2: lr: bad distribution 'loguniform(1e-4, 1e-1) * 2': text after ')'"},
+    {"[grid]\nlr = loguniform((1e-4, 1e-1))\ntrials = 2\n",
+     "x.ini:2: lr: bad distribution 'loguniform((1e-4, 1e-1))': '(' inside"},
+    {"[grid]\nlr = loguniform(1e-4)\n",
+     "x.ini:2: lr: bad distribution 'loguniform(1e-4)': loguniform takes 2 arguments (a, b), got 1"},
+    {"[grid]\nlr = uniform(1, 2, 3)\n",
+     "x.ini:2: lr: bad distribution 'uniform(1, 2, 3)': uniform takes 2 arguments (a, b), got 3"},
+    {"[grid]\nlr = uniform( )\n",
+     "x.ini:2: lr: bad distribution 'uniform( )': uniform takes 2 arguments (a, b), got 0"},
+    {"[grid]\nlr = loguniform(0, 1)\n", "x.ini:2: lr: bad distribution 'loguniform(0, 1)': needs 0 < a < b"},
+    {"[grid]\nlr = loguniform(0.1, 0.01)\n",
+     "x.ini:2: lr: bad distribution 'loguniform(0.1, 0.01)': needs 0 < a < b"},
+    {"[grid]\nmomentum = uniform(0.5, 0.5)\n",
+     "x.ini:2: momentum: bad distribution 'uniform(0.5, 0.5)': needs a < b"},
+    {"[grid]\nlr = uniform(x, 1)\n", "x.ini:2: lr: bad distribution 'uniform(x, 1)': 'x' is not a number"},
+    {"[grid]\ndelay = uniform(0, 10)\n", "x.ini:2: delay: bad distribution 'uniform(0, 10)': needs a >= 1"},
+    {"[grid]\nhidden = loguniform(1, 1e10)\n",
+     "x.ini:2: hidden: bad distribution 'loguniform(1, 1e10)': needs b <= 2147483647"},
+    {"[grid]\ncell = uniform(1, 2)\n",
+     "x.ini:2: cell: bad distribution 'uniform(1, 2)': cell is not a number key, use choice(...)"},
+    {"[grid]\noptimizer = choice()\n",
+     "x.ini:2: optimizer: bad distribution 'choice()': choice needs at least one value"},
+    {"[grid]\noptimizer = choice(sgd, adma)\ntrials = 2\n", "x.ini:2: optimizer: expected sgd or adam, got 'adma'"},
+    {"[grid]\nhidden = choice(8, , 16)\ntrials = 2\n",
+     "x.ini:2: hidden: empty item in the list 'choice(8, , 16)'"},
+    {"[grid]\nlr = normal(0, 1)\n",
+     "x.ini:2: lr: unknown distribution 'normal' (expected loguniform, uniform or choice)"},
+    {"[grid]\ncell = lstm, gru\nlr = loguniform(1e-4, 1e-1)\nhidden = uniform(8, 9)\n",
+     "x.ini:3: lr: a distribution needs `trials = N` in the section"},
+    {"[grid a]\nlr = uniform(0.1, 1)\ntrials = 2\n[grid b]\n\nmomentum = uniform(0, 0.5)\n",
+     "x.ini:6: momentum: a distribution needs `trials = N` in the section"},
+    {"[grid]\ncell = lstm\ntrials = 5\n", "x.ini:3: trials: no key of the section is a distribution"},
+    /* config_check, at the line that set the key */
+    {"[grid]\ncell = lstm\nhidden = 8, 0\n", "x.ini:3: hidden: must be between 1 and 65536, got 0"},
+    {"[grid]\nsteps = 0\n", "x.ini:2: steps: must be >= 1, got 0"},
+    {"[grid]\nlr = 0.1, -1\n", "x.ini:2: lr: must be > 0, got -1"},
+    {"[grid]\n\ntask = nosuch\n", "x.ini:3: task: unknown task 'nosuch' (try: rnnbench list tasks)"},
+    {"[grid]\nform = modern\ntask = temporal-order\n",
+     "x.ini:2: form: 'modern' is a form of the adding task, not of temporal-order"},
+    {"[grid]\ntask = adding, temporal-order\nform = 6b\n",
+     "x.ini:3: form: '6b' is a form of the temporal-order task, not of adding"},
+    /* the reader */
+    {"[grid]\ncell = l\xffstm\n", "x.ini:2: not valid UTF-8 text"},
+    {"[grid]\n# \xc0\xaf is an overlong '/'\n", "x.ini:2: not valid UTF-8 text"},
+    {"[grid]\n\n# \xed\xa0\x80 is a surrogate\n", "x.ini:3: not valid UTF-8 text"},
+    {"[grid]\n# \xe2\x9c is cut short\n", "x.ini:2: not valid UTF-8 text"},
+    {"\xEF\xBB\xBF[grid]\nlr = 0.1\n\xEF\xBB\xBF\n", "x.ini:3: syntax error"},
+};
+
+Test(grid, error_messages_name_the_line_the_key_and_the_value) {
+    for (size_t i = 0; i < sizeof ERRORS / sizeof ERRORS[0]; i++) expect_error(ERRORS[i].text, ERRORS[i].expected);
+}
+
+/* errors that config_check words: the line is ours, the reason theirs */
+Test(grid, check_errors_point_at_the_parameter_at_fault) {
+    const struct {
+        const char *text;
+        int line;
+        const char *cell, *task;
+        int delay, form;
+    } cases[] = {
+        {"[grid]\nhidden = 8\ncell = lstm-nxg\n", 3, "lstm-nxg", "adding", 100, 0},
+        /* "task: ..." from the task's check: the parameter it names that the section set */
+        {"[grid]\ntask = adding\nform = 1997\ndelay = 3\n", 4, "lstm", "adding", 3, 1997},
+        {"[grid]\ndelay = 1\ntask = temporal-order\n", 2, "lstm", "temporal-order", 1, 0},
+        {"[grid]\nform = 3\n", 2, "lstm", "adding", 100, 3},
+        {"[grid]\ntask = copy\nform = 1\n", 3, "lstm", "copy", 100, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        RunConfig c;
+        config_default(&c);
+        snprintf(c.cell, sizeof c.cell, "%s", cases[i].cell);
+        snprintf(c.task, sizeof c.task, "%s", cases[i].task);
+        c.task_params.delay = cases[i].delay;
+        c.task_params.form = cases[i].form;
+        char why[512], expected[600];
+        cr_assert_neq(config_check(&c, why, sizeof why), 0, "case %zu must fail config_check", i);
+        snprintf(expected, sizeof expected, "x.ini:%d: %s", cases[i].line, why);
+        expect_error(cases[i].text, expected);
+    }
+}
+
+Test(grid, lines_up_to_198_characters) {
+    char text[1024], line[256];
+    /* inih reads into 200 bytes: 198 characters, the '\n' and the NUL */
+    memset(line, 'a', sizeof line);
+    memcpy(line, "# ", 2);
+    snprintf(text, sizeof text, "[grid]\n%.198s\nhidden = 8\n", line);
+    Experiment ex = load_ok(text);
+    cr_expect_eq(ex.runs[0].hidden, 8, "the line after a 198-character one is read");
+    grid_free(&ex);
+    snprintf(text, sizeof text, "[grid]\r\n%.198s\r\nhidden = 8\r\n", line);
+    ex = load_ok(text);
+    cr_expect_eq(ex.runs[0].hidden, 8, "\"\\r\\n\" does not count");
+    grid_free(&ex);
+    snprintf(text, sizeof text, "[grid]\nhidden = 8\n%.198s", line);
+    ex = load_ok(text);
+    grid_free(&ex);
+    snprintf(text, sizeof text, "[grid]\n\n%.199s\nhidden = 8\n", line);
+    expect_error(text, "x.ini:3: line longer than 198 characters");
+    snprintf(text, sizeof text, "[grid]\nhidden = 8\n%.250s", line);
+    expect_error(text, "x.ini:3: line longer than 198 characters");
+    /* a value cut at inih's buffer would be silently another value */
+    snprintf(text, sizeof text, "[grid]\ncell = %.200s\n", line);
+    expect_error(text, "x.ini:2: line longer than 198 characters");
+}
+
+Test(grid, run_count_limit) {
+    /* 7 keys of 20 values: 20^7 runs, refused before anything is expanded */
+    char text[4096] = "[grid]\n";
+    const char *keys[] = {"hidden", "batch", "steps", "delay", "eval_every", "eval_size", "lr"};
+    for (int k = 0; k < 7; k++) append_list(text, sizeof text, keys[k], 20);
+    expect_error(text, "x.ini:1: grid of 1280000000 runs exceeds the limit of 100000");
+
+    /* more than 2^64 runs: 14 keys of 50 values */
+    char huge[8192] = "\n[grid huge]\n";
+    const char *more[] = {"hidden", "batch", "steps", "delay", "eval_every", "eval_size", "lr",
+                          "momentum", "beta1", "beta2", "adam_eps", "clip", "init_scale", "input_noise"};
+    for (int k = 0; k < 14; k++) append_list(huge, sizeof huge, more[k], 50);
+    expect_error(huge, "x.ini:2: grid of more than 18446744073709551615 runs exceeds the limit of 100000");
+
+    /* the sections add up; the message is at the section that crosses the limit */
+    expect_error("[grid a]\nseeds = 60000\n[grid b]\nseeds = 60000\n",
+                 "x.ini:3: grid of 120000 runs exceeds the limit of 100000");
+    expect_error("[grid]\nlr = uniform(0.1, 1)\ntrials = 1000\nseeds = 101\n",
+                 "x.ini:1: grid of 101000 runs exceeds the limit of 100000");
+    expect_error("[grid]\nseeds = 100001\n", "x.ini:1: grid of 100001 runs exceeds the limit of 100000");
+    Experiment ex = load_ok("[grid]\nseeds = 100000\n");
+    cr_expect_eq(ex.n_runs, GRID_MAX_RUNS);
+    cr_expect_eq(ex.runs[GRID_MAX_RUNS - 1].seed_index, GRID_MAX_RUNS - 1);
+    grid_free(&ex);
+}
+
+/* ------------------------------------------------------------------------- */
+/* files */
+
+Test(grid, loads_a_file) {
+    char dir[] = "/tmp/rnnbench-grid-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char path[256], err[2048] = "", expected[512];
+    Experiment ex;
+
+    snprintf(path, sizeof path, "%s/study.ini", dir);
+    const char text[] = "; a study\n[grid]\ncell = rnn, lstm\n";
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fwrite(text, 1, sizeof text - 1, f);
+    fclose(f);
+    cr_assert_eq(grid_load(path, &ex, err, sizeof err), 0, "%s", err);
+    cr_expect_str_eq(ex.text, text);
+    cr_expect_str_eq(ex.path, path);
+    cr_expect_str_eq(ex.name, "study");
+    cr_expect_eq(ex.n_runs, 2);
+    grid_free(&ex);
+
+    /* a NUL byte: not a text file (the string interface cannot hold one) */
+    snprintf(path, sizeof path, "%s/nul.ini", dir);
+    f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fwrite("[grid]\nhidden = 8\0\n", 1, 19, f);
+    fclose(f);
+    cr_expect_eq(grid_load(path, &ex, err, sizeof err), -1);
+    snprintf(expected, sizeof expected, "%s:2: contains a NUL byte (not a text file)", path);
+    cr_expect_str_eq(err, expected);
+    cr_expect_null(ex.runs);
+    unlink(path);
+
+    snprintf(path, sizeof path, "%s/missing.ini", dir);
+    cr_expect_eq(grid_load(path, &ex, err, sizeof err), -1);
+    snprintf(expected, sizeof expected, "%s: cannot open: No such file or directory", path);
+    cr_expect_str_eq(err, expected);
+
+    snprintf(path, sizeof path, "%s/study.ini", dir);
+    unlink(path);
+    rmdir(dir);
+}

@@ -1,0 +1,219 @@
+"""End-to-end checks of the harness: `rnnbench run`, `train` and `show`, and
+the HDF5 results they write (read back with h5py, pandas and h5dump).
+
+Covers: grid runs and their summary table, bit-identical results for -j 1 and
+-j 2, divergence, resume after a real `kill -9`, config errors (file:line
+message, exit 2, no output file), refusing to overwrite another experiment.
+Run: /usr/bin/python3 -m pytest -q tests/test_harness.py
+"""
+import os
+import signal
+import subprocess
+import time
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RNNBENCH = os.path.join(ROOT, "bin", "rnnbench")
+
+SMALL = """
+[experiment]
+name = small
+seed = 11
+
+[grid]
+task = adding
+delay = 5, 10
+cell = rnn, lstm
+hidden = 8
+batch = 8
+steps = 40
+eval_every = 10
+eval_size = 40
+seeds = 2
+"""
+
+
+def write(tmp_path, text, name="exp.ini"):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+def run(*args, check=True, **kw):
+    r = subprocess.run([RNNBENCH, *args], capture_output=True, text=True, **kw)
+    if check and r.returncode != 0:
+        raise AssertionError(f"rnnbench {' '.join(args)} exited {r.returncode}:\n{r.stderr}")
+    return r
+
+
+def numbers(path):
+    """Every dataset and numeric attribute of every run, except wall time."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        assert f.attrs["complete"] == 1
+        for rid, g in f["runs"].items():
+            for k, v in g.attrs.items():
+                if k != "wall_s":
+                    out[(rid, "@" + k)] = v
+            def visit(name, obj):
+                if isinstance(obj, h5py.Dataset):
+                    out[(rid, name)] = obj[()]
+            g.visititems(visit)
+    return out
+
+
+def assert_same_numbers(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        x, y = a[k], b[k]
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and x.shape == y.shape, k
+            assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), k
+        elif isinstance(x, float) and np.isnan(x):
+            assert np.isnan(y), k
+        else:
+            assert x == y, k
+
+
+def test_grid_writes_summary_and_runs(tmp_path):
+    exp = write(tmp_path, SMALL)
+    out = str(tmp_path / "small.h5")
+    r = run("run", exp, "-o", out, "-j", "2", "--quiet")
+    assert "adding" in r.stdout and "final_loss" in r.stdout
+    with h5py.File(out, "r") as f:
+        assert f.attrs["format"] == "rnnbench-results"
+        assert f.attrs["n_runs"] == 8 and f.attrs["n_finished"] == 8
+        assert "delay = 5, 10" in f.attrs["experiment_text"]
+        assert len(f["runs"]) == 8
+        df = pd.DataFrame(f["summary"][:])
+        assert len(df) == 8
+        assert set(df["status"]) == {b"done"}
+        assert np.all(np.isclose(df["baseline"], 1 / 6))
+        for rid in df["id"]:
+            g = f["runs"][rid.decode()]
+            assert g["train/loss"].shape == (40,)
+            assert g["eval/step"][:].tolist() == [0, 10, 20, 30, 40]
+            T = g.attrs["sequence_length"]
+            assert g["eval/grad_flow_h"].shape == (5, T)
+            cols = g["train/grad_norm_by_tensor"].attrs["columns"].split(",")
+            assert "weight_hh" in cols and "readout.weight" in cols
+            assert g["train/grad_norm_by_tensor"].shape == (40, len(cols))
+            if g.attrs["cell"] == "lstm":
+                assert g["eval/gate_mean"].attrs["columns"] == "i,f,z,o"
+                assert g["eval/grad_flow_c"].shape == (5, T)
+    assert not os.path.exists(out + ".parts")
+    dump = subprocess.run(["h5dump", "-H", out], capture_output=True, text=True)
+    assert dump.returncode == 0 and "summary" in dump.stdout
+    show = run("show", out)
+    assert show.stdout.splitlines()[0].startswith("small: 8 of 8 runs finished")
+
+
+def test_bit_identical_across_thread_counts(tmp_path):
+    exp = write(tmp_path, SMALL)
+    a, b = str(tmp_path / "a.h5"), str(tmp_path / "b.h5")
+    run("run", exp, "-o", a, "-j", "1", "--quiet")
+    run("run", exp, "-o", b, "-j", "2", "--quiet")
+    assert_same_numbers(numbers(a), numbers(b))
+
+
+def test_divergence_is_recorded_and_grid_goes_on(tmp_path):
+    exp = write(tmp_path, SMALL.replace("steps = 40", "steps = 40\noptimizer = sgd\nlr = 1e3, 0.01\nclip = 0"))
+    out = str(tmp_path / "d.h5")
+    run("run", exp, "-o", out, "--quiet")
+    with h5py.File(out, "r") as f:
+        df = pd.DataFrame(f["summary"][:])
+        assert len(df) == 16
+        fast = df[df["lr"] == 1e3]
+        assert (fast["status"] == b"diverged").all()
+        assert (df[df["lr"] == 0.01]["status"] == b"done").all()
+        for rid in fast["id"]:
+            g = f["runs"][rid.decode()]
+            assert g.attrs["diverged_step"] >= 1
+            assert g["train/loss"].shape == (g.attrs["steps_done"],)
+
+
+ERRORS = [
+    ("[grid]\ntask = adding\nlr = fast\n", 3, "lr: expected a number or a distribution, got 'fast'"),
+    ("[grid]\ntask = adding\ncelll = lstm\n", 3, "celll: unknown key"),
+    ("[grid]\ncell = lstm-nxg\n", 2, "cell:"),
+    ("[grid]\ntask = nosuchtask\n", 2, "task:"),
+    ("[grid]\nhidden = -4\n", 2, "hidden:"),
+    ("task = adding\n", 1, "task: key outside a section"),
+]
+
+
+@pytest.mark.parametrize("text,line,message", ERRORS)
+def test_config_errors_name_file_and_line(tmp_path, text, line, message):
+    exp = write(tmp_path, text, "bad.ini")
+    out = tmp_path / "bad.h5"
+    r = run("run", exp, "-o", str(out), check=False)
+    assert r.returncode == 2
+    first = r.stderr.strip().splitlines()
+    assert len(first) == 1, r.stderr
+    assert first[0].startswith(f"{exp}:{line}: "), r.stderr
+    assert message in first[0], r.stderr
+    assert not out.exists() and not os.path.exists(str(out) + ".parts")
+
+
+def test_other_experiment_is_not_overwritten(tmp_path):
+    out = str(tmp_path / "x.h5")
+    run("run", write(tmp_path, SMALL), "-o", out, "--quiet")
+    before = open(out, "rb").read()
+    other = write(tmp_path, SMALL.replace("hidden = 8", "hidden = 9"), "other.ini")
+    r = run("run", other, "-o", out, "--quiet", check=False)
+    assert r.returncode == 2
+    assert "different experiment" in r.stderr and "--force" in r.stderr
+    assert open(out, "rb").read() == before
+    run("run", other, "-o", out, "--quiet", "--force")
+    with h5py.File(out, "r") as f:
+        assert set(pd.DataFrame(f["summary"][:])["hidden"]) == {9}
+
+
+def test_resume_after_kill_9(tmp_path):
+    text = SMALL.replace("steps = 40", "steps = 400").replace("seeds = 2", "seeds = 3")
+    exp = write(tmp_path, text)
+    ref, out = str(tmp_path / "ref.h5"), str(tmp_path / "killed.h5")
+    run("run", exp, "-o", ref, "-j", "2", "--quiet")
+    p = subprocess.Popen([RNNBENCH, "run", exp, "-o", out, "-j", "2", "--quiet"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    finished = 0
+    deadline = time.time() + 60
+    while time.time() < deadline and p.poll() is None:
+        try:
+            with h5py.File(out, "r") as f:  # a reader polling while the grid runs
+                finished = int(f.attrs["n_finished"])
+        except (OSError, KeyError):
+            pass
+        if finished >= 3:
+            break
+        time.sleep(0.02)
+    assert p.poll() is None, "grid finished before it could be killed: make it longer"
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 0
+        n = int(f.attrs["n_finished"])
+        assert 3 <= n < 12
+        assert len(f["summary"]) == n
+        for rid in f["summary"]["id"]:
+            assert f["runs"][rid.decode()]["train/loss"].shape == (400,)
+    show = run("show", out)
+    assert "incomplete" in show.stdout
+    r = run("run", exp, "-o", out, "-j", "2")
+    assert f"resuming {out}" in r.stderr
+    assert_same_numbers(numbers(ref), numbers(out))
+
+
+def test_train_single_run(tmp_path):
+    out = str(tmp_path / "t.h5")
+    run("train", "--cell", "gru", "--task", "adding", "--delay", "10", "--hidden", "8",
+        "--steps", "30", "--eval-every", "10", "--batch", "4", "-o", out, "--quiet")
+    with h5py.File(out, "r") as f:
+        (rid,) = list(f["runs"])
+        g = f["runs"][rid]
+        assert g.attrs["cell"] == "gru" and g.attrs["steps_done"] == 30
+        assert "rnnbench train" in f.attrs["experiment_text"]
