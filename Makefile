@@ -31,6 +31,8 @@ LDLIBS = $(HDF5_LIBS) -linih $(BLAS_LIBS_$(BLAS)) -lm -fopenmp
 LIB_SRC = $(wildcard cells/*.c) $(filter-out harness/main.c,$(wildcard harness/*.c)) $(wildcard harness/tasks/*.c)
 TEST_SRC_float = $(wildcard tests/test_*.c)
 TEST_SRC_double = $(wildcard tests/double/test_*.c)
+# tests/double/test_alloc.c counts the allocations of rnnbench's own code
+TEST_LDFLAGS_double = -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc
 
 BUILD = build/$(1)-$(BLAS)
 objs = $(patsubst %.c,$(call BUILD,$(1))/%.o,$(2))
@@ -72,7 +74,7 @@ $(BIN_$(1)): $(call objs,$(1),$(LIB_SRC) harness/main.c)
 	$$(CC) $$^ -o $$@ $$(LDLIBS)
 
 build/$(1)-$(BLAS)/test-runner: $(call objs,$(1),$(LIB_SRC) $(TEST_SRC_$(1)))
-	$$(CC) $$^ -o $$@ $$(LDLIBS) -lcriterion
+	$$(CC) $$^ -o $$@ $$(LDLIBS) -lcriterion $$(TEST_LDFLAGS_$(1))
 
 -include $(patsubst %.o,%.d,$(call objs,$(1),$(LIB_SRC) harness/main.c $(TEST_SRC_$(1))))
 endef
