@@ -18,9 +18,24 @@ typedef double real;
 typedef float real;
 #define REAL_NAME "float"
 #define R_EXP expf
-#define R_TANH tanhf
+#define R_TANH tanh_f
 #define R_LOG logf
 #define R_SQRT sqrtf
+
+/* tanh through expf, which is several times faster than glibc's tanhf (the
+   gate nonlinearities dominated a training step). Near 0 the odd Taylor
+   series avoids the cancellation of (1 - e) / (1 + e); elsewhere that
+   quotient loses at most 3 bits: a few ulp, far inside the 1e-5 float
+   tolerance of the PyTorch comparison. */
+static inline float tanh_f(float a) {
+    float x = fabsf(a);
+    if (x < 0.0625f) {
+        float x2 = a * a;
+        return a * (1.0f + x2 * (-1.0f / 3 + x2 * (2.0f / 15 + x2 * (-17.0f / 315))));
+    }
+    float e = expf(-2.0f * x);
+    return copysignf((1.0f - e) / (1.0f + e), a);
+}
 #endif
 
 static inline real sigmoid_r(real a) { return (real)1 / ((real)1 + R_EXP(-a)); }
