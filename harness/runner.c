@@ -8,6 +8,7 @@
 #include "train.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,22 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+/* The one piece of process-wide state: set by SIGINT/SIGTERM, read by the
+   grid loop and by every run between steps, so that Ctrl-C stops cleanly:
+   finished runs are already on disk, runs in flight are dropped. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+static void install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
 
 static double now_s(void) {
     struct timespec ts;
@@ -74,6 +91,7 @@ static int cmp_todo(const void *a, const void *b) {
 }
 
 int run_experiment(const Experiment *ex, const RunOptions *opt) {
+    install_signals();
     Results rs;
     char err[1400] = "";
     int status;
@@ -110,14 +128,16 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
         int stop;
 #pragma omp atomic read
         stop = io_failed;
-        if (stop) continue;
+        if (stop || stop_signal) continue;
         const RunConfig *cfg = &ex->runs[todo[k].index];
 #pragma omp critical(progress)
         { prog.running++; }
         RunResult r;
-        int rc = train_run(cfg, &r);
+        int rc = train_run(cfg, &r, &stop_signal);
 #pragma omp critical(results)
-        {
+        if (rc == 1) {
+            prog.running--; /* cancelled: nothing of it is kept */
+        } else {
             prog.running--;
             if (rc != 0) {
                 failed_runs++;
@@ -140,6 +160,14 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
     }
     free(todo);
     if (!opt->quiet && prog.tty && n_todo > 0) fputc('\n', stderr);
+    if (stop_signal) {
+        int sig = stop_signal;
+        fprintf(stderr, "rnnbench: interrupted by %s; %d of %d runs are finished and saved in %s\n"
+                        "rnnbench: run the same command again to resume.\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM", rs.n_rows, ex->n_runs, opt->out);
+        results_close(&rs);
+        return 128 + sig;
+    }
     if (io_failed) {
         results_close(&rs);
         fprintf(stderr, "rnnbench: fix the output location, then run the same command again to resume\n");

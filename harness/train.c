@@ -203,7 +203,7 @@ static double evaluate(Ctx *cx, long step) {
     return loss;
 }
 
-int train_run(const RunConfig *cfg, RunResult *r) {
+int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *cancel) {
     memset(r, 0, sizeof *r);
     r->cfg = *cfg;
     r->steps_to_solve = -1;
@@ -275,7 +275,13 @@ int train_run(const RunConfig *cfg, RunResult *r) {
     snprintf(r->status, sizeof r->status, "done");
     evaluate(&cx, 0);
     long step;
+    int cancelled = 0;
     for (step = 1; step <= cfg->steps; step++) {
+        if (cancel && *cancel) {
+            cancelled = 1;
+            snprintf(r->status, sizeof r->status, "cancelled");
+            break;
+        }
         int T = task->generate(&cfg->task_params, &rng_train, cfg->batch, x, target, mask);
         if (cfg->input_noise > 0)
             for (size_t k = 0; k < (size_t)T * cfg->batch * s.X; k++)
@@ -316,5 +322,5 @@ int train_run(const RunConfig *cfg, RunResult *r) {
     free(arena); free(x); free(target); free(mask);
     model_work_free(&w);
     eval_free(&eval);
-    return 0;
+    return cancelled ? 1 : 0;
 }

@@ -45,9 +45,13 @@ typedef struct {
     double wall_s;
 } RunResult;
 
+#include <signal.h>
+
 /* Trains one run. Returns 0 when it ran (done or diverged), -1 when it could
-   not (res->status "failed", res->error says why). */
-int train_run(const RunConfig *cfg, RunResult *res);
+   not (res->status "failed", res->error says why), 1 when *cancel became
+   non-zero during it (status "cancelled"; nothing of it should be kept).
+   cancel may be NULL. */
+int train_run(const RunConfig *cfg, RunResult *res, const volatile sig_atomic_t *cancel);
 void run_result_free(RunResult *res);
 
 #endif

@@ -217,3 +217,32 @@ def test_train_single_run(tmp_path):
         g = f["runs"][rid]
         assert g.attrs["cell"] == "gru" and g.attrs["steps_done"] == 30
         assert "rnnbench train" in f.attrs["experiment_text"]
+
+
+@pytest.mark.parametrize("sig,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_saves_finished_runs_and_says_how_to_resume(tmp_path, sig, status):
+    text = SMALL.replace("steps = 40", "steps = 400").replace("seeds = 2", "seeds = 3")
+    exp = write(tmp_path, text)
+    out = str(tmp_path / "int.h5")
+    p = subprocess.Popen([RNNBENCH, "run", exp, "-o", out, "-j", "2", "--quiet"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    finished = 0
+    while time.time() < deadline and p.poll() is None and finished < 2:
+        try:
+            with h5py.File(out, "r") as f:
+                finished = int(f.attrs["n_finished"])
+        except (OSError, KeyError):
+            pass
+        time.sleep(0.02)
+    assert p.poll() is None, "grid finished before it could be interrupted"
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == status, err
+    assert "run the same command again to resume" in err
+    with h5py.File(out, "r") as f:
+        n = int(f.attrs["n_finished"])
+        assert n >= 2 and f.attrs["complete"] == 0
+    r = run("run", exp, "-o", out, "-j", "2", "--quiet")
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 1 and len(f["summary"]) == 12
