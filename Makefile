@@ -3,6 +3,7 @@
 #   make PRECISION=double build bin/rnnbench-double
 #   make BLAS=openblas    use CBLAS/OpenBLAS for float GEMMs (default: oneDNN if installed)
 #   make test             install missing packages (as root), build, run Criterion + pytest
+#   make test-all         make test, then make sanitize (ASan/UBSan suite and grid, Valgrind grid)
 #   make run              run experiments/quickstart.ini and print the comparison table
 # Objects go to build/<precision>-<blas>/ so the variants never mix.
 
@@ -23,10 +24,15 @@ BLAS_LIBS_openblas = -lopenblas
 BLAS_LIBS_onednn = -ldnnl -lopenblas
 
 OPT ?= -O2
-CFLAGS_BASE = -std=c11 $(OPT) -g -Wall -Wextra -fopenmp -D_GNU_SOURCE $(HDF5_CFLAGS)
+# make SANITIZE=1: AddressSanitizer + UndefinedBehaviorSanitizer, in their own build folders
+ifeq ($(SANITIZE),1)
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+VARIANT = -asan
+endif
+CFLAGS_BASE = -std=c11 $(OPT) -g -Wall -Wextra -fopenmp -D_GNU_SOURCE $(HDF5_CFLAGS) $(SAN_FLAGS)
 CFLAGS_float = $(CFLAGS_BASE) $(if $(filter onednn,$(BLAS)),-DRNNBENCH_ONEDNN)
 CFLAGS_double = $(CFLAGS_BASE) -DRNNBENCH_DOUBLE
-LDLIBS = $(HDF5_LIBS) -linih $(BLAS_LIBS_$(BLAS)) -lm -fopenmp
+LDLIBS = $(HDF5_LIBS) -linih $(BLAS_LIBS_$(BLAS)) -lm -fopenmp $(SAN_FLAGS)
 
 LIB_SRC = $(wildcard cells/*.c) $(filter-out harness/main.c,$(wildcard harness/*.c)) $(wildcard harness/tasks/*.c)
 TEST_SRC_float = $(wildcard tests/test_*.c)
@@ -34,17 +40,17 @@ TEST_SRC_double = $(wildcard tests/double/test_*.c)
 # tests/double/test_alloc.c counts the allocations of rnnbench's own code
 TEST_LDFLAGS_double = -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc
 
-BUILD = build/$(1)-$(BLAS)
+BUILD = build/$(1)-$(BLAS)$(VARIANT)
 objs = $(patsubst %.c,$(call BUILD,$(1))/%.o,$(2))
 
 # the commit a results file records (with -dirty for uncommitted changes)
 GIT_COMMIT = $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
 
-BIN_float = bin/rnnbench
-BIN_double = bin/rnnbench-double
+BIN_float = bin/rnnbench$(VARIANT)
+BIN_double = bin/rnnbench-double$(VARIANT)
 DEPS_STAMP = build/.deps-ok
 
-.PHONY: all float double test test-c test-py run clean deps FORCE
+.PHONY: all float double test test-c test-py test-all run clean deps FORCE sanitize valgrind
 all: $(BIN_$(PRECISION))
 
 float: $(BIN_float)
@@ -63,9 +69,9 @@ build/git_commit.h: FORCE
 
 # one compile rule per precision
 define PRECISION_RULES
-build/$(1)-$(BLAS)/harness/results.o: build/git_commit.h
+build/$(1)-$(BLAS)$(VARIANT)/harness/results.o: build/git_commit.h
 
-build/$(1)-$(BLAS)/%.o: %.c | $(DEPS_STAMP)
+build/$(1)-$(BLAS)$(VARIANT)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS_$(1)) -MMD -MP -c $$< -o $$@
 
@@ -73,7 +79,7 @@ $(BIN_$(1)): $(call objs,$(1),$(LIB_SRC) harness/main.c)
 	@mkdir -p bin
 	$$(CC) $$^ -o $$@ $$(LDLIBS)
 
-build/$(1)-$(BLAS)/test-runner: $(call objs,$(1),$(LIB_SRC) $(TEST_SRC_$(1)))
+build/$(1)-$(BLAS)$(VARIANT)/test-runner: $(call objs,$(1),$(LIB_SRC) $(TEST_SRC_$(1)))
 	$$(CC) $$^ -o $$@ $$(LDLIBS) -lcriterion $$(TEST_LDFLAGS_$(1))
 
 -include $(patsubst %.o,%.d,$(call objs,$(1),$(LIB_SRC) harness/main.c $(TEST_SRC_$(1))))
@@ -83,15 +89,32 @@ $(eval $(call PRECISION_RULES,double))
 
 test: test-c test-py
 
-test-c: build/float-$(BLAS)/test-runner build/double-$(BLAS)/test-runner $(BIN_float) $(BIN_double)
-	build/double-$(BLAS)/test-runner
-	build/float-$(BLAS)/test-runner
+test-c: build/float-$(BLAS)$(VARIANT)/test-runner build/double-$(BLAS)$(VARIANT)/test-runner $(BIN_float) $(BIN_double)
+	build/double-$(BLAS)$(VARIANT)/test-runner
+	build/float-$(BLAS)$(VARIANT)/test-runner
 
 test-py: $(BIN_float) $(BIN_double)
 	$(PYTHON) -m pytest -q tests
 
 run: $(BIN_float)
 	$(BIN_float) run experiments/quickstart.ini -o results/quickstart.h5
+
+# every Criterion test and a small grid under ASan + UBSan (leaks included)
+sanitize:
+	$(MAKE) SANITIZE=1 test-c
+	rm -rf build/sanitize-grid.h5 build/sanitize-grid.h5.parts
+	ASAN_OPTIONS=detect_leaks=1 bin/rnnbench-asan run tests/data/small-grid.ini -o build/sanitize-grid.h5 -j 2 --quiet
+	ASAN_OPTIONS=detect_leaks=1 bin/rnnbench-asan show build/sanitize-grid.h5 > /dev/null
+	$(MAKE) valgrind
+
+# the same small grid under Valgrind's memcheck: no errors, no leaks
+valgrind: $(BIN_float)
+	rm -rf build/valgrind-grid.h5 build/valgrind-grid.h5.parts
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect -q \
+		$(BIN_float) run tests/data/small-grid.ini -o build/valgrind-grid.h5 -j 1 --quiet > /dev/null
+
+# what CI runs: the suite, then the sanitizer and Valgrind runs
+test-all: test sanitize
 
 clean:
 	rm -rf build/*-* bin

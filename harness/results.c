@@ -282,7 +282,7 @@ static int cmp_rows(const void *a, const void *b) {
 }
 
 static int write_summary(hid_t f, Results *rs) {
-    qsort(rs->rows, rs->n_rows, sizeof(SummaryRow), cmp_rows);
+    if (rs->n_rows > 1) qsort(rs->rows, rs->n_rows, sizeof(SummaryRow), cmp_rows);
     hid_t t = summary_type();
     hsize_t n = (hsize_t)rs->n_rows;
     int rc = h5_write(f, "summary", t, 1, &n, rs->rows);
