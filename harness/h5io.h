@@ -1,7 +1,8 @@
 /* h5io.h: thin, error-checked helpers over the HDF5 C API for the few shapes
    rnnbench writes (scalar/string attributes, n-d datasets of real, double or
-   int). Every helper returns 0 on success and -1 after printing one line that
-   names the object, so callers can stop a run without killing a grid.
+   int). Every helper returns 0 on success and -1 on failure, silently: the
+   caller reports one line for the file it was writing, and a run's failure
+   never kills a grid.
    Not thread-safe: only the results writer thread and single-run commands
    call it. */
 #ifndef RNNBENCH_H5IO_H

@@ -1,11 +1,13 @@
 /* main.c: the rnnbench command line. Subcommands only; each lives in its
    own file. Exit status: 0 success, 1 a failed run, 2 bad usage or input. */
+#include "h5io.h"
 #include "runner.h"
 #include "task.h"
 #include "trace.h"
 #include "util.h"
 #include "../cells/cell.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,6 +59,12 @@ static int cmd_list(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    /* past a file-size limit, let write() fail with EFBIG (reported like a
+       full disk) instead of being killed by SIGXFSZ */
+    signal(SIGXFSZ, SIG_IGN);
+    /* libhdf5 1.10 crashes in its exit handler when a file failed to close
+       (disk full); every file is closed explicitly, so its handler is not needed */
+    H5dont_atexit();
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -10,7 +10,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -644,8 +647,36 @@ int results_add(Results *rs, const RunResult *r, int run_index, char *err, size_
     return write_main(rs, 0, err, n);
 }
 
+/* Room to write `need` bytes into the folder of path: free space and the
+   process's file-size limit. libhdf5 1.10 can crash inside H5Ocopy when a
+   write fails, so the final copy is only attempted when it will fit. */
+static int room_for(const char *path, unsigned long long need, char *err, size_t n) {
+    char dir[1100];
+    dir_of(path, dir, sizeof dir);
+    struct statvfs vfs;
+    unsigned long long avail = ULLONG_MAX;
+    if (statvfs(dir, &vfs) == 0) avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < avail)
+        avail = rl.rlim_cur;
+    if (avail < need) {
+        snprintf(err, n, "not enough room to combine the runs into '%s' (about %.1f MB needed, %.1f MB free; disk full or not writable?)",
+                 path, need / 1e6, avail / 1e6);
+        return -1;
+    }
+    return 0;
+}
+
 int results_finish(Results *rs, char *err, size_t n) {
     if (access(rs->parts, F_OK) != 0) return 0; /* already self-contained */
+    unsigned long long need = 1 << 20; /* the summary, attributes and HDF5 overhead */
+    for (int i = 0; i < rs->n_rows; i++) {
+        char p[1300];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s.h5", rs->parts, rs->rows[i].id);
+        if (stat(p, &st) == 0) need += (unsigned long long)st.st_size + st.st_size / 4;
+    }
+    if (room_for(rs->path, need, err, n) != 0) return -1;
     if (write_main(rs, 1, err, n) != 0) return -1;
     /* the runs now live in FILE.h5: the parts can go */
     for (int i = 0; i < rs->n_rows; i++) {

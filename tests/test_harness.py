@@ -246,3 +246,74 @@ def test_interrupt_saves_finished_runs_and_says_how_to_resume(tmp_path, sig, sta
     r = run("run", exp, "-o", out, "-j", "2", "--quiet")
     with h5py.File(out, "r") as f:
         assert f.attrs["complete"] == 1 and len(f["summary"]) == 12
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path):
+    exp = write(tmp_path, SMALL)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    r = run("run", exp, "-o", str(blocker / "x.h5"), "--quiet", check=False)
+    assert r.returncode == 1
+    assert r.stderr.count("\n") == 1 and "cannot create" in r.stderr and "Not a directory" in r.stderr
+
+
+def limited_run(exp, out, fsize):
+    """rnnbench run under a file-size limit (RLIMIT_FSIZE), a stand-in for a full disk."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+    return subprocess.run([RNNBENCH, "run", exp, "-o", out, "-j", "1", "--quiet"],
+                          capture_output=True, text=True, preexec_fn=limit)
+
+
+LONGER = SMALL.replace("steps = 40", "steps = 400").replace("seeds = 2", "seeds = 6")
+
+
+def test_no_room_for_a_run_is_a_clear_error_and_resumes(tmp_path):
+    exp, out = write(tmp_path, LONGER), str(tmp_path / "full.h5")
+    r = limited_run(exp, out, 20_000)  # the index fits, a run's part file (~34 kB) does not
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert "disk full or not writable" in lines[0] and "stopping the grid" in lines[0]
+    assert "run the same command again" in lines[-1] and len(lines) == 2
+    with h5py.File(out, "r") as f:
+        assert f.attrs["n_finished"] == 0 and f.attrs["complete"] == 0
+    run("run", exp, "-o", out, "--quiet")
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 1 and len(f["summary"]) == 24
+
+
+def test_no_room_to_combine_keeps_every_run(tmp_path):
+    exp, out = write(tmp_path, LONGER), str(tmp_path / "full.h5")
+    r = limited_run(exp, out, 60_000)  # every part fits, the combined file (~0.8 MB) does not
+    assert r.returncode == 1, r.stderr
+    assert "not enough room to combine" in r.stderr and r.stderr.count("\n") == 1
+    with h5py.File(out, "r") as f:  # the index holds all 24 runs through its links
+        assert f.attrs["n_finished"] == 24 and f.attrs["complete"] == 0
+        assert all(f["runs"][rid.decode()]["train/loss"].shape == (400,) for rid in f["summary"]["id"])
+    r = run("run", exp, "-o", out, "--quiet")
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 1 and len(f["summary"]) == 24
+    assert not os.path.exists(out + ".parts")
+
+
+def test_disk_that_fills_mid_grid(tmp_path):
+    """A real small filesystem (tmpfs), where the machine lets us mount one."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (the RLIMIT_FSIZE tests cover the error path)")
+    try:
+        exp, out = write(tmp_path, LONGER), str(mnt / "full.h5")
+        r = run("run", exp, "-o", out, "-j", "2", "--quiet", check=False)
+        assert r.returncode == 1, r.stderr
+        assert "disk full or not writable" in r.stderr
+        with h5py.File(out, "r") as f:
+            n = int(f.attrs["n_finished"])
+            assert 0 < n < 24 and len(f["summary"]) == n
+            for rid in f["summary"]["id"]:
+                assert f["runs"][rid.decode()]["train/loss"].shape == (400,)
+    finally:
+        subprocess.run(["umount", str(mnt)])
