@@ -30,6 +30,7 @@ void config_default(RunConfig *c) {
     c->eval_every = 100;
     c->eval_size = 256;
     c->stop_when_solved = 0;
+    c->diverge_factor = 10;
     c->experiment_seed = 1;
     c->seed_index = 0;
     c->trial = -1;
@@ -48,13 +49,13 @@ void config_canonical(const RunConfig *c, char *out, size_t n) {
              "task=%s delay=%d n_classes=%d form=%d n_symbols=%d alphabet=%d cell=%s hidden=%d "
              "batch=%d steps=%ld optimizer=%s lr=%.17g momentum=%.17g nesterov=%d beta1=%.17g "
              "beta2=%.17g adam_eps=%.17g clip=%.17g init_scale=%.17g forget_bias=%s "
-             "input_noise=%.17g eval_every=%d eval_size=%d stop_when_solved=%d trial=%d "
-             "seed_index=%d",
+             "input_noise=%.17g eval_every=%d eval_size=%d stop_when_solved=%d diverge_factor=%.17g "
+             "trial=%d seed_index=%d",
              c->task, tp->delay, tp->n_classes, tp->form, tp->n_symbols, tp->alphabet, c->cell,
              c->hidden, c->batch, c->steps, optimizer_name(c->optimizer), c->lr, c->momentum,
              c->nesterov, c->beta1, c->beta2, c->adam_eps, c->clip, c->init_scale, fb,
-             c->input_noise, c->eval_every, c->eval_size, c->stop_when_solved, c->trial,
-             c->seed_index);
+             c->input_noise, c->eval_every, c->eval_size, c->stop_when_solved, c->diverge_factor,
+             c->trial, c->seed_index);
 }
 
 void config_finalize(RunConfig *c) {
@@ -94,6 +95,8 @@ int config_check(const RunConfig *c, char *err, size_t n) {
     REQUIRE(c->init_scale >= 0 && isfinite(c->init_scale), "init_scale: must be >= 0, got %g", c->init_scale);
     REQUIRE(isfinite(c->forget_bias), "forget_bias: must be finite, got %g", c->forget_bias);
     REQUIRE(c->input_noise >= 0 && isfinite(c->input_noise), "input_noise: must be >= 0, got %g", c->input_noise);
+    REQUIRE(c->diverge_factor == 0 || (c->diverge_factor > 1 && isfinite(c->diverge_factor)),
+            "diverge_factor: must be 0 (off) or > 1, got %g", c->diverge_factor);
     REQUIRE(c->eval_every >= 1, "eval_every: must be >= 1, got %d", c->eval_every);
     REQUIRE(c->eval_size >= 1 && c->eval_size <= 1000000, "eval_size: must be between 1 and 1000000, got %d", c->eval_size);
 #undef REQUIRE

@@ -33,6 +33,8 @@ typedef struct {
     int eval_every;               /* steps between evaluations (the last step is always evaluated) */
     int eval_size;                /* sequences in the held-out set */
     int stop_when_solved;
+    double diverge_factor;        /* diverged also when an evaluation loss exceeds this many
+                                     times the loss before training (0 = only NaN/Inf) */
     /* identity */
     uint64_t experiment_seed;     /* `seed` key of the experiment file */
     int seed_index;               /* 0 .. seeds-1 */

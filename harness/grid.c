@@ -53,7 +53,7 @@ enum {
     K_TASK, K_DELAY, K_N_CLASSES, K_FORM, K_N_SYMBOLS, K_ALPHABET, K_CELL, K_HIDDEN, K_BATCH,
     K_STEPS, K_OPTIMIZER, K_LR, K_MOMENTUM, K_NESTEROV, K_BETA1, K_BETA2, K_ADAM_EPS, K_CLIP,
     K_INIT_SCALE, K_FORGET_BIAS, K_INPUT_NOISE, K_EVAL_EVERY, K_EVAL_SIZE, K_STOP_WHEN_SOLVED,
-    K_SEEDS, K_TRIALS, N_KEYS
+    K_DIVERGE_FACTOR, K_SEEDS, K_TRIALS, N_KEYS
 };
 
 #define AT(f) offsetof(RunConfig, f)
@@ -83,6 +83,7 @@ static const KeySpec KEYS[N_KEYS] = {
     [K_EVAL_EVERY] = {"eval_every", T_INT, AT(eval_every), 0, INT_MIN},
     [K_EVAL_SIZE] = {"eval_size", T_INT, AT(eval_size), 0, INT_MIN},
     [K_STOP_WHEN_SOLVED] = {"stop_when_solved", T_BOOL, AT(stop_when_solved), 0, 0},
+    [K_DIVERGE_FACTOR] = {"diverge_factor", T_NUM, AT(diverge_factor), 0, 0},
     [K_SEEDS] = {"seeds", T_COUNT, 0, 0, 1},
     [K_TRIALS] = {"trials", T_COUNT, 0, 0, 1},
 };

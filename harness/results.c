@@ -167,6 +167,7 @@ static int write_run_attrs(hid_t g, const RunResult *r, uint64_t ex_hash) {
     rc |= h5_attr_int(g, "eval_every", c->eval_every);
     rc |= h5_attr_int(g, "eval_size", c->eval_size);
     rc |= h5_attr_int(g, "stop_when_solved", c->stop_when_solved);
+    rc |= h5_attr_double(g, "diverge_factor", c->diverge_factor);
     rc |= h5_attr_int(g, "experiment_seed", (long long)c->experiment_seed);
     rc |= h5_attr_int(g, "seed_index", c->seed_index);
     rc |= h5_attr_int(g, "trial", c->trial);
@@ -179,6 +180,8 @@ static int write_run_attrs(hid_t g, const RunResult *r, uint64_t ex_hash) {
     rc |= h5_attr_int(g, "sequence_length", r->T);
     rc |= h5_attr_int(g, "n_params", r->n_params);
     rc |= h5_attr_double(g, "baseline", r->baseline);
+    rc |= h5_attr_int(g, "cache_bytes", r->cache_bytes);
+    rc |= h5_attr_int(g, "peak_rss_bytes", r->peak_rss_bytes);
     rc |= h5_attr_cell_flags(g, r->kind, &r->flags);
     rc |= h5_attr_str(g, "status", r->status);
     rc |= h5_attr_str(g, "error", r->error);
@@ -190,6 +193,7 @@ static int write_run_attrs(hid_t g, const RunResult *r, uint64_t ex_hash) {
     rc |= h5_attr_int(g, "solved", r->solved);
     rc |= h5_attr_int(g, "steps_to_solve", r->steps_to_solve);
     rc |= h5_attr_int(g, "diverged_step", r->diverged_step);
+    rc |= h5_attr_str(g, "diverged_reason", r->diverged_reason);
     char hash_s[32];
     snprintf(hash_s, sizeof hash_s, "%016llx", (unsigned long long)ex_hash);
     rc |= h5_attr_str(g, "experiment_hash", hash_s);

@@ -23,6 +23,18 @@ typedef struct {
     real **x, **target, **mask;
 } EvalSet;
 
+/* VmHWM of /proc/self/status: the process's peak resident memory; -1 when unknown */
+static long long peak_rss_bytes(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1;
+    char line[256];
+    long long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1) break;
+    fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -236,7 +248,8 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     gate_names(&m.cell, r);
 
     /* every buffer of the run, before the first step */
-    int B_alloc = cfg->batch > EVAL_CHUNK ? cfg->batch : EVAL_CHUNK;
+    int B_eval = cfg->eval_size < EVAL_CHUNK ? cfg->eval_size : EVAL_CHUNK;
+    int B_alloc = cfg->batch > B_eval ? cfg->batch : B_eval;
     size_t n = m.n_params, TBmax = (size_t)s.max_len * cfg->batch;
     real *arena = malloc(5 * n * sizeof(real)); /* params | grads | scratch grads | optimizer m, v */
     real *x = malloc(TBmax * s.X * sizeof(real));
@@ -260,6 +273,7 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
                  s.max_len, B_alloc, cfg->hidden, model_work_size(&m, s.max_len, B_alloc) / 1e6);
         return fail(r, err);
     }
+    r->cache_bytes = (long long)model_work_size(&m, s.max_len, B_alloc);
     real *params = arena, *grads = arena + n, *scratch = arena + 2 * n;
     Optimizer opt;
     optim_init(&opt, cfg, n, arena + 3 * n);
@@ -303,6 +317,8 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
         r->steps_done = step;
         if (!isfinite(loss) || !isfinite(norm)) {
             snprintf(r->status, sizeof r->status, "diverged");
+            snprintf(r->diverged_reason, sizeof r->diverged_reason, "non-finite %s",
+                     isfinite(loss) ? "gradient" : "loss");
             r->diverged_step = step;
             break;
         }
@@ -310,8 +326,16 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
         optim_step(&opt, params, grads);
         if (step % cfg->eval_every == 0 || step == cfg->steps) {
             double el = evaluate(&cx, step);
-            if (!isfinite(el)) {
+            /* a loss far above the untrained model's has blown up, even when
+               it stays finite (a softmax's gradient is bounded) */
+            int blown = cfg->diverge_factor > 0 && el > cfg->diverge_factor * r->eval_loss[0];
+            if (!isfinite(el) || blown) {
                 snprintf(r->status, sizeof r->status, "diverged");
+                if (blown)
+                    snprintf(r->diverged_reason, sizeof r->diverged_reason,
+                             "eval loss above %g x its initial value", cfg->diverge_factor);
+                else
+                    snprintf(r->diverged_reason, sizeof r->diverged_reason, "non-finite eval loss");
                 r->diverged_step = step;
                 break;
             }
@@ -319,6 +343,7 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
         }
     }
     r->wall_s = now_s() - t_start;
+    r->peak_rss_bytes = peak_rss_bytes();
     free(arena); free(x); free(target); free(mask);
     model_work_free(&w);
     eval_free(&eval);

@@ -21,6 +21,8 @@ typedef struct {
     int T, X, Y;              /* longest sequence, input and output sizes */
     char loss_kind[8];
     double baseline;          /* the task's trivial loss (NAN when none) */
+    long long cache_bytes;    /* the activation cache + scratch of one forward/backward
+                                 (model_work_size): the part of memory that grows with T */
     /* per training step (steps_done entries) */
     long steps_done;
     float *train_loss;
@@ -42,7 +44,10 @@ typedef struct {
     int solved;
     long steps_to_solve;      /* first evaluation step that met the criterion, -1 if none */
     long diverged_step;       /* -1 if not diverged */
+    char diverged_reason[64]; /* why, when diverged */
     double wall_s;
+    long long peak_rss_bytes; /* the process's resident high-water mark when the run ended
+                                 (Linux VmHWM; with -j > 1 it covers the runs in flight too) */
 } RunResult;
 
 #include <signal.h>

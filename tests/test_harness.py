@@ -57,7 +57,7 @@ def numbers(path):
         assert f.attrs["complete"] == 1
         for rid, g in f["runs"].items():
             for k, v in g.attrs.items():
-                if k != "wall_s":
+                if k not in ("wall_s", "peak_rss_bytes"):  # measurements, not results
                     out[(rid, "@" + k)] = v
             def visit(name, obj):
                 if isinstance(obj, h5py.Dataset):
