@@ -222,6 +222,8 @@ static size_t cache_layout(const Cell *c, int T, int B, real *block, CellCache *
         CARVE(kc, TB * H);
         CARVE(dc, B * H);
         CARVE(dc_next, B * H);
+        CARVE(zeros, H);
+        CARVE(junk, 10 * H);
         if (FH) {
             CARVE(fgr_act, (TB + B) * FH);
             CARVE(dfgr, TB * FH);

@@ -87,6 +87,8 @@ typedef struct {
     real *dc_next;  /* (B,H) */
     real *dact_fgr; /* (B,n_fgr*H) */
     real *tmp;      /* (B,n_blocks*H) */
+    real *zeros;    /* (H) stands in for an absent gate's inputs (lstm) */
+    real *junk;     /* (10,H) receive what absent gates would write, a row each (lstm) */
 } CellCache;
 
 size_t cell_cache_size(const Cell *cell, int T, int B);

@@ -57,6 +57,7 @@ void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache
     gemm(0, 1, T * B, GH, X, 1, x, X, W, X, 0, cc->act, GH);
     add_bias_rows(cc->act, params + cell->bias, T * B, GH);
     if (FH) memset(cc->fgr_act, 0, BH * cell->n_fgr * sizeof(real)); /* gates of step "-1" are 0 */
+    memset(cc->zeros, 0, H * sizeof(real));
 
     for (int t = 0; t < T; t++) {
         real *a = cc->act + (size_t)t * B * GH;
@@ -82,40 +83,48 @@ void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache
         real *g_next = FH ? cc->fgr_act + (size_t)(t + 1) * B * FH : NULL;
         for (int b = 0; b < B; b++) {
             real *ab = a + (size_t)b * GH;
+            const size_t k0 = (size_t)b * H;
+            /* An absent gate reads zeros and writes into junk, and its value is
+               selected to 1 (or 1 - i when coupled): one branch-free loop
+               serves every combination of flags, and it vectorizes. */
+            const real *zeros = cc->zeros;
+            const real *ai_in = v.oi >= 0 ? ab + v.oi : zeros, *af_in = v.of >= 0 ? ab + v.of : zeros;
+            const real *ao_in = v.oo >= 0 ? ab + v.oo : zeros;
+            real *ai = v.oi >= 0 ? ab + v.oi : cc->junk, *af = v.of >= 0 ? ab + v.of : cc->junk + H;
+            real *az = ab + v.oz, *ao = v.oo >= 0 ? ab + v.oo : cc->junk + 2 * H;
+            const real *pi = v.p_i ? v.p_i : zeros, *pf = v.p_f ? v.p_f : zeros;
+            const real *po = v.p_o ? v.p_o : zeros;
+            const real *cp = c_prev + k0;
+            real *cn_row = c_t + k0, *kc_row = kc + k0, *h_row = h_t + k0;
+            /* the flags as 0/1 multipliers: x*m + y*(1-m) selects exactly, and
+               unlike a condition on a flag it vectorizes */
+            const real mi = v.oi >= 0, mf = v.of >= 0, mo = v.oo >= 0, mc = v.coupled;
+            const real mg = v.g_linear, mk = v.k_linear;
+            /* the rows never overlap */
+#pragma GCC ivdep
             for (int j = 0; j < H; j++) {
-                size_t k = (size_t)b * H + j;
-                real cp = c_prev[k];
-                real gi = 1, gf = 1, go = 1;
-                if (v.oi >= 0) {
-                    real pre = ab[v.oi + j] + (v.p_i ? v.p_i[j] * cp : 0);
-                    gi = sigmoid_r(pre);
-                    ab[v.oi + j] = gi;
-                }
-                if (v.coupled) gf = 1 - gi;
-                else if (v.of >= 0) {
-                    real pre = ab[v.of + j] + (v.p_f ? v.p_f[j] * cp : 0);
-                    gf = sigmoid_r(pre);
-                    ab[v.of + j] = gf;
-                }
-                real gz = v.g_linear ? ab[v.oz + j] : R_TANH(ab[v.oz + j]);
-                ab[v.oz + j] = gz;
-                real cn = gi * gz + gf * cp;
-                if (v.oo >= 0) {
-                    /* the output gate peeks at the new state c_t */
-                    real pre = ab[v.oo + j] + (v.p_o ? v.p_o[j] * cn : 0);
-                    go = sigmoid_r(pre);
-                    ab[v.oo + j] = go;
-                }
-                real k_c = v.k_linear ? cn : R_TANH(cn);
-                c_t[k] = cn;
-                kc[k] = k_c;
-                h_t[k] = go * k_c;
-                if (g_next) {
-                    real *gn = g_next + (size_t)b * FH;
-                    if (v.fi >= 0) gn[v.fi + j] = gi;
-                    if (v.ff >= 0) gn[v.ff + j] = gf;
-                    if (v.fo >= 0) gn[v.fo + j] = go;
-                }
+                real c_old = cp[j];
+                real gi = mi * sigmoid_r(ai_in[j] + pi[j] * c_old) + (1 - mi);
+                real gf_own = mf * sigmoid_r(af_in[j] + pf[j] * c_old) + (1 - mf);
+                real gf = mc * (1 - gi) + (1 - mc) * gf_own;
+                real gz = mg * az[j] + (1 - mg) * R_TANH(az[j]);
+                real cn = gi * gz + gf * c_old;
+                /* the output gate peeks at the new state c_t */
+                real go = mo * sigmoid_r(ao_in[j] + po[j] * cn) + (1 - mo);
+                real k_c = mk * cn + (1 - mk) * R_TANH(cn);
+                ai[j] = gi;
+                af[j] = gf;
+                az[j] = gz;
+                ao[j] = go;
+                cn_row[j] = cn;
+                kc_row[j] = k_c;
+                h_row[j] = go * k_c;
+            }
+            if (g_next) {
+                real *gn = g_next + (size_t)b * FH;
+                if (v.fi >= 0) memcpy(gn + v.fi, ab + v.oi, H * sizeof(real));
+                if (v.ff >= 0) memcpy(gn + v.ff, ab + v.of, H * sizeof(real));
+                if (v.fo >= 0) memcpy(gn + v.fo, ab + v.oo, H * sizeof(real));
             }
         }
     }
@@ -143,53 +152,74 @@ void lstm_backward(const Cell *cell, const real *params, const real *x, CellCach
         const real *c_prev = cc->c + (size_t)t * BH, *c_t = c_prev + BH;
         const real *kc = cc->kc + (size_t)t * BH;
         real *dpre = cc->dpre + (size_t)t * B * GH;
-        real *dfgr = FH ? cc->dfgr + (size_t)t * B * FH : NULL;
+        real *dfgr = FH ? cc->dfgr + (size_t)t * B * FH : cc->junk; /* unused without FGR */
         for (size_t k = 0; k < BH; k++) dh[k] = dh_out[(size_t)t * BH + k] + dh_next[k];
         if (flow_h) flow_norms(dh, B, H, &flow_h[t]);
+        const int has_i = v.oi >= 0, has_f = v.of >= 0, has_o = v.oo >= 0;
+        const real mi = has_i, mf = has_f, mo = has_o, mc = v.coupled;
+        const real mg = v.g_linear, mk = v.k_linear;
+        const real *zeros = cc->zeros;
+        real *junk = cc->junk;
+        /* absent peepholes accumulate into junk rows */
+        real *restrict dpi = dp_i ? dp_i : junk + 3 * H;
+        real *restrict dpf = dp_f ? dp_f : junk + 4 * H;
+        real *restrict dpo = dp_o ? dp_o : junk + 5 * H;
+        const real *restrict pi = v.p_i ? v.p_i : zeros;
+        const real *restrict pf = v.p_f ? v.p_f : zeros;
+        const real *restrict po = v.p_o ? v.p_o : zeros;
         for (int b = 0; b < B; b++) {
             const real *ab = a + (size_t)b * GH;
             real *db = dpre + (size_t)b * GH;
-            const real *dfb = FH ? dact_fgr + (size_t)b * FH : NULL;
+            const size_t k0 = (size_t)b * H;
+            /* as in the forward pass: absent gates read zeros (their value is
+               selected to 1, whose sigmoid derivative is 0) and write junk */
+            const real *restrict ai = has_i ? ab + v.oi : zeros;
+            const real *restrict af = has_f ? ab + v.of : zeros;
+            const real *restrict az = ab + v.oz;
+            const real *restrict ao = has_o ? ab + v.oo : zeros;
+            real *restrict dbi = has_i ? db + v.oi : junk;
+            real *restrict dbf = has_f ? db + v.of : junk + H;
+            real *restrict dbz = db + v.oz;
+            real *restrict dbo = has_o ? db + v.oo : junk + 2 * H;
+            const real *restrict dfi = v.fi >= 0 ? dact_fgr + (size_t)b * FH + v.fi : zeros;
+            const real *restrict dff = v.ff >= 0 ? dact_fgr + (size_t)b * FH + v.ff : zeros;
+            const real *restrict dfo = v.fo >= 0 ? dact_fgr + (size_t)b * FH + v.fo : zeros;
+            real *restrict gfi = v.fi >= 0 ? dfgr + (size_t)b * FH + v.fi : junk + 6 * H;
+            real *restrict gff = v.ff >= 0 ? dfgr + (size_t)b * FH + v.ff : junk + 7 * H;
+            real *restrict gfo = v.fo >= 0 ? dfgr + (size_t)b * FH + v.fo : junk + 8 * H;
+            const real *restrict cp = c_prev + k0, *restrict cnr = c_t + k0, *restrict kcr = kc + k0;
+            const real *restrict dhr = dh + k0;
+            real *restrict dcr = dc + k0, *restrict dcn = dc_next + k0;
+#pragma GCC ivdep
             for (int j = 0; j < H; j++) {
-                size_t k = (size_t)b * H + j;
-                real gi = v.oi >= 0 ? ab[v.oi + j] : 1;
-                real gf = v.coupled ? 1 - gi : (v.of >= 0 ? ab[v.of + j] : 1);
-                real gz = ab[v.oz + j];
-                real go = v.oo >= 0 ? ab[v.oo + j] : 1;
-                real cp = c_prev[k], cn = c_t[k], k_c = kc[k];
+                real gi = mi * ai[j] + (1 - mi);
+                real gf = mc * (1 - gi) + (1 - mc) * (mf * af[j] + (1 - mf));
+                real gz = az[j];
+                real go = mo * ao[j] + (1 - mo);
+                real c_old = cp[j], cn = cnr[j], k_c = kcr[j], dhk = dhr[j];
                 /* h = o * k(c) */
-                real dct = dc_next[k] + dh[k] * go * (v.k_linear ? 1 : 1 - k_c * k_c);
-                if (v.oo >= 0) {
-                    real d_o = dh[k] * k_c + (v.fo >= 0 ? dfb[v.fo + j] : 0);
-                    real dao = d_o * go * (1 - go);
-                    db[v.oo + j] = dao;
-                    if (v.p_o) {           /* o saw p_o * c_t */
-                        dct += dao * v.p_o[j];
-                        dp_o[j] += dao * cn;
-                    }
-                    if (dfgr) dfgr[(size_t)b * FH + v.fo + j] = dao;
-                }
-                dc[k] = dct;
+                real dct = dcn[j] + dhk * go * (mk + (1 - mk) * (1 - k_c * k_c));
+                real dao = (dhk * k_c + dfo[j]) * go * (1 - go);
+                dct += dao * po[j];            /* o saw p_o * c_t */
+                dpo[j] += dao * cn;
+                dbo[j] = dao;
+                gfo[j] = dao;
+                dcr[j] = dct;
                 /* c = i*z + f*c_prev */
-                real d_i = dct * gz, d_z = dct * gi, d_f = dct * cp;
+                real d_i = dct * gz + dfi[j], d_z = dct * gi, d_f = dct * c_old + dff[j];
                 real dcp = dct * gf;
-                if (v.fi >= 0) d_i += dfb[v.fi + j];
-                if (v.ff >= 0) d_f += dfb[v.ff + j];
-                if (v.coupled) d_i -= d_f;  /* f = 1 - i */
-                db[v.oz + j] = v.g_linear ? d_z : d_z * (1 - gz * gz);
-                if (v.oi >= 0) {
-                    real dai = d_i * gi * (1 - gi);
-                    db[v.oi + j] = dai;
-                    if (v.p_i) { dcp += dai * v.p_i[j]; dp_i[j] += dai * cp; }
-                    if (dfgr) dfgr[(size_t)b * FH + v.fi + j] = dai;
-                }
-                if (v.of >= 0) {
-                    real daf = d_f * gf * (1 - gf);
-                    db[v.of + j] = daf;
-                    if (v.p_f) { dcp += daf * v.p_f[j]; dp_f[j] += daf * cp; }
-                    if (dfgr) dfgr[(size_t)b * FH + v.ff + j] = daf;
-                }
-                dc_next[k] = dcp;
+                d_i -= mc * d_f; /* f = 1 - i */
+                dbz[j] = mg * d_z + (1 - mg) * d_z * (1 - gz * gz);
+                real dai = d_i * gi * (1 - gi);
+                real daf = d_f * gf * (1 - gf);
+                dbi[j] = dai;
+                dbf[j] = daf;
+                gfi[j] = dai;
+                gff[j] = daf;
+                dcp += dai * pi[j] + daf * pf[j]; /* i and f saw p ⊙ c_prev */
+                dpi[j] += dai * c_old;
+                dpf[j] += daf * c_old;
+                dcn[j] = dcp;
             }
         }
         if (flow_c) flow_norms(dc, B, H, &flow_c[t]);

@@ -1,5 +1,6 @@
 /* main.c: the rnnbench command line. Subcommands only; each lives in its
    own file. Exit status: 0 success, 1 a failed run, 2 bad usage or input. */
+#include "bench.h"
 #include "h5io.h"
 #include "runner.h"
 #include "task.h"
@@ -19,7 +20,8 @@ static void usage(FILE *out) {
             "  run EXPERIMENT.ini run a grid of experiments into one HDF5 file\n"
             "  train              one run from flags, for quick trials\n"
             "  show FILE.h5       the comparison table of a results file\n"
-            "  trace              one forward/backward pass written to HDF5\n",
+            "  trace              one forward/backward pass written to HDF5\n"
+            "  bench              time one training step of the benchmark workloads\n",
             RNNBENCH_VERSION);
 }
 
@@ -83,6 +85,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "show")) return cmd_show(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "rnnbench: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

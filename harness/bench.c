@@ -1,0 +1,240 @@
+/* bench.c: `rnnbench bench`, how long one training step takes, single-
+   threaded: forward over the sequence, loss, backward through time and a
+   plain SGD update, on one pre-generated batch (data generation is not
+   timed). Prints the median, min and max over the timed steps after a
+   warm-up, the achieved GFLOP/s of the matrix products, the peak resident
+   memory and the memory the shapes predict. The workloads are those of the
+   performance issue; `--length` overrides T (for the cost-linear-in-T check).
+   `--gemm` measures the GEMM backend's single-core ceiling instead. */
+#include "bench.h"
+#include "optim.h"
+#include "util.h"
+#include "../cells/gemm.h"
+#include "../cells/model.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct {
+    const char *name;
+    int T, X, H, B, Y;
+    int last_step_only; /* W1: one MSE output at the last step */
+    const char *cells;  /* default cells, comma-separated */
+} Workload;
+
+static const Workload WORKLOADS[] = {
+    {"W1", 100, 2, 64, 32, 1, 1, "rnn,lstm,gru-ra,lstm-peep,lstm-cifg"},
+    {"W2", 220, 10, 128, 64, 10, 0, "rnn,lstm,gru-ra"},
+    {"W3", 100, 64, 512, 64, 64, 0, "lstm"},
+};
+#define N_WORKLOADS (int)(sizeof WORKLOADS / sizeof WORKLOADS[0])
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static long long vm_hwm_bytes(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1;
+    char line[256];
+    long long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1) break;
+    fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* matrix-product flops of one step: forward 2 T B (X+H) G H, backward twice
+   that; the readout 2 R H Y forward and twice that backward, R rows scored */
+static double step_flops(const Model *m, int T, int B, int rows) {
+    double G = m->cell.n_blocks, H = m->cell.H, X = m->cell.X;
+    double rec = 2.0 * T * B * (X + H) * G * H;
+    if (m->cell.n_fgr) rec += 2.0 * T * B * m->cell.n_fgr * H * m->cell.n_fgr * H;
+    double ro = 2.0 * rows * H * m->Y;
+    return 3 * rec + 3 * ro;
+}
+
+typedef struct {
+    double ms_median, ms_min, ms_max, gflops;
+    double peak_rss_mb, predicted_mb;
+} BenchResult;
+
+static int bench_one(const Workload *wl, int T, const char *cell, int steps, int warmup,
+                     BenchResult *out) {
+    Model m;
+    char err[256];
+    LossKind loss = wl->last_step_only ? LOSS_MSE : LOSS_XENT;
+    if (model_make(&m, cell, wl->X, wl->H, wl->Y, loss, err, sizeof err) != 0) {
+        fprintf(stderr, "rnnbench: %s\n", err);
+        return 2;
+    }
+    const int B = wl->B;
+    size_t n = m.n_params, TB = (size_t)T * B;
+    real *arena = malloc(4 * n * sizeof(real));
+    real *x = malloc(TB * wl->X * sizeof(real)), *target = calloc(TB * wl->Y, sizeof(real));
+    real *mask = calloc(TB, sizeof(real));
+    double *times = malloc((size_t)steps * sizeof(double));
+    ModelWork w;
+    if (!arena || !x || !target || !mask || !times || model_work_alloc(&m, T, B, &w) != 0) {
+        fprintf(stderr, "rnnbench bench: out of memory for %s %s\n", wl->name, cell);
+        return 1;
+    }
+    real *params = arena, *grads = arena + n;
+    Rng rng;
+    rng_seed(&rng, 1);
+    model_init(&m, params, &rng, 0, 1.0);
+    for (size_t k = 0; k < TB * wl->X; k++) x[k] = (real)rng_range(&rng, -1, 1);
+    int rows = 0;
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++) {
+            size_t r = (size_t)t * B + b;
+            if (wl->last_step_only && t != T - 1) continue;
+            mask[r] = 1;
+            rows++;
+            if (loss == LOSS_XENT) target[r * wl->Y + rng_int(&rng, wl->Y)] = 1;
+            else target[r * wl->Y] = (real)rng_uniform(&rng);
+        }
+    RunConfig cfg;
+    config_default(&cfg);
+    cfg.optimizer = OPT_SGD;
+    cfg.lr = 1e-3;
+    Optimizer opt;
+    optim_init(&opt, &cfg, n, arena + 2 * n);
+    for (int s = -warmup; s < steps; s++) {
+        double t0 = now_s();
+        memset(grads, 0, n * sizeof(real));
+        model_zero_state(&m, &w);
+        model_forward(&m, params, x, target, mask, &w);
+        model_backward(&m, params, x, target, mask, &w, grads, NULL, NULL);
+        optim_step(&opt, params, grads);
+        double dt = now_s() - t0;
+        if (s >= 0) times[s] = dt;
+    }
+    qsort(times, steps, sizeof(double), cmp_double);
+    double med = steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
+    out->ms_median = med * 1e3;
+    out->ms_min = times[0] * 1e3;
+    out->ms_max = times[steps - 1] * 1e3;
+    out->gflops = step_flops(&m, T, B, rows) / med * 1e-9;
+    out->peak_rss_mb = vm_hwm_bytes() / 1048576.0;
+    /* activations and scratch + parameters, gradients, optimizer state (SGD keeps 2n here) */
+    out->predicted_mb = (model_work_size(&m, T, B) + 4.0 * n * sizeof(real) +
+                         TB * (wl->X + wl->Y + 1) * sizeof(real)) / 1048576.0;
+    model_work_free(&w);
+    free(arena); free(x); free(target); free(mask); free(times);
+    return 0;
+}
+
+static double gemm_ceiling(int size, int reps) {
+    size_t nn = (size_t)size * size;
+    real *a = malloc(nn * sizeof(real)), *b = malloc(nn * sizeof(real)), *c = malloc(nn * sizeof(real));
+    if (!a || !b || !c) return NAN;
+    for (size_t k = 0; k < nn; k++) { a[k] = (real)(k % 7) * 0.1f; b[k] = (real)(k % 5) * 0.1f; }
+    gemm(0, 0, size, size, size, 1, a, size, b, size, 0, c, size); /* warm-up */
+    double best = INFINITY;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_s();
+        gemm(0, 0, size, size, size, 1, a, size, b, size, 0, c, size);
+        double dt = now_s() - t0;
+        best = dt < best ? dt : best;
+    }
+    free(a); free(b); free(c);
+    return 2.0 * size * size * size / best * 1e-9;
+}
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: rnnbench bench [--workload W1|W2|W3|all] [--cell NAME[,NAME...]] [--length T]\n"
+            "                      [--steps N] [--warmup N] [--format table|csv]\n"
+            "       rnnbench bench --gemm [--size N]\n"
+            "Times one training step (forward, loss, backward through time, SGD update) on one\n"
+            "thread; data generation excluded. Workloads:\n");
+    for (int i = 0; i < N_WORKLOADS; i++)
+        fprintf(out, "  %s: T=%d, input %d, hidden %d, batch %d, %s (cells %s)\n", WORKLOADS[i].name,
+                WORKLOADS[i].T, WORKLOADS[i].X, WORKLOADS[i].H, WORKLOADS[i].B,
+                WORKLOADS[i].last_step_only ? "MSE at the last step" : "cross-entropy at every step",
+                WORKLOADS[i].cells);
+    fprintf(out, "--gemm prints the GFLOP/s of an N x N x N product (default 2048) on this backend.\n");
+}
+
+int cmd_bench(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"workload", required_argument, 0, 'w'}, {"cell", required_argument, 0, 'c'},
+        {"length", required_argument, 0, 'T'},   {"steps", required_argument, 0, 's'},
+        {"warmup", required_argument, 0, 'u'},   {"format", required_argument, 0, 'f'},
+        {"gemm", no_argument, 0, 'g'},           {"size", required_argument, 0, 'n'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    const char *workload = "all", *cells = NULL, *format = "table";
+    long length = 0, steps = 30, warmup = 5, size = 2048;
+    int do_gemm = 0, opt, idx = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
+        int ok = 1;
+        switch (opt) {
+        case 'w': workload = optarg; break;
+        case 'c': cells = optarg; break;
+        case 'T': ok = parse_long(optarg, 1, 10000000, &length); break;
+        case 's': ok = parse_long(optarg, 1, 1000000, &steps); break;
+        case 'u': ok = parse_long(optarg, 0, 1000000, &warmup); break;
+        case 'f': ok = !strcmp(optarg, "table") || !strcmp(optarg, "csv"); format = optarg; break;
+        case 'g': do_gemm = 1; break;
+        case 'n': ok = parse_long(optarg, 16, 16384, &size); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+        if (!ok) {
+            fprintf(stderr, "rnnbench bench: --%s: invalid value '%s'\n", opts[idx].name, optarg);
+            return 2;
+        }
+    }
+    if (optind != argc) { usage(stderr); return 2; }
+    gemm_single_thread();
+    int csv = !strcmp(format, "csv");
+    if (do_gemm) {
+        double gf = gemm_ceiling((int)size, 5);
+        if (csv) printf("backend,size,gflops\n%s,%ld,%.1f\n", gemm_backend(), size, gf);
+        else printf("GEMM ceiling (%s, %s, one thread, %ld^3): %.1f GFLOP/s\n", gemm_backend(),
+                    REAL_NAME, size, gf);
+        return 0;
+    }
+    if (csv) printf("workload,cell,ms_median,ms_min,ms_max,gflops,peak_rss_mb\n");
+    else printf("%-4s %-12s %6s %9s %9s %9s %8s %9s %10s\n", "wl", "cell", "T", "ms_median", "ms_min",
+                "ms_max", "GFLOP/s", "peak_MB", "predict_MB");
+    int found = 0;
+    for (int i = 0; i < N_WORKLOADS; i++) {
+        const Workload *wl = &WORKLOADS[i];
+        if (strcmp(workload, "all") && strcmp(workload, wl->name)) continue;
+        found = 1;
+        char list[256];
+        snprintf(list, sizeof list, "%s", cells ? cells : wl->cells);
+        for (char *save = NULL, *cell = strtok_r(list, ",", &save); cell; cell = strtok_r(NULL, ",", &save)) {
+            BenchResult r;
+            int T = length > 0 ? (int)length : wl->T;
+            int rc = bench_one(wl, T, cell, (int)steps, (int)warmup, &r);
+            if (rc) return rc;
+            if (csv)
+                printf("%s,%s,%.4f,%.4f,%.4f,%.2f,%.1f\n", wl->name, cell, r.ms_median, r.ms_min,
+                       r.ms_max, r.gflops, r.peak_rss_mb);
+            else
+                printf("%-4s %-12s %6d %9.3f %9.3f %9.3f %8.1f %9.1f %10.1f\n", wl->name, cell, T,
+                       r.ms_median, r.ms_min, r.ms_max, r.gflops, r.peak_rss_mb, r.predicted_mb);
+            fflush(stdout);
+        }
+    }
+    if (!found) {
+        fprintf(stderr, "rnnbench bench: unknown workload '%s' (W1, W2, W3 or all)\n", workload);
+        return 2;
+    }
+    return 0;
+}
