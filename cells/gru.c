@@ -33,6 +33,7 @@ void gru_forward(const Cell *cell, const real *params, const real *x, CellCache 
             for (int b = 0; b < B; b++) {
                 real *ab = a + (size_t)b * GH;
                 const real *hb = hh + (size_t)b * GH;
+#pragma GCC ivdep /* rows of different arrays never overlap */
                 for (int j = 0; j < H; j++) {
                     size_t k = (size_t)b * H + j;
                     real r = sigmoid_r(ab[j] + hb[j]);
@@ -51,6 +52,7 @@ void gru_forward(const Cell *cell, const real *params, const real *x, CellCache 
             gemm(0, 1, B, 2 * H, H, 1, h_prev, H, R, H, 1, a, GH);
             for (int b = 0; b < B; b++) {
                 real *ab = a + (size_t)b * GH;
+#pragma GCC ivdep /* rows of different arrays never overlap */
                 for (int j = 0; j < H; j++) {
                     ab[j] = sigmoid_r(ab[j]);
                     ab[H + j] = sigmoid_r(ab[H + j]);
@@ -60,6 +62,7 @@ void gru_forward(const Cell *cell, const real *params, const real *x, CellCache 
             gemm(0, 1, B, H, H, 1, aux, H, R_n, H, 1, a + 2 * H, GH);
             for (int b = 0; b < B; b++) {
                 real *ab = a + (size_t)b * GH;
+#pragma GCC ivdep /* rows of different arrays never overlap */
                 for (int j = 0; j < H; j++) {
                     size_t k = (size_t)b * H + j;
                     real n = R_TANH(ab[2 * H + j]);
@@ -93,6 +96,7 @@ void gru_backward(const Cell *cell, const real *params, const real *x, CellCache
             for (int b = 0; b < B; b++) {
                 const real *ab = a + (size_t)b * GH;
                 real *di = dpre + (size_t)b * GH, *dr_ = dhh + (size_t)b * GH;
+#pragma GCC ivdep /* rows of different arrays never overlap */
                 for (int j = 0; j < H; j++) {
                     size_t k = (size_t)b * H + j;
                     real r = ab[j], u = ab[H + j], n = ab[2 * H + j];
@@ -115,6 +119,7 @@ void gru_backward(const Cell *cell, const real *params, const real *x, CellCache
             for (int b = 0; b < B; b++) {
                 const real *ab = a + (size_t)b * GH;
                 real *db = dpre + (size_t)b * GH;
+#pragma GCC ivdep /* rows of different arrays never overlap */
                 for (int j = 0; j < H; j++) {
                     size_t k = (size_t)b * H + j;
                     real u = ab[H + j], n = ab[2 * H + j];
@@ -128,6 +133,7 @@ void gru_backward(const Cell *cell, const real *params, const real *x, CellCache
             for (int b = 0; b < B; b++) {
                 const real *ab = a + (size_t)b * GH;
                 real *db = dpre + (size_t)b * GH;
+#pragma GCC ivdep /* rows of different arrays never overlap */
                 for (int j = 0; j < H; j++) {
                     size_t k = (size_t)b * H + j;
                     real r = ab[j], u = ab[H + j];
