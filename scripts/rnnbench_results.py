@@ -11,6 +11,7 @@ It does not compute statistics or plot; it only reads.
 Example:
     /usr/bin/python3 scripts/rnnbench_results.py describe results/quickstart.h5
     /usr/bin/python3 scripts/rnnbench_results.py count results/quickstart.h5 --where solved=1
+    /usr/bin/python3 scripts/rnnbench_results.py values results/quickstart.h5 cell
 
     import rnnbench_results as rr
     with rr.open_results("results/quickstart.h5") as res:
@@ -317,23 +318,34 @@ def describe_markdown(res):
 
 
 def main(argv=None):
-    """Check a results file from the shell: `describe` prints Markdown, `count` a number."""
+    """Check a results file from the shell: `describe` prints Markdown, `count` a number,
+    `values COLUMN` the distinct values of a summary column, one a line in file order."""
     parser = argparse.ArgumentParser(
         description="Check and describe an rnnbench results file (exit 1 if it is not usable).")
-    parser.add_argument("command", choices=("describe", "count"),
-                        help="describe: Markdown lines about the file; count: runs matching --where")
+    parser.add_argument("command", choices=("describe", "count", "values"),
+                        help="describe: Markdown lines about the file; count: runs matching "
+                             "--where; values: distinct values of COLUMN")
     parser.add_argument("results", help="results file (.h5)")
+    parser.add_argument("column", nargs="?", help="summary column (values only)")
     parser.add_argument("--where", action="append", metavar="COND",
                         help="filter on summary columns, e.g. task=copy,delay>=50 (count only)")
     args = parser.parse_args(argv)
-    prog = os.path.basename(sys.argv[0]) if argv is None else "rnnbench_results.py"
+    prog = "rnnbench_results.py"
+    if (args.command == "values") != (args.column is not None):
+        parser.error("values needs a COLUMN, and only values takes one")
     try:
         conditions = parse_where(args.where)
         with open_results(args.results, require_runs=args.command == "describe") as res:
             if args.command == "describe":
                 print("\n".join(describe_markdown(res)))
-            else:
+            elif args.command == "count":
                 print(len(apply_where(res.summary, conditions)))
+            else:
+                selected = apply_where(res.summary, conditions)
+                if args.column not in selected.columns:
+                    raise WhereError(f"no summary column {args.column!r}")
+                for value in pd.unique(selected[args.column]):
+                    print(value)
     except ResultsError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 1

@@ -1,0 +1,397 @@
+"""Compare the variants of a results file, one table per (task, delay), with Welch's t-test.
+
+For every (task, delay) group of the summary, and every value of the --by column in it (a
+"variant": a cell by default), prints the number of runs, the median and quartiles of a metric,
+its mean, the fraction of runs solved and the number that diverged. With --baseline, each variant
+is compared with the baseline variant of the same group by Welch's t-test
+(scipy.stats.ttest_ind, equal_var=False, two-sided), as Greff et al. compared each LSTM variant
+with the vanilla LSTM; `*` marks p < 0.05 (no correction for multiple comparisons).
+
+Metrics: final_loss (held-out loss at the last evaluation), best_eval (best_eval_loss, the lowest
+held-out loss seen), steps_to_solve (the first evaluation step at which the task's criterion held;
+a run that never solved counts as its step budget `steps`, a censored value: its true time is
+longer, and a diverged run counts as never solving).
+
+It does not plot (plot.py does) and does not correct p-values for the number of tests.
+
+Examples:
+    /usr/bin/python3 scripts/compare.py results/quickstart.h5 --by cell --baseline lstm
+    /usr/bin/python3 scripts/compare.py results/greff.h5 --baseline lstm-peep \\
+        --metric best_eval --where task=copy,delay=100 --format md
+    /usr/bin/python3 scripts/compare.py results/quickstart.h5 --metric steps_to_solve --format csv
+"""
+import argparse
+import csv
+import io
+import os
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+import rnnbench_results as rr
+
+METRICS = ("final_loss", "best_eval", "steps_to_solve")
+FORMATS = ("text", "md", "csv")
+ALPHA = 0.05  # significance level of the mark '*'
+GROUP_KEYS = ("task", "delay")
+# parameters that, when they differ inside a group, mean the group pools unlike runs
+POOLED_COLUMNS = ("section", "hidden", "batch", "steps", "optimizer", "lr", "momentum", "clip",
+                  "forget_bias", "init_scale", "input_noise", "cell")
+
+FOOTNOTES = {
+    "final_loss": "final_loss: loss on the held-out set at the last evaluation, in the task's "
+                  "own unit; a diverged run keeps its last finite loss.",
+    "best_eval": "best_eval: the lowest held-out loss over the run's evaluations "
+                 "(best_eval_loss).",
+    "steps_to_solve": "steps_to_solve: first evaluation step at which the task's solved criterion "
+                      "held; a run that never solved counts as its step budget `steps` (censored: "
+                      "its true time is longer), so when fewer than half of the runs solved the "
+                      "median is the budget, a lower bound.",
+}
+
+
+class UsageError(Exception):
+    """Bad arguments or a selection that leaves nothing to compare (exit status 2)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def metric_values(df, metric):
+    """Return the per-run values of `metric` for the rows of `df` (see the module docstring)."""
+    if metric == "final_loss":
+        return df["final_loss"].astype(float)
+    if metric == "best_eval":
+        return df["best_eval_loss"].astype(float)
+    if metric == "steps_to_solve":
+        solved = df["solved"].astype(int) != 0
+        return df["steps_to_solve"].where(solved, df["steps"]).astype(float)
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+def welch(a, b):
+    """Return (t, p) of Welch's two-sided t-test of samples a and b, or (nan, nan) if undefined
+    (fewer than two values on a side, or no variance on either side)."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if len(a) < 2 or len(b) < 2 or (np.ptp(a) == 0 and np.ptp(b) == 0):
+        return float("nan"), float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = stats.ttest_ind(a, b, equal_var=False)
+    return float(result.statistic), float(result.pvalue)
+
+
+def format_value(value):
+    """Return a variant or group value as text: integers without a decimal point."""
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return "nan"
+        if float(value).is_integer():
+            return str(int(value))
+        return f"{value:g}"
+    return str(value)
+
+
+def ordered_unique(series):
+    """Return the distinct values of `series` in order of first appearance."""
+    return list(pd.unique(series))
+
+
+def group_keys(by):
+    """Return the columns that split the table into groups: task and delay, minus --by."""
+    return [k for k in GROUP_KEYS if k != by]
+
+
+def iter_groups(df, by):
+    """Yield (key dict, rows) for each group: tasks in file order, delays ascending."""
+    keys = group_keys(by)
+    if not keys:
+        yield {}, df
+        return
+    order = {k: {v: i for i, v in enumerate(ordered_unique(df[k]))} for k in keys}
+    combos = df[keys].drop_duplicates()
+    sort_cols = []
+    for k in keys:
+        if k == "task":
+            combos = combos.assign(_task_order=combos[k].map(order[k]))
+            sort_cols.append("_task_order")
+        else:
+            sort_cols.append(k)
+    combos = combos.sort_values(sort_cols)
+    for _, combo in combos.iterrows():
+        mask = pd.Series(True, index=df.index)
+        for k in keys:
+            mask &= df[k] == combo[k]
+        yield {k: combo[k] for k in keys}, df[mask]
+
+
+def group_title(key):
+    """Return a group's heading, e.g. "copy, delay 100"."""
+    parts = []
+    if "task" in key:
+        parts.append(str(key["task"]))
+    if "delay" in key:
+        parts.append(f"delay {format_value(key['delay'])}")
+    return ", ".join(parts) if parts else "all runs"
+
+
+def summarize_group(rows, by, metric, baseline):
+    """Return (variant rows, notes) for one group: a dict of statistics per variant."""
+    values = metric_values(rows, metric)
+    variants = ordered_unique(rows[by])
+    labels = [format_value(v) for v in variants]
+    notes = []
+    base_values = None
+    if baseline is not None:
+        if baseline in labels:
+            base_mask = rows[by].map(format_value) == baseline
+            base_values = values[base_mask].dropna().to_numpy()
+        else:
+            notes.append(f"baseline {baseline!r} has no runs in this group: no t-test.")
+    table = []
+    for variant, label in zip(variants, labels):
+        mask = rows[by] == variant
+        all_values = values[mask]
+        v = all_values.dropna().to_numpy()
+        n_missing = int(all_values.isna().sum())
+        row = {"variant": label, "n": len(v), "n_missing": n_missing,
+               "median": np.median(v) if len(v) else np.nan,
+               "q1": np.percentile(v, 25) if len(v) else np.nan,
+               "q3": np.percentile(v, 75) if len(v) else np.nan,
+               "mean": np.mean(v) if len(v) else np.nan,
+               "n_runs": int(mask.sum()),
+               "n_solved": int((rows.loc[mask, "solved"].astype(int) != 0).sum()),
+               "n_diverged": int((rows.loc[mask, "status"] == "diverged").sum()),
+               "is_baseline": baseline is not None and label == baseline,
+               "t": np.nan, "p": np.nan}
+        if n_missing:
+            notes.append(f"{label}: {n_missing} run(s) without a {metric} value left out.")
+        if base_values is not None and not row["is_baseline"]:
+            row["t"], row["p"] = welch(v, base_values)
+            if np.isnan(row["p"]):
+                why = ("fewer than 2 runs on a side" if min(len(v), len(base_values)) < 2
+                       else "no variance on either side")
+                notes.append(f"{label}: {why}, no t-test.")
+        table.append(row)
+    pooled = []
+    for col in POOLED_COLUMNS:
+        if col == by or col in GROUP_KEYS or col not in rows.columns:
+            continue
+        distinct = rows[col].dropna().unique() if rows[col].notna().any() else []
+        n_values = len(distinct) + (1 if rows[col].isna().any() else 0)
+        if n_values > 1:
+            shown = ", ".join(format_value(x) for x in sorted(distinct)[:4])
+            more = ", ..." if n_values > 4 else ""
+            pooled.append(f"{col} ({shown}{more})")
+    if pooled:
+        notes.append("pools runs that differ in " + "; ".join(pooled)
+                     + ": narrow with --where to compare like with like.")
+    return table, notes
+
+
+def summarize(df, by, metric, baseline):
+    """Return a list of (key, table, notes), one per group (see summarize_group)."""
+    return [(key,) + summarize_group(rows, by, metric, baseline)
+            for key, rows in iter_groups(df, by)]
+
+
+# ------------------------------------------------------------------------------------------------
+# output
+
+def fmt_metric(x, metric):
+    """Return a metric value as text: steps as integers, losses with 4 significant digits."""
+    if x is None or np.isnan(x):
+        return "-"
+    if metric == "steps_to_solve":
+        return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
+    return f"{x:.4g}"
+
+
+def fmt_p(p):
+    """Return a p-value as text with its mark."""
+    if np.isnan(p):
+        return "-"
+    mark = " *" if p < ALPHA else ""
+    return f"{p:.3g}{mark}"
+
+
+def display_rows(table, metric, by, with_test):
+    """Return the header and the text cells of a group's table."""
+    header = [by, "n", "median", "q1", "q3", "mean", "solved", "div"]
+    if with_test:
+        header += ["t", "p"]
+    rows = []
+    for r in table:
+        cells = [r["variant"], str(r["n"]), fmt_metric(r["median"], metric),
+                 fmt_metric(r["q1"], metric), fmt_metric(r["q3"], metric),
+                 fmt_metric(r["mean"], metric), f"{r['n_solved']}/{r['n_runs']}",
+                 str(r["n_diverged"])]
+        if with_test:
+            if r["is_baseline"]:
+                cells += ["baseline", ""]
+            else:
+                cells += ["-" if np.isnan(r["t"]) else f"{r['t']:.3g}", fmt_p(r["p"])]
+        rows.append(cells)
+    return header, rows
+
+
+def footnotes(metric, baseline, by):
+    """Return the explanatory lines printed under the tables."""
+    lines = [FOOTNOTES[metric],
+             "n: runs with a value; median, q1, q3: median and quartiles over runs; "
+             "solved: runs that met the task's criterion; div: runs that diverged."]
+    if baseline is not None:
+        lines.append(f"t, p: Welch's t-test (scipy.stats.ttest_ind, equal_var=False, two-sided) "
+                     f"of each {by} against {baseline} on the {metric} values of the same group; "
+                     f"* p < {ALPHA:g}, not corrected for multiple comparisons.")
+    return lines
+
+
+def render_text(groups, metric, by, baseline, header_line):
+    """Return the comparison as aligned plain text."""
+    out = [header_line, ""]
+    for key, table, notes in groups:
+        header, rows = display_rows(table, metric, by, baseline is not None)
+        widths = [max(len(row[j]) for row in [header] + rows) for j in range(len(header))]
+        out.append(group_title(key))
+        for row in [header] + rows:
+            cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+            out.append("  ".join(cells).rstrip())
+        for note in notes:
+            out += textwrap.wrap(f"note: {note}", width=100, initial_indent="  ",
+                                 subsequent_indent="    ")
+        out.append("")
+    for line in footnotes(metric, baseline, by):
+        out += textwrap.wrap(line, width=100, subsequent_indent="  ")
+    return "\n".join(out) + "\n"
+
+
+def render_md(groups, metric, by, baseline, header_line):
+    """Return the comparison as Markdown: a heading and a table per group."""
+    out = [header_line, ""]
+    for key, table, notes in groups:
+        header, rows = display_rows(table, metric, by, baseline is not None)
+        out.append(f"### {group_title(key)}")
+        out.append("")
+        out.append("| " + " | ".join(header) + " |")
+        out.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
+        for row in rows:
+            cells = [c.replace("|", "\\|") for c in row]
+            cells[0] = f"**{cells[0]}**" if row[-2:] == ["baseline", ""] else cells[0]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+        out += [f"*Note: {n}*" for n in notes]
+        if notes:
+            out.append("")
+    for line in footnotes(metric, baseline, by):
+        out += [line, ""]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render_csv(groups, metric, by, baseline):
+    """Return the comparison as CSV: one header line, one row per group and variant."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    keys = group_keys(by)
+    writer.writerow(keys + [by, "metric", "n", "median", "q1", "q3", "mean", "n_runs",
+                            "n_solved", "solved_fraction", "n_diverged", "baseline", "t", "p",
+                            "significant"])
+
+    def number(x):
+        return "" if x is None or np.isnan(x) else repr(float(x))
+
+    for key, table, _ in groups:
+        for r in table:
+            tested = not np.isnan(r["p"])
+            writer.writerow([format_value(key[k]) for k in keys] + [
+                r["variant"], metric, r["n"], number(r["median"]), number(r["q1"]),
+                number(r["q3"]), number(r["mean"]), r["n_runs"], r["n_solved"],
+                number(r["n_solved"] / r["n_runs"]) if r["n_runs"] else "", r["n_diverged"],
+                baseline or "", number(r["t"]), number(r["p"]),
+                int(r["p"] < ALPHA) if tested else ""])
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------------------------------
+
+def build_parser():
+    """Return the command-line parser."""
+    parser = OneLineParser(
+        prog="compare.py",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example: compare.py results/quickstart.h5 --by cell --baseline lstm --format md")
+    parser.add_argument("results", help="results file written by `rnnbench run` (.h5)")
+    parser.add_argument("--by", default="cell",
+                        help="summary column whose values are the variants (default: cell)")
+    parser.add_argument("--baseline", help="variant the others are t-tested against "
+                                           "(default: none, no t-test)")
+    parser.add_argument("--metric", choices=METRICS, default="final_loss",
+                        help="final_loss (default), best_eval or steps_to_solve")
+    parser.add_argument("--where", action="append", metavar="COND",
+                        help="keep runs whose summary columns match, e.g. task=copy,delay=100; "
+                             "also !=, <, <=, >, >= and alternatives cell=lstm|gru "
+                             "(repeatable; all must hold)")
+    parser.add_argument("--format", choices=FORMATS, default="text",
+                        help="text (aligned, default), md (Markdown) or csv (for scripts)")
+    return parser
+
+
+def compare(path, by="cell", baseline=None, metric="final_loss", where=None, fmt="text"):
+    """Return the comparison of a results file as text in format `fmt` (see main)."""
+    with rr.open_results(path) as res:
+        df = res.summary
+        attrs = res.attrs
+        complete = res.complete
+    if by not in df.columns:
+        raise UsageError(f"--by {by}: no such summary column (columns: {', '.join(df.columns)})")
+    conditions = rr.parse_where(where)
+    selected = rr.apply_where(df, conditions)
+    if selected.empty:
+        raise UsageError(f"no runs match --where {rr.where_text(conditions)} "
+                         f"(of {len(df)} runs in {path})")
+    if baseline is not None:
+        present = [format_value(v) for v in ordered_unique(selected[by])]
+        if baseline not in present:
+            raise UsageError(f"--baseline {baseline!r} is not a {by} of the selected runs "
+                             f"({', '.join(present)})")
+    groups = summarize(selected, by, metric, baseline)
+    if fmt == "csv":
+        return render_csv(groups, metric, by, baseline)
+    header_line = (f"{os.path.basename(path)}: experiment {attrs.get('experiment_name', '?')}, "
+                   f"{len(selected)} of {len(df)} runs"
+                   + (f" (where {rr.where_text(conditions)})" if conditions else "")
+                   + f", metric {metric}, by {by}"
+                   + (f", baseline {baseline}" if baseline is not None else "")
+                   + ("" if complete else "; the grid had not finished"))
+    if fmt == "md":
+        return render_md(groups, metric, by, baseline, header_line)
+    return render_text(groups, metric, by, baseline, header_line)
+
+
+def main(argv=None):
+    """Parse the command line, print the comparison; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        sys.stdout.write(compare(args.results, by=args.by, baseline=args.baseline,
+                                 metric=args.metric, where=args.where, fmt=args.format))
+    except rr.ResultsError as exc:
+        print(f"compare.py: {exc}", file=sys.stderr)
+        return 1
+    except (UsageError, rr.WhereError) as exc:
+        print(f"compare.py: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Checks of scripts/plot.py and scripts/report.sh.
+
+Every plot KIND writes a real PNG (signature and a size that only a drawn figure reaches) from a
+small synthetic results file (written by test_compare.write_results, following results/README.md);
+a bad KIND, a file without runs and a selection with nothing to draw end with a one-line message
+and the documented exit status, never a traceback. The last test runs a tiny real grid with
+bin/rnnbench and report.sh on it, end to end (skipped when bin/rnnbench is not built).
+
+Run: /usr/bin/python3 -m pytest -q tests/test_plot.py
+"""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_compare import PYTHON, ROOT, SCRIPTS, make_run, write_results  # noqa: E402
+
+sys.path.insert(0, SCRIPTS)
+import plot  # noqa: E402
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MIN_PNG_BYTES = 15_000  # an empty 1-panel figure is about 5 KB; drawn panels are several times that
+RNNBENCH = os.path.join(ROOT, "bin", "rnnbench")
+
+
+@pytest.fixture(scope="module")
+def results_file(tmp_path_factory):
+    """adding at delays 10 and 100 (a decade), three cells, three seeds; some runs solve."""
+    runs = []
+    for delay in (10, 100):
+        for cell, loss in (("lstm-peep", 0.02), ("gru", 0.05), ("rnn", 0.15)):
+            for seed_index in range(3):
+                solved = cell != "rnn" and (delay == 10 or seed_index == 0)
+                runs.append(make_run("adding", delay, cell, seed_index,
+                                     loss * (1 + 0.1 * seed_index) * (1 + delay / 100),
+                                     solved=int(solved), steps_to_solve=60 if solved else -1,
+                                     steps_done=60 if solved else 200))
+    path = str(tmp_path_factory.mktemp("plot") / "plots.h5")
+    ids = write_results(path, runs)
+    return path, ids
+
+
+def assert_png(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == PNG_SIGNATURE, path
+    assert len(data) > MIN_PNG_BYTES, (path, len(data))
+
+
+@pytest.mark.parametrize("args", [
+    ["curves"],
+    ["delay"],
+    ["delay", "--metric", "steps_to_solve"],
+    ["gradflow", "--where", "delay=10"],
+    ["gradflow", "--where", "cell=lstm-peep", "--state", "c"],
+    ["box", "--baseline", "lstm-peep"],
+    ["box", "--metric", "steps_to_solve"],
+    ["gates", "--where", "delay=100"],
+])
+def test_each_kind_writes_a_png(results_file, tmp_path, capsys, args):
+    path, _ = results_file
+    out = str(tmp_path / "figure.png")
+    assert plot.main([path] + args[:1] + ["-o", out] + args[1:]) == 0, capsys.readouterr().err
+    assert_png(out)
+
+
+def test_one_run_by_id(results_file, tmp_path, capsys):
+    path, ids = results_file
+    for kind in ("gradflow", "gates", "curves"):
+        out = str(tmp_path / f"{kind}.png")
+        assert plot.main([path, kind, "--run", ids[4], "-o", out]) == 0
+        assert_png(out)
+    assert plot.main([path, "gates", "--run", ids[4][:4], "-o", out]) == 2
+    assert f"--run {ids[4][:4]}: {len(ids)} runs with that id" in capsys.readouterr().err
+
+
+def test_all_writes_every_plot_that_applies(results_file, tmp_path, capsys):
+    path, _ = results_file
+    outdir = tmp_path / "all"
+    assert plot.main([path, "all", "-o", str(outdir), "--baseline", "lstm-peep"]) == 0
+    listed = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    names = [name for name, _ in listed]
+    assert names == ["curves-adding.png", "box-adding.png", "delay.png", "delay-steps.png",
+                     "gradflow-adding-10.png", "gates-adding-10.png", "gradflow-adding-100.png",
+                     "gates-adding-100.png"]
+    assert sorted(os.listdir(outdir)) == sorted(names)
+    for name in names:
+        assert_png(outdir / name)
+
+
+def run_plot(*args):
+    return subprocess.run([PYTHON, os.path.join(SCRIPTS, "plot.py"), *args],
+                          capture_output=True, text=True)
+
+
+def assert_one_line_error(result, status, message):
+    assert result.returncode == status, result.stderr
+    assert result.stderr.startswith("plot.py: ") and message in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_bad_kind_is_usage_error(results_file, tmp_path):
+    path, _ = results_file
+    result = run_plot(path, "histogram", "-o", str(tmp_path / "x.png"))
+    assert_one_line_error(result, 2, "invalid choice: 'histogram'")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_file_without_runs_is_bad_file(tmp_path):
+    path = str(tmp_path / "empty.h5")
+    write_results(path, [], complete=0)
+    result = run_plot(path, "curves", "-o", str(tmp_path / "x.png"))
+    assert_one_line_error(result, 1, "no finished runs")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_nothing_to_draw_and_bad_selection(tmp_path, capsys):
+    path = str(tmp_path / "rnn.h5")
+    write_results(path, [make_run(cell="rnn", seed_index=s) for s in range(2)])
+    out = str(tmp_path / "x.png")
+    assert plot.main([path, "gates", "-o", out]) == 1
+    assert "no run in the selection records eval/gate_mean" in capsys.readouterr().err
+    assert plot.main([path, "gradflow", "--state", "c", "-o", out]) == 1
+    assert "only the LSTM family" in capsys.readouterr().err
+    assert plot.main([path, "curves", "--where", "delay=99", "-o", out]) == 2
+    assert "no runs match --where delay=99" in capsys.readouterr().err
+    assert plot.main([path, "curves", "--run", "ffff", "-o", out]) == 2
+    assert plot.main([path, "curves", "-o", str(tmp_path / "nodir" / "x.png")]) == 2
+    assert not os.path.exists(out)
+
+
+@pytest.mark.skipif(not os.path.exists(RNNBENCH), reason="bin/rnnbench not built")
+def test_report_end_to_end_on_a_real_grid(tmp_path):
+    ini = tmp_path / "tiny.ini"
+    ini.write_text("[experiment]\nname = tiny\nseed = 5\n\n[grid]\ntask = adding\n"
+                   "delay = 5\ncell = lstm-peep, rnn\nhidden = 8\nbatch = 8\nsteps = 30\n"
+                   "eval_every = 10\neval_size = 32\nseeds = 2\n")
+    results = tmp_path / "tiny.h5"
+    subprocess.run([RNNBENCH, "run", str(ini), "-o", str(results), "--quiet"], check=True,
+                   capture_output=True)
+    outdir = tmp_path / "report"
+    done = subprocess.run([os.path.join(SCRIPTS, "report.sh"), str(results), str(outdir)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    report = (outdir / "report.md").read_text()
+    assert report.startswith("# rnnbench report: tiny")
+    assert "## Final loss on the held-out set" in report
+    assert "### adding, delay 5" in report and "| **lstm-peep** |" in report
+    assert "Welch's t-test" in report
+    links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", report)
+    assert set(links) == {"curves-adding.png", "box-adding.png", "gradflow-adding-5.png",
+                          "gates-adding-5.png"}  # one delay: no delay plot
+    for link in links:
+        assert_png(outdir / link)
+
+    bad = subprocess.run([os.path.join(SCRIPTS, "report.sh"), str(ini)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert bad.stderr == f"report.sh: {ini}: not an HDF5 file\n"
