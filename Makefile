@@ -6,6 +6,7 @@
 #   make test             install missing packages (as root), build, run Criterion + pytest
 #   make test-all         make test, then make sanitize (ASan/UBSan suite and grid, Valgrind grid)
 #   make run              run experiments/quickstart.ini and print the comparison table
+#   make bench            time a training step against PyTorch and oneDNN (scripts/bench_compare.py)
 # Objects go to build/<precision>-<blas>/ so the variants never mix.
 
 PRECISION ?= float
@@ -57,7 +58,7 @@ BIN_float = bin/rnnbench$(VARIANT)
 BIN_double = bin/rnnbench-double$(VARIANT)
 DEPS_STAMP = build/.deps-ok
 
-.PHONY: all float double test test-c test-py test-all run clean deps FORCE sanitize valgrind
+.PHONY: all float double test test-c test-py test-all run clean deps FORCE sanitize valgrind bench
 all: $(BIN_$(PRECISION))
 
 float: $(BIN_float)
@@ -109,6 +110,14 @@ test-py: $(BIN_float) $(BIN_double)
 
 run: $(BIN_float)
 	$(BIN_float) run experiments/quickstart.ini -o results/quickstart.h5
+
+# the benchmark: rnnbench, PyTorch and oneDNN's RNN primitive interleaved on one core
+build/bench_onednn: scripts/bench_onednn.c | $(DEPS_STAMP)
+	@mkdir -p build
+	$(CC) -O2 -std=c11 -Wall -Wextra -fopenmp scripts/bench_onednn.c -o $@ -ldnnl -lm
+
+bench: $(BIN_float) build/bench_onednn
+	$(PYTHON) scripts/bench_compare.py
 
 # every Criterion test and a small grid under ASan + UBSan (leaks included)
 sanitize:

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Run rnnbench's benchmark beside PyTorch and oneDNN's fused RNN primitive, interleaved.
+
+`make bench` calls this. For each round, every (workload, cell) is timed by each
+implementation in turn (A, B, C, A, B, C, ...), each process pinned to the same core,
+so that machine noise hits all alike; the table reports, per workload and cell, the
+median over rounds of each one's median ms per training step and the ratios.
+PyTorch runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment
+(its best kernels); rnnbench and oneDNN run with the environment as it is.
+
+Example:
+    /usr/bin/python3 scripts/bench_compare.py --rounds 3 --steps 20
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CASES = [("W1", "rnn"), ("W1", "lstm"), ("W1", "gru-ra"), ("W1", "lstm-peep"), ("W1", "lstm-cifg"),
+         ("W2", "rnn"), ("W2", "lstm"), ("W2", "gru-ra"), ("W3", "lstm")]
+PEER_CELLS = {"rnn", "lstm", "gru-ra"}
+
+
+def pinned(cmd, core):
+    """The command pinned to one core when taskset exists."""
+    return (["taskset", "-c", str(core)] if shutil.which("taskset") else []) + cmd
+
+
+def run_csv(cmd, env=None):
+    """Run a benchmark command and return its CSV rows (header skipped) as dicts."""
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()[-300:]}")
+    lines = [l for l in r.stdout.splitlines() if l and not l.startswith("workload,")]
+    rows = []
+    for line in lines:
+        wl, cell, med, lo, hi, gf, rss = line.split(",")[:7]
+        rows.append({"workload": wl, "cell": cell, "ms": float(med), "ms_min": float(lo),
+                     "ms_max": float(hi), "gflops": float(gf), "rss_mb": float(rss)})
+    return rows, r.stderr
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--core", type=int, default=0)
+    ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--skip-grid", action="store_true")
+    args = ap.parse_args()
+
+    rnnbench = os.path.join(ROOT, "bin", "rnnbench")
+    onednn = os.path.join(ROOT, "build", "bench_onednn")
+    torch_script = os.path.join(ROOT, "scripts", "bench_torch.py")
+    one = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    torch_env = {k: v for k, v in one.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+
+    results = {}  # (impl, wl, cell) -> list of rows
+    notes = {}
+    for rnd in range(args.rounds):
+        for wl, cell in CASES:
+            impls = [("rnnbench", pinned([rnnbench, "bench", "--workload", wl, "--cell", cell,
+                                          "--steps", str(args.steps), "--format", "csv"], args.core), one)]
+            if cell in PEER_CELLS:
+                impls.append(("pytorch", pinned([args.python, torch_script, "--workload", wl, "--cell", cell,
+                                                 "--steps", str(args.steps)], args.core), torch_env))
+                if os.path.exists(onednn):
+                    impls.append(("onednn", pinned([onednn, "--workload", wl, "--cell", cell,
+                                                    "--steps", str(args.steps)], args.core), one))
+            for name, cmd, env in impls:
+                try:
+                    rows, err = run_csv(cmd, env)
+                except RuntimeError as e:
+                    notes[(name, wl, cell)] = str(e)
+                    continue
+                results.setdefault((name, wl, cell), []).extend(rows)
+        print(f"round {rnd + 1}/{args.rounds} done", file=sys.stderr)
+
+    ceiling_rows = subprocess.run(pinned([rnnbench, "bench", "--gemm", "--format", "csv"], args.core),
+                                  capture_output=True, text=True, env=one).stdout.splitlines()
+    backend, _, ceiling = ceiling_rows[-1].split(",")
+    ceiling = float(ceiling)
+
+    def med(name, wl, cell, key="ms"):
+        rows = results.get((name, wl, cell))
+        return statistics.median(r[key] for r in rows) if rows else float("nan")
+
+    print(f"One training step, one core (pinned to core {args.core}), median of {args.rounds} "
+          f"interleaved rounds of {args.steps} steps each. rnnbench GEMM backend: {backend}, "
+          f"measured single-core ceiling {ceiling:.0f} GFLOP/s.")
+    print("oneDNN times the recurrent layer only (no readout, no update); PyTorch and rnnbench "
+          "the whole step.")
+    hdr = (f"{'wl':3} {'cell':10} {'rnnbench ms':>11} {'GFLOP/s':>8} {'%ceil':>6} {'MB':>6} "
+           f"{'torch ms':>9} {'MB':>6} {'oneDNN ms':>9} {'MB':>6} {'vs torch':>8} {'vs oneDNN':>9}")
+    print(hdr)
+    for wl, cell in CASES:
+        r_ms, r_gf = med("rnnbench", wl, cell), med("rnnbench", wl, cell, "gflops")
+        t_ms, o_ms = med("pytorch", wl, cell), med("onednn", wl, cell)
+        print(f"{wl:3} {cell:10} {r_ms:11.3f} {r_gf:8.1f} {100 * r_gf / ceiling:5.0f}% "
+              f"{med('rnnbench', wl, cell, 'rss_mb'):6.0f} {t_ms:9.3f} {med('pytorch', wl, cell, 'rss_mb'):6.0f} "
+              f"{o_ms:9.3f} {med('onednn', wl, cell, 'rss_mb'):6.0f} {t_ms / r_ms:7.2f}x {o_ms / r_ms:8.2f}x")
+    print("vs torch / vs oneDNN: their time over rnnbench's (above 1: rnnbench is faster).")
+    for k, v in notes.items():
+        print(f"note: {k}: {v}")
+
+    if not args.skip_grid:
+        exp = os.path.join(ROOT, "experiments", "grid16.ini")
+        times = {}
+        for j in (1, os.cpu_count() or 1):
+            out = os.path.join(ROOT, "build", f"bench-grid-j{j}.h5")
+            for p in (out,):
+                if os.path.exists(p):
+                    os.remove(p)
+            t0 = time.time()
+            subprocess.run([rnnbench, "run", exp, "-o", out, "-j", str(j), "--quiet", "--force"],
+                           check=True, stdout=subprocess.DEVNULL, env=dict(os.environ))
+            times[j] = time.time() - t0
+        n = max(times)
+        print(f"grid (experiments/grid16.ini, 16 W1 lstm runs of 200 steps): -j 1 {times[1]:.1f} s, "
+              f"-j {n} {times[n]:.1f} s, parallel efficiency {times[1] / (n * times[n]) * 100:.0f}%")
+
+
+if __name__ == "__main__":
+    main()
