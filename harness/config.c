@@ -77,15 +77,17 @@ int config_check(const RunConfig *c, char *err, size_t n) {
         snprintf(err, n, "task: %s", why);
         return -1;
     }
+#define REQUIRE(cond, ...) do { if (!(cond)) { snprintf(err, n, __VA_ARGS__); return -1; } } while (0)
+    REQUIRE(c->hidden >= 1 && c->hidden <= CONFIG_MAX_HIDDEN, "hidden: must be between 1 and %d, got %d",
+            CONFIG_MAX_HIDDEN, c->hidden);
     Cell cell;
-    if (cell_make(&cell, c->cell, 1, c->hidden > 0 ? c->hidden : 1, why, sizeof why) != 0) {
+    if (cell_make(&cell, c->cell, 1, c->hidden, why, sizeof why) != 0) {
         snprintf(err, n, "cell: %s", why);
         return -1;
     }
-#define REQUIRE(cond, ...) do { if (!(cond)) { snprintf(err, n, __VA_ARGS__); return -1; } } while (0)
-    REQUIRE(c->hidden >= 1 && c->hidden <= 65536, "hidden: must be between 1 and 65536, got %d", c->hidden);
     REQUIRE(c->batch >= 1 && c->batch <= 1000000, "batch: must be between 1 and 1000000, got %d", c->batch);
-    REQUIRE(c->steps >= 1, "steps: must be >= 1, got %ld", c->steps);
+    REQUIRE(c->steps >= 1 && c->steps <= CONFIG_MAX_STEPS, "steps: must be between 1 and %ld, got %ld",
+            (long)CONFIG_MAX_STEPS, c->steps);
     REQUIRE(c->lr > 0 && isfinite(c->lr), "lr: must be > 0, got %g", c->lr);
     REQUIRE(c->momentum >= 0 && c->momentum < 1, "momentum: must be in [0, 1), got %g", c->momentum);
     REQUIRE(c->beta1 >= 0 && c->beta1 < 1, "beta1: must be in [0, 1), got %g", c->beta1);

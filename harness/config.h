@@ -10,6 +10,12 @@
 
 typedef enum { OPT_SGD, OPT_ADAM } OptimizerKind;
 
+/* ranges config_check enforces: a hidden size whose weights fit in memory
+   (the largest weight block is 4H x H floats), and a step budget whose
+   per-step curves (a few floats per step and tensor) stay in memory */
+#define CONFIG_MAX_HIDDEN 16384
+#define CONFIG_MAX_STEPS 100000000L
+
 typedef struct {
     /* what is trained on what */
     char task[32];

@@ -458,6 +458,14 @@ static char *next_line(char *buf, int num, void *stream) {
         return NULL;
     }
     if (n && s[n - 1] == '\r') n--;
+    for (size_t q = 0; q < n; q++) {
+        unsigned char ch = (unsigned char)s[q];
+        /* a control byte would be echoed into an error message and garble the terminal */
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+            fail(p, "control character 0x%02X in the line (not a text file?)", ch);
+            return NULL;
+        }
+    }
     int max_len = num - 2;
     if (n > (size_t)(max_len > 0 ? max_len : 0)) {
         fail(p, "line longer than %d characters", max_len);

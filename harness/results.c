@@ -342,11 +342,22 @@ static int write_main(Results *rs, int consolidate, char *err, size_t n) {
 /* ------------------------------------------------------------------------- */
 /* reading back (resume and show) */
 
+/* 1 when the attribute holds exactly one value (a file from elsewhere may
+   hold an array where rnnbench writes a scalar: reading it would overflow) */
+static int attr_is_scalar(hid_t a) {
+    hid_t sp = H5Aget_space(a);
+    if (sp < 0) return 0;
+    hssize_t npoints = H5Sget_simple_extent_npoints(sp);
+    H5Sclose(sp);
+    return npoints == 1;
+}
+
 static int read_attr_str(hid_t obj, const char *name, char *out, size_t n) {
     out[0] = '\0';
     if (H5Aexists(obj, name) <= 0) return -1;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
     if (a < 0) return -1;
+    if (!attr_is_scalar(a)) { H5Aclose(a); return -1; }
     hid_t t = H5Aget_type(a);
     int rc = -1;
     if (H5Tget_class(t) == H5T_STRING) {
@@ -380,6 +391,7 @@ static int read_attr_long(hid_t obj, const char *name, long long *out) {
     if (H5Aexists(obj, name) <= 0) return -1;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
     if (a < 0) return -1;
+    if (!attr_is_scalar(a)) { H5Aclose(a); return -1; }
     int rc = H5Aread(a, H5T_NATIVE_LLONG, out) < 0 ? -1 : 0;
     H5Aclose(a);
     return rc;
@@ -519,8 +531,9 @@ static int recover_parts(Results *rs, const SummaryRow *old_rows, int n_old) {
             if (!read_attr_long(f, "steps_done", &v)) r.steps_done = (long)v;
             if (!read_attr_long(f, "solved", &v)) r.solved = (int)v;
             if (!read_attr_long(f, "steps_to_solve", &v)) r.steps_to_solve = (long)v;
-#define RD(name, field) do { hid_t a_ = H5Aopen(f, name, H5P_DEFAULT); \
-        if (a_ >= 0) { if (H5Aread(a_, H5T_NATIVE_DOUBLE, &dv) >= 0) r.field = dv; H5Aclose(a_); } } while (0)
+#define RD(name, field) do { hid_t a_ = H5Aexists(f, name) > 0 ? H5Aopen(f, name, H5P_DEFAULT) : -1; \
+        if (a_ >= 0) { if (attr_is_scalar(a_) && H5Aread(a_, H5T_NATIVE_DOUBLE, &dv) >= 0) r.field = dv; \
+                       H5Aclose(a_); } } while (0)
             RD("baseline", baseline); RD("final_loss", final_loss); RD("best_eval_loss", best_eval_loss);
             RD("final_accuracy", final_accuracy); RD("wall_s", wall_s);
 #undef RD
@@ -561,13 +574,13 @@ int results_open(Results *rs, const char *path, const Experiment *ex, int force,
     SummaryRow *old_rows = NULL;
     int n_old = 0, complete = 0;
     if (access(path, F_OK) == 0) {
-        int same = 0;
+        int same = 0, ours = 0;
         hid_t f = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
         if (f >= 0) {
             char fmt[64], hash[32];
             long long c = 0;
-            same = read_attr_str(f, "format", fmt, sizeof fmt) == 0 && !strcmp(fmt, FORMAT_NAME) &&
-                   read_attr_str(f, "experiment_hash", hash, sizeof hash) == 0 && !strcmp(hash, want);
+            ours = read_attr_str(f, "format", fmt, sizeof fmt) == 0 && !strcmp(fmt, FORMAT_NAME);
+            same = ours && read_attr_str(f, "experiment_hash", hash, sizeof hash) == 0 && !strcmp(hash, want);
             if (same) {
                 read_attr_long(f, "complete", &c);
                 complete = (int)c;
@@ -578,7 +591,7 @@ int results_open(Results *rs, const char *path, const Experiment *ex, int force,
         }
         if (!same && !force) {
             snprintf(err, n, "%s exists and holds %s; not overwriting it (use --force, or -o another file)",
-                     path, f >= 0 ? "the results of a different experiment" : "something that is not an rnnbench results file");
+                     path, ours ? "the results of a different experiment" : "something that is not an rnnbench results file");
             *status = 2;
             free(old_rows);
             return -1;

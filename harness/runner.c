@@ -271,7 +271,7 @@ int cmd_show(int argc, char **argv) {
     char err[1400];
     if (results_read(argv[1], &v, err, sizeof err) != 0) {
         fprintf(stderr, "rnnbench: %s\n", err);
-        return 1;
+        return 2; /* a file that is not a readable results file is bad input */
     }
     results_print_table(&v, stdout);
     results_view_free(&v);

@@ -46,6 +46,14 @@ static void opt_value(const SummaryRow *r, int c, char *out, size_t n) {
 static const char *opt_names[N_OPT] = {"section", "hidden", "batch", "steps", "opt", "lr",
                                        "momentum", "clip", "f_bias", "trial"};
 
+typedef struct { const char *key; int index; } KeyRef; /* a row's group key, or a group's first row */
+
+static int cmp_key_then_index(const void *a, const void *b) {
+    const KeyRef *x = a, *y = b;
+    int c = x->key && y->key ? strcmp(x->key, y->key) : 0;
+    return c ? c : x->index - y->index;
+}
+
 static void group_key(const SummaryRow *r, const int *shown, char *out, size_t n) {
     size_t len = (size_t)snprintf(out, n, "%s|%d|%s", r->task, r->delay, r->cell);
     for (int c = 0; c < N_OPT && len < n; c++) {
@@ -79,35 +87,63 @@ void results_print_table(const ResultsView *v, FILE *out) {
         free(keys); free(group); free(first); free(buf);
         return;
     }
-    int n_groups = 0;
+    /* group by sorting rows on their key (n log n: a file may hold 100 000
+       runs), then number the groups in order of their first row */
+    KeyRef *refs = malloc((size_t)n * sizeof(KeyRef));
+    if (!refs) {
+        fprintf(stderr, "rnnbench: out of memory printing the table\n");
+        free(keys); free(group); free(first); free(buf);
+        return;
+    }
     for (int i = 0; i < n; i++) {
         group_key(&v->rows[i], shown, keys[i], sizeof keys[i]);
-        group[i] = -1;
-        for (int g = 0; g < n_groups && group[i] < 0; g++)
-            if (!strcmp(keys[first[g]], keys[i])) group[i] = g;
-        if (group[i] < 0) { first[n_groups] = i; group[i] = n_groups++; }
+        refs[i] = (KeyRef){keys[i], i};
     }
+    qsort(refs, n, sizeof(KeyRef), cmp_key_then_index);
+    int n_groups = 0;
+    for (int q = 0; q < n; q++) {
+        if (q == 0 || strcmp(refs[q - 1].key, refs[q].key)) first[n_groups++] = refs[q].index;
+        group[refs[q].index] = n_groups - 1;
+    }
+    /* groups sorted by first row; rank maps the sorted-key numbering to that order */
+    for (int g = 0; g < n_groups; g++) refs[g] = (KeyRef){NULL, first[g]};
+    qsort(refs, n_groups, sizeof(KeyRef), cmp_key_then_index);
+    int *rank = (int *)buf; /* buf holds n doubles, room enough for n ints; unused until below */
+    for (int g = 0; g < n_groups; g++) first[g] = refs[g].index;
+    for (int g = 0; g < n_groups; g++) rank[group[first[g]]] = g;
+    for (int i = 0; i < n; i++) group[i] = rank[group[i]];
+    free(refs);
     fprintf(out, "%-15s %6s %-20s", "task", "delay", "cell");
     for (int c = 0; c < N_OPT; c++) if (shown[c]) fprintf(out, " %9s", opt_names[c]);
     fprintf(out, " %5s %11s %9s %7s %9s %4s\n", "runs", "final_loss", "/baseline", "solved",
             "to_solve", "div");
+    /* the rows of each group, contiguous: a counting sort on the group number */
+    int *start = calloc((size_t)n_groups + 1, sizeof(int)), *members = malloc((size_t)n * sizeof(int));
+    if (!start || !members) {
+        fprintf(stderr, "rnnbench: out of memory printing the table\n");
+        free(keys); free(group); free(first); free(buf); free(start); free(members);
+        return;
+    }
+    for (int i = 0; i < n; i++) start[group[i] + 1]++;
+    for (int g = 0; g < n_groups; g++) start[g + 1] += start[g];
+    for (int i = 0; i < n; i++) members[start[group[i]]++] = i;
+    for (int g = n_groups; g > 0; g--) start[g] = start[g - 1];
+    start[0] = 0;
     for (int g = 0; g < n_groups; g++) {
         const SummaryRow *r0 = &v->rows[first[g]];
-        int cnt = 0, solved = 0, diverged = 0, m;
-        for (int i = 0; i < n; i++) if (group[i] == g) {
-            cnt++;
-            solved += v->rows[i].solved != 0;
-            diverged += !strcmp(v->rows[i].status, "diverged");
+        const int *mem = members + start[g];
+        int cnt = start[g + 1] - start[g], solved = 0, diverged = 0, m;
+        for (int q = 0; q < cnt; q++) {
+            solved += v->rows[mem[q]].solved != 0;
+            diverged += !strcmp(v->rows[mem[q]].status, "diverged");
         }
+        for (int q = 0; q < cnt; q++) buf[q] = v->rows[mem[q]].final_loss;
+        double med_loss = median(buf, cnt);
+        for (int q = 0; q < cnt; q++) buf[q] = v->rows[mem[q]].loss_over_baseline;
+        double med_ratio = median(buf, cnt);
         m = 0;
-        for (int i = 0; i < n; i++) if (group[i] == g) buf[m++] = v->rows[i].final_loss;
-        double med_loss = median(buf, m);
-        m = 0;
-        for (int i = 0; i < n; i++) if (group[i] == g) buf[m++] = v->rows[i].loss_over_baseline;
-        double med_ratio = median(buf, m);
-        m = 0;
-        for (int i = 0; i < n; i++)
-            if (group[i] == g && v->rows[i].solved) buf[m++] = (double)v->rows[i].steps_to_solve;
+        for (int q = 0; q < cnt; q++)
+            if (v->rows[mem[q]].solved) buf[m++] = (double)v->rows[mem[q]].steps_to_solve;
         double med_solve = median(buf, m);
         fprintf(out, "%-15s %6d %-20s", r0->task, r0->delay, r0->cell);
         for (int c = 0; c < N_OPT; c++) if (shown[c]) {
@@ -124,5 +160,5 @@ void results_print_table(const ResultsView *v, FILE *out) {
     fprintf(out, "final_loss: median over seeds of the last evaluation loss; /baseline: the same over the\n"
                  "task's trivial baseline (below 1 beats it); to_solve: median step at which solved runs first met\n"
                  "the task's criterion; div: runs that diverged (NaN/Inf), whose loss is their last finite one.\n");
-    free(keys); free(group); free(first); free(buf);
+    free(keys); free(group); free(first); free(buf); free(start); free(members);
 }

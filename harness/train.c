@@ -91,13 +91,13 @@ static void work_use(ModelWork *w, int T, int B) {
     w->B = w->cc.B = B;
 }
 
-static int alloc_result(RunResult *r, long steps, int n_evals_max, int flow_T) {
-    r->train_loss = malloc(steps * sizeof(float));
-    r->grad_norm = malloc(steps * sizeof(float));
+static int alloc_result(RunResult *r, long steps, long n_evals_max, int flow_T) {
+    r->train_loss = malloc((size_t)steps * sizeof(float));
+    r->grad_norm = malloc((size_t)steps * sizeof(float));
     r->tensor_norm = malloc((size_t)steps * r->n_tensors * sizeof(float));
-    r->eval_step = malloc(n_evals_max * sizeof(long));
-    r->eval_loss = malloc(n_evals_max * sizeof(double));
-    r->eval_accuracy = malloc(n_evals_max * sizeof(double));
+    r->eval_step = malloc((size_t)n_evals_max * sizeof(long));
+    r->eval_loss = malloc((size_t)n_evals_max * sizeof(double));
+    r->eval_accuracy = malloc((size_t)n_evals_max * sizeof(double));
     r->flow_h = malloc((size_t)n_evals_max * flow_T * sizeof(float));
     r->flow_c = malloc((size_t)n_evals_max * flow_T * sizeof(float));
     r->gate_mean = malloc((size_t)n_evals_max * RUN_MAX_GATES * sizeof(float));
@@ -255,9 +255,9 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     real *x = malloc(TBmax * s.X * sizeof(real));
     real *target = malloc(TBmax * s.Y * sizeof(real));
     real *mask = malloc(TBmax * sizeof(real));
-    ModelWork w;
-    EvalSet eval;
-    int n_evals_max = (int)(cfg->steps / cfg->eval_every) + 2;
+    ModelWork w = {0};
+    EvalSet eval = {0};
+    long n_evals_max = cfg->steps / cfg->eval_every + 2;
     int ok = arena && x && target && mask && model_work_alloc(&m, s.max_len, B_alloc, &w) == 0;
     if (ok && eval_make(task, cfg, &s, &eval) != 0) ok = 0;
     if (ok) {
@@ -269,8 +269,11 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
         if (w.block) model_work_free(&w);
         eval_free(&eval);
         run_result_free(r);
-        snprintf(err, sizeof err, "out of memory (T=%d, batch=%d, hidden=%d: the activation cache needs %.1f MB)",
-                 s.max_len, B_alloc, cfg->hidden, model_work_size(&m, s.max_len, B_alloc) / 1e6);
+        snprintf(err, sizeof err,
+                 "out of memory (T=%d, batch=%d, hidden=%d, steps=%ld: activation cache %.1f MB, "
+                 "parameters and optimizer %.1f MB, curves %.1f MB)",
+                 s.max_len, B_alloc, cfg->hidden, cfg->steps, model_work_size(&m, s.max_len, B_alloc) / 1e6,
+                 5.0 * n * sizeof(real) / 1e6, (double)cfg->steps * (2 + m.n_tensors) * sizeof(float) / 1e6);
         return fail(r, err);
     }
     r->cache_bytes = (long long)model_work_size(&m, s.max_len, B_alloc);

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ int cmd_train(int argc, char **argv) {
         case O_CELL: snprintf(cfg.cell, sizeof cfg.cell, "%s", optarg); break;
         case O_TASK: snprintf(cfg.task, sizeof cfg.task, "%s", optarg); break;
         case O_DELAY: ok = parse_long(optarg, 1, 100000000, &v); cfg.task_params.delay = (int)v; break;
-        case O_HIDDEN: ok = parse_long(optarg, 1, 65536, &v); cfg.hidden = (int)v; break;
+        case O_HIDDEN: ok = parse_long(optarg, 1, INT_MAX, &v); cfg.hidden = (int)v; break;
         case O_STEPS: ok = parse_long(optarg, 1, 1L << 40, &v); cfg.steps = v; break;
         case O_BATCH: ok = parse_long(optarg, 1, 1000000, &v); cfg.batch = (int)v; break;
         case O_OPT:
