@@ -8,6 +8,7 @@
 #include "train.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <math.h>
 #include <stdio.h>
@@ -26,6 +27,19 @@ static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig) { stop_signal = sig; }
 
+/* SIGINT and SIGTERM are blocked in every thread that trains (the mask is
+   inherited by the OpenMP threads created later) and taken by one small
+   thread in sigwait: a signal arriving inside oneDNN's JIT GEMM code on a
+   training thread corrupted its heap (-j 2, glibc "corrupted size vs.
+   prev_size"). Threads started earlier by a library keep the handler, which
+   only sets the flag. */
+static void *signal_thread(void *arg) {
+    sigset_t *set = arg;
+    int sig;
+    while (sigwait(set, &sig) == 0) stop_signal = sig;
+    return NULL;
+}
+
 static void install_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -33,6 +47,15 @@ static void install_signals(void) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    static sigset_t set; /* read by the signal thread for the life of the process */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_t th;
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 && pthread_create(&th, NULL, signal_thread, &set) == 0)
+        pthread_detach(th);
+    else
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL); /* fall back to the handler alone */
 }
 
 static double now_s(void) {

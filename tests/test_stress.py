@@ -33,20 +33,17 @@ delay = 8, 16
 cell = rnn, lstm-peep, gru-ra
 hidden = 8
 batch = 8
-steps = 1500
-eval_every = 500
+steps = 1000
+eval_every = 250
 eval_size = 32
-seeds = 2
+seeds = 4
 """
 
 
 def test_kill_9_twenty_times_then_resume_equals_uninterrupted(tmp_path):
     exp = write(tmp_path, SOAK)
     ref, out = str(tmp_path / "ref.h5"), str(tmp_path / "soak.h5")
-    t0 = time.time()
     run("run", exp, "-o", ref, "-j", "2", "--quiet")
-    full = time.time() - t0
-    print(f"uninterrupted grid: {full:.2f} s")
     rng = random.Random(1)
     stop = threading.Event()
     reader = {"opens": 0, "failures": []}
@@ -65,25 +62,37 @@ def test_kill_9_twenty_times_then_resume_equals_uninterrupted(tmp_path):
     th = threading.Thread(target=poll)
     th.start()
     kills, partial = 0, 0
+
+    def finished_now():
+        try:
+            with h5py.File(out, "r") as f:
+                return int(f.attrs["n_finished"])
+        except (OSError, KeyError):
+            return 0
     try:
         for _ in range(20):
+            before = finished_now()
             p = subprocess.Popen([RNNBENCH, "run", exp, "-o", out, "-j", "2", "--quiet"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.0, full / 4))
+            # kill at a random moment after this attempt has saved something, so that
+            # every kill lands mid-grid however fast or loaded the machine is
+            deadline = time.time() + 60
+            while p.poll() is None and finished_now() <= before and time.time() < deadline:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.02))
             if p.poll() is None:
                 os.kill(p.pid, signal.SIGKILL)
                 kills += 1
             p.wait()
-            if os.path.exists(out):
-                with h5py.File(out, "r") as f:
-                    partial += 0 < f.attrs["n_finished"] < f.attrs["n_runs"]
+            n = finished_now()
+            partial += 0 < n < 48
     finally:
         stop.set()
         th.join()
     run("run", exp, "-o", out, "-j", "2", "--quiet")
     print(f"{kills} kills, {partial} left a partly finished grid")
-    assert kills >= 10, f"only {kills} kills landed while the grid ran"
-    assert partial >= 5, f"only {partial} kills left a partly finished grid"
+    assert kills >= 15, f"only {kills} kills landed while the grid ran"
+    assert partial >= 15, f"only {partial} kills left a partly finished grid"
     assert reader["opens"] > 0 and not reader["failures"], reader["failures"][:3]
     assert_same_numbers(numbers(ref), numbers(out))
 
@@ -170,3 +179,29 @@ eval_size = 16
     assert len(rows) == 18 + 4
     assert set(rows["status"]) <= {b"done", b"diverged"}
     assert_no_unmarked_nan(rows)
+
+
+def test_sigterm_while_threads_are_inside_gemm(tmp_path):
+    """A signal used to land on a training thread inside oneDNN's JIT GEMM and corrupt its heap
+    (about one try in two, -j 2): signals are now taken by a thread of their own."""
+    exp = write(tmp_path, """
+[grid]
+task = adding
+delay = 50
+cell = lstm-peep, gru-ra, lstm
+hidden = 17, 33, 65, 129
+batch = 16
+steps = 3000
+eval_every = 1000
+eval_size = 32
+""")
+    rng = random.Random(7)
+    for attempt in range(6):
+        out = str(tmp_path / f"t{attempt}.h5")
+        env = dict(os.environ, MALLOC_CHECK_="3")
+        p = subprocess.Popen([RNNBENCH, "run", exp, "-o", out, "-j", "2", "--quiet"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+        time.sleep(rng.uniform(0.3, 1.5))
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=120)
+        assert p.returncode in (143, 0), (attempt, p.returncode, err[-300:])
