@@ -216,7 +216,11 @@ static size_t cache_layout(const Cell *c, int T, int B, real *block, CellCache *
     CARVE(dh_next, B * H);
     CARVE(tmp, B * GH);
     if (c->kind != CELL_RNN) CARVE(act, TB * GH);
-    CARVE(dpre, TB * GH);
+    /* the LSTM's backward overwrites each step's gate activations with their
+       pre-activation gradients (they are read once, just before): one T-sized
+       block fewer */
+    if (c->kind == CELL_LSTM) cc->dpre = cc->act;
+    else CARVE(dpre, TB * GH);
     if (c->kind == CELL_LSTM) {
         CARVE(c, (TB + B) * H);
         CARVE(kc, TB * H);

@@ -78,7 +78,7 @@ typedef struct {
     real *kc;       /* (T,B,H) k(c_t)                     (lstm) */
     real *aux;      /* (T,B,H) r*h_prev (gru) or R_n h_prev + b_rn (gru-ra) */
     real *fgr_act;  /* (T+1,B,n_fgr*H) gated activations, slot 0 = zeros (fgr) */
-    real *dpre;     /* (T,B,n_blocks*H) dL/d(pre-activation), input side */
+    real *dpre;     /* (T,B,n_blocks*H) dL/d(pre-activation), input side (lstm: = act) */
     real *dpre_hh;  /* (T,B,n_blocks*H) recurrent side (gru, where it differs) */
     real *dfgr;     /* (T,B,n_fgr*H) (fgr) */
     real *dh;       /* (B,H) */

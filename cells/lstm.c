@@ -173,14 +173,16 @@ void lstm_backward(const Cell *cell, const real *params, const real *x, CellCach
             const size_t k0 = (size_t)b * H;
             /* as in the forward pass: absent gates read zeros (their value is
                selected to 1, whose sigmoid derivative is 0) and write junk */
-            const real *restrict ai = has_i ? ab + v.oi : zeros;
-            const real *restrict af = has_f ? ab + v.of : zeros;
-            const real *restrict az = ab + v.oz;
-            const real *restrict ao = has_o ? ab + v.oo : zeros;
-            real *restrict dbi = has_i ? db + v.oi : junk;
-            real *restrict dbf = has_f ? db + v.of : junk + H;
-            real *restrict dbz = db + v.oz;
-            real *restrict dbo = has_o ? db + v.oo : junk + 2 * H;
+            /* db is ab (dpre shares act's memory): each j reads its gates
+               before it writes their gradients, so in place is safe */
+            const real *ai = has_i ? ab + v.oi : zeros;
+            const real *af = has_f ? ab + v.of : zeros;
+            const real *az = ab + v.oz;
+            const real *ao = has_o ? ab + v.oo : zeros;
+            real *dbi = has_i ? db + v.oi : junk;
+            real *dbf = has_f ? db + v.of : junk + H;
+            real *dbz = db + v.oz;
+            real *dbo = has_o ? db + v.oo : junk + 2 * H;
             const real *restrict dfi = v.fi >= 0 ? dact_fgr + (size_t)b * FH + v.fi : zeros;
             const real *restrict dff = v.ff >= 0 ? dact_fgr + (size_t)b * FH + v.ff : zeros;
             const real *restrict dfo = v.fo >= 0 ? dact_fgr + (size_t)b * FH + v.fo : zeros;
