@@ -33,23 +33,6 @@ static const Workload WORKLOADS[] = {
 };
 #define N_WORKLOADS (int)(sizeof WORKLOADS / sizeof WORKLOADS[0])
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static long long vm_hwm_bytes(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) return -1;
-    char line[256];
-    long long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1) break;
-    fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
-}
-
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -127,7 +110,7 @@ static int bench_one(const Workload *wl, int T, const char *cell, int steps, int
     out->ms_min = times[0] * 1e3;
     out->ms_max = times[steps - 1] * 1e3;
     out->gflops = step_flops(&m, T, B, rows) / med * 1e-9;
-    out->peak_rss_mb = vm_hwm_bytes() / 1048576.0;
+    out->peak_rss_mb = peak_rss_bytes() / 1048576.0;
     /* activations and scratch + parameters, gradients, optimizer state (SGD keeps 2n here) */
     out->predicted_mb = (model_work_size(&m, T, B) + 4.0 * n * sizeof(real) +
                          TB * (wl->X + wl->Y + 1) * sizeof(real)) / 1048576.0;

@@ -6,6 +6,7 @@
 #include "runner.h"
 #include "results.h"
 #include "train.h"
+#include "util.h"
 
 #include <getopt.h>
 #include <pthread.h>
@@ -56,12 +57,6 @@ static void install_signals(void) {
         pthread_detach(th);
     else
         pthread_sigmask(SIG_UNBLOCK, &set, NULL); /* fall back to the handler alone */
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static void fmt_time(double s, char *out, size_t n) {

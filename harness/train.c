@@ -7,6 +7,7 @@
    the first step. */
 #include "train.h"
 #include "optim.h"
+#include "util.h"
 #include "../cells/gemm.h"
 
 #include <math.h>
@@ -22,24 +23,6 @@ typedef struct {
     int *T, *B;             /* per chunk */
     real **x, **target, **mask;
 } EvalSet;
-
-/* VmHWM of /proc/self/status: the process's peak resident memory; -1 when unknown */
-static long long peak_rss_bytes(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) return -1;
-    char line[256];
-    long long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1) break;
-    fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void eval_free(EvalSet *e) {
     for (int c = 0; c < e->n_chunks; c++) {
