@@ -197,10 +197,8 @@ double model_forward(const Model *m, const real *params, const real *x, const re
     return m->loss == LOSS_XENT ? loss / n_rows : loss / (n_rows * Y);
 }
 
-void model_backward(const Model *m, const real *params, const real *x, const real *target,
-                    const real *mask, ModelWork *w, real *grads, real *flow_h, real *flow_c) {
-    (void)target;
-    (void)mask; /* dy was computed by model_forward from them */
+void model_backward(const Model *m, const real *params, const real *x, ModelWork *w, real *grads,
+                    real *flow_h, real *flow_c) {
     const int T = w->T, B = w->B, H = m->cell.H, Y = m->Y;
     const size_t BH = (size_t)B * H;
     const real *V = params + m->ro_w;

@@ -54,10 +54,11 @@ void model_init(const Model *m, real *params, Rng *rng, double scale, double for
 void model_zero_state(const Model *m, ModelWork *w);
 double model_forward(const Model *m, const real *params, const real *x, const real *target,
                      const real *mask, ModelWork *w);
-/* Backward after model_forward: accumulates into grads; writes w->dx, w->dh0,
-   w->dc0 and, when not NULL, the gradient flow (T) of ||dL/dh_t||, ||dL/dc_t||. */
-void model_backward(const Model *m, const real *params, const real *x, const real *target,
-                    const real *mask, ModelWork *w, real *grads, real *flow_h, real *flow_c);
+/* Backward after model_forward, from the dL/dy that forward left in w->dy:
+   accumulates into grads; writes w->dx, w->dh0, w->dc0 and, when not NULL,
+   the gradient flow (T) of ||dL/dh_t||, ||dL/dc_t||. */
+void model_backward(const Model *m, const real *params, const real *x, ModelWork *w, real *grads,
+                    real *flow_h, real *flow_c);
 
 const ParamTensor *model_tensor(const Model *m, const char *name);
 

@@ -99,7 +99,7 @@ static int bench_one(const Workload *wl, int T, const char *cell, int steps, int
         memset(grads, 0, n * sizeof(real));
         model_zero_state(&m, &w);
         model_forward(&m, params, x, target, mask, &w);
-        model_backward(&m, params, x, target, mask, &w, grads, NULL, NULL);
+        model_backward(&m, params, x, &w, grads, NULL, NULL);
         optim_step(&opt, params, grads);
         double dt = now_s() - t0;
         if (s >= 0) times[s] = dt;

@@ -521,7 +521,6 @@ static int recover_parts(Results *rs, const SummaryRow *old_rows, int n_old) {
             RunResult r;
             memset(&r, 0, sizeof r);
             r.cfg = rs->ex->runs[idx];
-            char s[64];
             long long v;
             double dv;
             snprintf(r.status, sizeof r.status, "%s", status);
@@ -537,7 +536,6 @@ static int recover_parts(Results *rs, const SummaryRow *old_rows, int n_old) {
             RD("baseline", baseline); RD("final_loss", final_loss); RD("best_eval_loss", best_eval_loss);
             RD("final_accuracy", final_accuracy); RD("wall_s", wall_s);
 #undef RD
-            (void)s;
             row_from_result(&row, &r, idx);
         }
         H5Fclose(f);

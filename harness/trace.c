@@ -185,7 +185,7 @@ int cmd_trace(int argc, char **argv) {
     w.readout_all = 1;
     model_zero_state(&m, &w);
     double loss_v = model_forward(&m, params, x, target, mask, &w);
-    model_backward(&m, params, x, target, mask, &w, grads, flow, flow + T);
+    model_backward(&m, params, x, &w, grads, flow, flow + T);
     h5_quiet();
     int rc = write_trace(out, &m, T, B, seed, params, grads, x, target, mask, &w, loss_v, flow,
                          flow + T);

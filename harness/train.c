@@ -174,7 +174,7 @@ static double evaluate(Ctx *cx, long step) {
             }
             real flow_h[r->flow_T], flow_c[r->flow_T];
             memset(cx->scratch_grads, 0, m->n_params * sizeof(real));
-            model_backward(m, cx->params, e->x[c], e->target[c], e->mask[c], w, cx->scratch_grads,
+            model_backward(m, cx->params, e->x[c], w, cx->scratch_grads,
                            flow_h, flow_c);
             for (int t = 0; t < r->flow_T; t++) {
                 r->flow_h[(size_t)k * r->flow_T + t] = (float)flow_h[t];
@@ -290,7 +290,7 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
         model_zero_state(&m, &w);
         memset(grads, 0, n * sizeof(real));
         double loss = model_forward(&m, params, x, target, mask, &w);
-        model_backward(&m, params, x, target, mask, &w, grads, NULL, NULL);
+        model_backward(&m, params, x, &w, grads, NULL, NULL);
         double norm = grad_norm(grads, n);
         long k = step - 1;
         r->train_loss[k] = (float)loss;

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DRIVERS = ("greff2015", "hochreiter1997", "forget_bias", "copy", "peephole_timing",
+DRIVERS = ("greff2015", "hochreiter1997", "forget_bias", "copy_task", "peephole_timing",
            "delay_sweep")
 VERDICT = re.compile(r"^(REPRODUCED|PARTLY|NOT REPRODUCED): \S")
 

@@ -24,13 +24,10 @@ import subprocess
 import sys
 import time
 
-# this folder holds copy.py (the copy-task driver), which would shadow the standard library's
-# `copy` module that numpy and pandas import: look in this folder last
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _HERE] + [_HERE]
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
 ROOT = os.path.dirname(os.path.dirname(_HERE))
 SCRIPTS = os.path.join(ROOT, "scripts")
@@ -39,7 +36,7 @@ if SCRIPTS not in sys.path:
 
 import compare  # noqa: E402  (scripts/compare.py)
 import plot  # noqa: E402  (scripts/plot.py)
-import rnnbench_results as rr  # noqa: E402
+import rnnbench_results as rr
 
 VERDICTS = ("REPRODUCED", "PARTLY", "NOT REPRODUCED")
 

@@ -13,15 +13,10 @@ Example:
     /usr/bin/python3 scripts/repro/delay_sweep.py          # about 2.5 minutes on 2 cores
     /usr/bin/python3 scripts/repro/delay_sweep.py --tiny --out /tmp/sweep
 """
-import os
 import sys
 
-# this folder holds copy.py (the copy-task driver), which would shadow the standard library's
-# `copy` module that numpy imports: look in this folder last
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _HERE] + [_HERE]
 
-import common  # noqa: E402
+import common
 
 STUDY = "delay-sweep"
 HALF = 0.5

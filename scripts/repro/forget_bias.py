@@ -12,15 +12,10 @@ Example:
     /usr/bin/python3 scripts/repro/forget_bias.py          # about 1 minute on 2 cores
     /usr/bin/python3 scripts/repro/forget_bias.py --tiny --out /tmp/fb
 """
-import os
 import sys
 
-# this folder holds copy.py (the copy-task driver), which would shadow the standard library's
-# `copy` module that numpy imports: look in this folder last
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _HERE] + [_HERE]
 
-import common  # noqa: E402
+import common
 
 STUDY = "forget-bias"
 ALPHA = 0.05

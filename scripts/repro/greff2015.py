@@ -15,17 +15,12 @@ Example:
     /usr/bin/python3 scripts/repro/greff2015.py            # about 1 minute on 2 cores
     /usr/bin/python3 scripts/repro/greff2015.py --tiny --out /tmp/greff
 """
-import os
 import sys
 
-# this folder holds copy.py (the copy-task driver), which would shadow the standard library's
-# `copy` module that numpy imports: look in this folder last
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _HERE] + [_HERE]
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import common  # noqa: E402
+import common
 
 STUDY = "greff2015"
 BASELINE = "lstm-peep"

@@ -39,7 +39,7 @@ Test(alloc, none_in_forward_and_backward) {
         long before = n_allocs;
         model_zero_state(&m, &w);
         model_forward(&m, params, x, target, mask, &w);
-        model_backward(&m, params, x, target, mask, &w, grads, flow_h, flow_c);
+        model_backward(&m, params, x, &w, grads, flow_h, flow_c);
         cr_expect_eq(n_allocs, before, "%s: %ld allocations during forward/backward", cells[ci],
                      n_allocs - before);
         model_work_free(&w);

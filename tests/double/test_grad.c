@@ -87,7 +87,7 @@ static double problem_loss(Problem *p) {
 static void problem_grad(Problem *p) {
     memset(p->grads, 0, p->m.n_params * sizeof(real));
     problem_loss(p);
-    model_backward(&p->m, p->params, p->x, p->target, p->mask, &p->w, p->grads, NULL, NULL);
+    model_backward(&p->m, p->params, p->x, &p->w, p->grads, NULL, NULL);
 }
 
 /* Central differences at h, h/2, h/4, Richardson-extrapolated twice: the

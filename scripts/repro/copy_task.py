@@ -9,18 +9,13 @@ with "beats the baseline" meaning a median final loss / baseline below BEATS (th
 REPRODUCED if all checks hold, NOT REPRODUCED if none does, else PARTLY.
 
 Example:
-    /usr/bin/python3 scripts/repro/copy.py            # under a minute on 2 cores
-    /usr/bin/python3 scripts/repro/copy.py --tiny --out /tmp/copy
+    /usr/bin/python3 scripts/repro/copy_task.py            # under a minute on 2 cores
+    /usr/bin/python3 scripts/repro/copy_task.py --tiny --out /tmp/copy
 """
-import os
 import sys
 
-# this folder holds copy.py (the copy-task driver), which would shadow the standard library's
-# `copy` module that numpy imports: look in this folder last
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _HERE] + [_HERE]
 
-import common  # noqa: E402
+import common
 
 STUDY = "copy"
 BEATS = 0.9   # median final loss / baseline below this: the cell beats the baseline
