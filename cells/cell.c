@@ -216,6 +216,7 @@ static size_t cache_layout(const Cell *c, int T, int B, real *block, CellCache *
     CARVE(dh_next, B * H);
     CARVE(tmp, B * GH);
     if (c->kind != CELL_RNN) CARVE(act, TB * GH);
+    if (c->X <= INPUT_SMALL_X) CARVE(in_work, (size_t)(c->X + 1) * GH);
     /* the LSTM's backward overwrites each step's gate activations with their
        pre-activation gradients (they are read once, just before): one T-sized
        block fewer */
@@ -223,7 +224,6 @@ static size_t cache_layout(const Cell *c, int T, int B, real *block, CellCache *
     else CARVE(dpre, TB * GH);
     if (c->kind == CELL_LSTM) {
         CARVE(c, (TB + B) * H);
-        CARVE(kc, TB * H);
         CARVE(dc, B * H);
         CARVE(dc_next, B * H);
         CARVE(zeros, H);

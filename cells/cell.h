@@ -73,9 +73,8 @@ const CellInfo *cell_modifiers(int *count);
 typedef struct {
     int T, B;
     real *h;        /* (T+1,B,H), h[0] = h_0 */
-    real *c;        /* (T+1,B,H), c[0] = c_0            (lstm) */
+    real *c;        /* (T+1,B,H), c[0] = c_0 (lstm); backward uses it as scratch when done */
     real *act;      /* (T,B,n_blocks*H) gate activations (lstm, gru) */
-    real *kc;       /* (T,B,H) k(c_t)                     (lstm) */
     real *aux;      /* (T,B,H) r*h_prev (gru) or R_n h_prev + b_rn (gru-ra) */
     real *fgr_act;  /* (T+1,B,n_fgr*H) gated activations, slot 0 = zeros (fgr) */
     real *dpre;     /* (T,B,n_blocks*H) dL/d(pre-activation), input side (lstm: = act) */
@@ -89,6 +88,7 @@ typedef struct {
     real *tmp;      /* (B,n_blocks*H) */
     real *zeros;    /* (H) stands in for an absent gate's inputs (lstm) */
     real *junk;     /* (10,H) receive what absent gates would write, a row each (lstm) */
+    real *in_work;  /* ((X+1),n_blocks*H) W^T in forward, gradient sums in backward (small X) */
 } CellCache;
 
 size_t cell_cache_size(const Cell *cell, int T, int B);
@@ -118,6 +118,18 @@ void gru_backward(const Cell *cell, const real *params, const real *x, CellCache
                   const real *dh_out, real *dparams, real *dx, real *dh0, real *flow_h);
 
 /* helpers shared by the kernels */
+/* input.c: pre = x W^T + b and its gradients; inputs up to INPUT_SMALL_X wide
+   take hand-written loops (see there why), in_work as their scratch */
+#define INPUT_SMALL_X 16
+int input_is_small(int X);
+void input_transpose(real *wt, const real *W, int X, int G);
+void input_project_small(real *out, const real *x, const real *wt, const real *bias,
+                         int rows, int X, int G);
+void input_grads(real *dW, real *dbias, const real *dpre, const real *x, int rows, int X,
+                 int G, real *in_work);
+/* dR (G,H) += dpre^T h over rows; overwrites scratch if it holds H*G reals */
+void recurrent_grads(real *dR, const real *dpre, const real *h, int rows, int H, int G,
+                     real *scratch, size_t scratch_n);
 void add_bias_rows(real *out, const real *bias, int rows, int cols);
 void sum_rows_into(real *acc, const real *m, int rows, int cols);
 void flow_norms(const real *d, int B, int H, real *out);

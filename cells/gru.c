@@ -20,10 +20,17 @@ void gru_forward(const Cell *cell, const real *params, const real *x, CellCache 
     const int reset_after = cell->flags.reset_after;
     const real *b_rn = reset_after ? params + cell->bias_rn : NULL;
 
-    gemm(0, 1, T * B, GH, X, 1, x, X, W, X, 0, cc->act, GH);
-    add_bias_rows(cc->act, params + cell->bias, T * B, GH);
+    const int small_x = input_is_small(X);
+    if (small_x) {
+        input_transpose(cc->in_work, W, X, GH); /* projected step by step below */
+    } else {
+        gemm(0, 1, T * B, GH, X, 1, x, X, W, X, 0, cc->act, GH);
+        add_bias_rows(cc->act, params + cell->bias, T * B, GH);
+    }
     for (int t = 0; t < T; t++) {
         real *a = cc->act + (size_t)t * B * GH;
+        if (small_x)
+            input_project_small(a, x + (size_t)t * B * X, cc->in_work, params + cell->bias, B, X, GH);
         const real *h_prev = cc->h + (size_t)t * BH;
         real *h_t = cc->h + (size_t)(t + 1) * BH;
         real *aux = cc->aux + (size_t)t * BH;
@@ -144,8 +151,7 @@ void gru_backward(const Cell *cell, const real *params, const real *x, CellCache
             gemm(0, 0, B, H, 2 * H, 1, dpre, GH, R, H, 1, dh_next, H);
         }
     }
-    gemm(1, 0, GH, X, T * B, 1, cc->dpre, GH, x, X, 1, dparams + cell->w_ih, X);
-    sum_rows_into(dparams + cell->bias, cc->dpre, T * B, GH);
+    input_grads(dparams + cell->w_ih, dparams + cell->bias, cc->dpre, x, T * B, X, GH, cc->in_work);
     if (reset_after) {
         gemm(1, 0, GH, H, T * B, 1, cc->dpre_hh, GH, cc->h, H, 1, dparams + cell->w_hh, H);
         real *db_rn = dparams + cell->bias_rn;

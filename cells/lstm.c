@@ -53,9 +53,14 @@ void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache
     const size_t BH = (size_t)B * H;
     const real *W = params + cell->w_ih, *R = params + cell->w_hh;
 
-    /* input projection of all T steps: act = x W^T + b */
-    gemm(0, 1, T * B, GH, X, 1, x, X, W, X, 0, cc->act, GH);
-    add_bias_rows(cc->act, params + cell->bias, T * B, GH);
+    const int small_x = input_is_small(X);
+    if (small_x) {
+        input_transpose(cc->in_work, W, X, GH); /* projected step by step below */
+    } else {
+        /* input projection of all T steps: act = x W^T + b */
+        gemm(0, 1, T * B, GH, X, 1, x, X, W, X, 0, cc->act, GH);
+        add_bias_rows(cc->act, params + cell->bias, T * B, GH);
+    }
     if (FH) memset(cc->fgr_act, 0, BH * cell->n_fgr * sizeof(real)); /* gates of step "-1" are 0 */
     memset(cc->zeros, 0, H * sizeof(real));
 
@@ -64,7 +69,8 @@ void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache
         const real *h_prev = cc->h + (size_t)t * BH;
         const real *c_prev = cc->c + (size_t)t * BH;
         real *h_t = cc->h + (size_t)(t + 1) * BH, *c_t = cc->c + (size_t)(t + 1) * BH;
-        real *kc = cc->kc + (size_t)t * BH;
+        if (small_x)
+            input_project_small(a, x + (size_t)t * B * X, cc->in_work, params + cell->bias, B, X, GH);
         gemm(0, 1, B, GH, H, 1, h_prev, H, R, H, 1, a, GH);
         if (FH) {
             /* FGR: gates also see (i, f, o) of step t-1, through weight_gg */
@@ -95,7 +101,7 @@ void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache
             const real *pi = v.p_i ? v.p_i : zeros, *pf = v.p_f ? v.p_f : zeros;
             const real *po = v.p_o ? v.p_o : zeros;
             const real *cp = c_prev + k0;
-            real *cn_row = c_t + k0, *kc_row = kc + k0, *h_row = h_t + k0;
+            real *cn_row = c_t + k0, *h_row = h_t + k0;
             /* the flags as 0/1 multipliers: x*m + y*(1-m) selects exactly, and
                unlike a condition on a flag it vectorizes */
             const real mi = v.oi >= 0, mf = v.of >= 0, mo = v.oo >= 0, mc = v.coupled;
@@ -117,7 +123,6 @@ void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache
                 az[j] = gz;
                 ao[j] = go;
                 cn_row[j] = cn;
-                kc_row[j] = k_c;
                 h_row[j] = go * k_c;
             }
             if (g_next) {
@@ -150,7 +155,6 @@ void lstm_backward(const Cell *cell, const real *params, const real *x, CellCach
     for (int t = T - 1; t >= 0; t--) {
         const real *a = cc->act + (size_t)t * B * GH;
         const real *c_prev = cc->c + (size_t)t * BH, *c_t = c_prev + BH;
-        const real *kc = cc->kc + (size_t)t * BH;
         real *dpre = cc->dpre + (size_t)t * B * GH;
         real *dfgr = FH ? cc->dfgr + (size_t)t * B * FH : cc->junk; /* unused without FGR */
         for (size_t k = 0; k < BH; k++) dh[k] = dh_out[(size_t)t * BH + k] + dh_next[k];
@@ -189,7 +193,7 @@ void lstm_backward(const Cell *cell, const real *params, const real *x, CellCach
             real *restrict gfi = v.fi >= 0 ? dfgr + (size_t)b * FH + v.fi : junk + 6 * H;
             real *restrict gff = v.ff >= 0 ? dfgr + (size_t)b * FH + v.ff : junk + 7 * H;
             real *restrict gfo = v.fo >= 0 ? dfgr + (size_t)b * FH + v.fo : junk + 8 * H;
-            const real *restrict cp = c_prev + k0, *restrict cnr = c_t + k0, *restrict kcr = kc + k0;
+            const real *restrict cp = c_prev + k0, *restrict cnr = c_t + k0;
             const real *restrict dhr = dh + k0;
             real *restrict dcr = dc + k0, *restrict dcn = dc_next + k0;
 #pragma GCC ivdep
@@ -198,7 +202,10 @@ void lstm_backward(const Cell *cell, const real *params, const real *x, CellCach
                 real gf = mc * (1 - gi) + (1 - mc) * (mf * af[j] + (1 - mf));
                 real gz = az[j];
                 real go = mo * ao[j] + (1 - mo);
-                real c_old = cp[j], cn = cnr[j], k_c = kcr[j], dhk = dhr[j];
+                real c_old = cp[j], cn = cnr[j], dhk = dhr[j];
+                /* k(c_t) again rather than a T-sized cache of it: one tanh
+                   costs less than the memory */
+                real k_c = mk * cn + (1 - mk) * R_TANH(cn);
                 /* h = o * k(c) */
                 real dct = dcn[j] + dhk * go * (mk + (1 - mk) * (1 - k_c * k_c));
                 real dao = (dhk * k_c + dfo[j]) * go * (1 - go);
@@ -230,9 +237,8 @@ void lstm_backward(const Cell *cell, const real *params, const real *x, CellCach
         if (FH) gemm(0, 0, B, FH, FH, 1, dfgr, FH, params + cell->w_gg, FH, 0, dact_fgr, FH);
     }
     /* weight gradients as single GEMMs over all T*B rows */
-    gemm(1, 0, GH, X, T * B, 1, cc->dpre, GH, x, X, 1, dparams + cell->w_ih, X);
-    gemm(1, 0, GH, H, T * B, 1, cc->dpre, GH, cc->h, H, 1, dparams + cell->w_hh, H);
-    sum_rows_into(dparams + cell->bias, cc->dpre, T * B, GH);
+    input_grads(dparams + cell->w_ih, dparams + cell->bias, cc->dpre, x, T * B, X, GH, cc->in_work);
+    recurrent_grads(dparams + cell->w_hh, cc->dpre, cc->h, T * B, H, GH, cc->c, (size_t)(T + 1) * BH);
     if (FH) gemm(1, 0, FH, FH, T * B, 1, cc->dfgr, FH, cc->fgr_act, FH, 1, dparams + cell->w_gg, FH);
     if (dx) gemm(0, 0, T * B, X, GH, 1, cc->dpre, GH, W, X, 0, dx, X);
     if (dh0) memcpy(dh0, dh_next, BH * sizeof(real));

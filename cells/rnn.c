@@ -1,7 +1,8 @@
 /* rnn.c: the Elman RNN (cells.md "Elman RNN"), tanh or ReLU (irnn).
        h_t = act(W x_t + R h_{t-1} + b)
-   The input projection of all T steps is one GEMM; each step adds one
-   (B,H)x(H,H) product and applies the activation in place. */
+   The input projection (input.c) is one GEMM over all T steps, or with few
+   inputs a loop per step; each step adds one (B,H)x(H,H) product and applies
+   the activation in place. */
 #include "cell.h"
 #include "gemm.h"
 
@@ -13,11 +14,17 @@ void rnn_forward(const Cell *cell, const real *params, const real *x, CellCache 
     const size_t BH = (size_t)B * H;
     const real *W = params + cell->w_ih, *R = params + cell->w_hh, *b = params + cell->bias;
     real *h = cc->h;
-    /* h[1..T] = x W^T + b, for all steps at once */
-    gemm(0, 1, T * B, H, X, 1, x, X, W, X, 0, h + BH, H);
-    add_bias_rows(h + BH, b, T * B, H);
+    const int small_x = input_is_small(X);
+    if (small_x) {
+        input_transpose(cc->in_work, W, X, H); /* projected step by step below */
+    } else {
+        /* h[1..T] = x W^T + b, for all steps at once */
+        gemm(0, 1, T * B, H, X, 1, x, X, W, X, 0, h + BH, H);
+        add_bias_rows(h + BH, b, T * B, H);
+    }
     for (int t = 0; t < T; t++) {
         real *h_prev = h + (size_t)t * BH, *h_t = h_prev + BH;
+        if (small_x) input_project_small(h_t, x + (size_t)t * B * X, cc->in_work, b, B, X, H);
         gemm(0, 1, B, H, H, 1, h_prev, H, R, H, 1, h_t, H);
         if (cell->flags.relu) {
             for (size_t k = 0; k < BH; k++) h_t[k] = h_t[k] > 0 ? h_t[k] : 0;
@@ -50,9 +57,8 @@ void rnn_backward(const Cell *cell, const real *params, const real *x, CellCache
         gemm(0, 0, B, H, H, 1, dpre, H, R, H, 0, dh_next, H);
     }
     /* weight gradients as single GEMMs over all T*B rows */
-    gemm(1, 0, H, X, T * B, 1, cc->dpre, H, x, X, 1, dparams + cell->w_ih, X);
+    input_grads(dparams + cell->w_ih, dparams + cell->bias, cc->dpre, x, T * B, X, H, cc->in_work);
     gemm(1, 0, H, H, T * B, 1, cc->dpre, H, cc->h, H, 1, dparams + cell->w_hh, H);
-    sum_rows_into(dparams + cell->bias, cc->dpre, T * B, H);
     if (dx) gemm(0, 0, T * B, X, H, 1, cc->dpre, H, W, X, 0, dx, X);
     if (dh0) memcpy(dh0, dh_next, BH * sizeof(real));
 }

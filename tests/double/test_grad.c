@@ -130,12 +130,12 @@ static double check_block(Problem *p, real *v, const real *g, size_t n, size_t *
     return worst;
 }
 
-static void gradcheck(const char *cell, LossKind loss) {
+static void gradcheck(const char *cell, LossKind loss, int T, int B, int n_in) {
     Problem p;
-    problem_make(&p, cell, loss, T_STEPS, BATCH, N_IN, N_HID, N_OUT, 42);
+    problem_make(&p, cell, loss, T, B, n_in, N_HID, N_OUT, 42);
     problem_grad(&p);
     /* analytic input-side gradients, saved before finite differences reuse w */
-    size_t nx = (size_t)T_STEPS * BATCH * N_IN, nh = (size_t)BATCH * N_HID;
+    size_t nx = (size_t)T * B * n_in, nh = (size_t)B * N_HID;
     real *dx = malloc(nx * sizeof(real)), *dh0 = malloc(nh * sizeof(real));
     real *dc0 = malloc(nh * sizeof(real));
     memcpy(dx, p.w.dx, nx * sizeof(real));
@@ -199,7 +199,29 @@ ParameterizedTestParameters(grad, finite_differences) {
 
 ParameterizedTest(GradCase *c, grad, finite_differences) {
     cr_log_info("cell=%s loss=%s", c->cell, loss_name(c->loss));
-    gradcheck(c->cell, c->loss);
+    gradcheck(c->cell, c->loss, T_STEPS, BATCH, N_IN);
+}
+
+/* Inputs wider than INPUT_SMALL_X take the GEMM path of input.c instead of
+   its hand-written loops: the same check on that path. */
+ParameterizedTestParameters(grad, wide_input) {
+    static GradCase wide[] = {{"rnn", LOSS_MSE}, {"lstm-peep", LOSS_XENT}, {"lstm+cifg+fgr", LOSS_MSE},
+                              {"gru", LOSS_XENT}, {"gru-ra", LOSS_MSE}};
+    return cr_make_param_array(GradCase, wide, sizeof wide / sizeof wide[0]);
+}
+
+ParameterizedTest(GradCase *c, grad, wide_input) {
+    cr_assert(!input_is_small(INPUT_SMALL_X + 5));
+    gradcheck(c->cell, c->loss, T_STEPS, BATCH, INPUT_SMALL_X + 5);
+}
+
+/* With (T+1)*B < 4*H the LSTM's cell-state block is too small to hold the
+   transposed recurrent gradient (input.c, recurrent_grads), which then takes
+   the direct product: one step, one sequence. */
+Test(grad, single_step_lstm) {
+    cr_assert_lt((1 + 1) * 1 * N_HID, N_HID * 4 * N_HID);
+    gradcheck("lstm-peep", LOSS_MSE, 1, 1, N_IN);
+    gradcheck("lstm+cifg", LOSS_XENT, 2, 1, N_IN);
 }
 
 /* The second net of lessons.md: on a larger shape, the directional
