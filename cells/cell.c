@@ -220,11 +220,12 @@ static size_t cache_layout(const Cell *c, int T, int B, real *block, CellCache *
     /* the LSTM's backward overwrites each step's gate activations with their
        pre-activation gradients (they are read once, just before): one T-sized
        block fewer */
-    if (c->kind == CELL_LSTM) cc->dpre = cc->act;
+    if (c->kind == CELL_LSTM || c->flags.reset_after) cc->dpre = cc->act;
     else CARVE(dpre, TB * GH);
     if (c->kind == CELL_LSTM) {
         CARVE(c, (TB + B) * H);
         CARVE(dc, B * H);
+        CARVE(r_t, H * GH);
         CARVE(dc_next, B * H);
         CARVE(zeros, H);
         CARVE(junk, 10 * H);
@@ -236,7 +237,7 @@ static size_t cache_layout(const Cell *c, int T, int B, real *block, CellCache *
     }
     if (c->kind == CELL_GRU) {
         CARVE(aux, TB * H);
-        if (c->flags.reset_after) CARVE(dpre_hh, TB * GH);
+        if (c->flags.reset_after) CARVE(dhn, TB * H);
     }
 #undef CARVE
     return total;

@@ -77,8 +77,8 @@ typedef struct {
     real *act;      /* (T,B,n_blocks*H) gate activations (lstm, gru) */
     real *aux;      /* (T,B,H) r*h_prev (gru) or R_n h_prev + b_rn (gru-ra) */
     real *fgr_act;  /* (T+1,B,n_fgr*H) gated activations, slot 0 = zeros (fgr) */
-    real *dpre;     /* (T,B,n_blocks*H) dL/d(pre-activation), input side (lstm: = act) */
-    real *dpre_hh;  /* (T,B,n_blocks*H) recurrent side (gru, where it differs) */
+    real *dpre;     /* (T,B,n_blocks*H) dL/d(pre-activation), input side (lstm, gru-ra: = act) */
+    real *dhn;      /* (T,B,H) dL/d(R_n h_{t-1} + b_rn) (gru-ra) */
     real *dfgr;     /* (T,B,n_fgr*H) (fgr) */
     real *dh;       /* (B,H) */
     real *dh_next;  /* (B,H) */
@@ -89,6 +89,7 @@ typedef struct {
     real *zeros;    /* (H) stands in for an absent gate's inputs (lstm) */
     real *junk;     /* (10,H) receive what absent gates would write, a row each (lstm) */
     real *in_work;  /* ((X+1),n_blocks*H) W^T in forward, gradient sums in backward (small X) */
+    real *r_t;      /* (H,n_blocks*H) weight_hh transposed for forward's product (lstm) */
 } CellCache;
 
 size_t cell_cache_size(const Cell *cell, int T, int B);
@@ -125,8 +126,13 @@ int input_is_small(int X);
 void input_transpose(real *wt, const real *W, int X, int G);
 void input_project_small(real *out, const real *x, const real *wt, const real *bias,
                          int rows, int X, int G);
-void input_grads(real *dW, real *dbias, const real *dpre, const real *x, int rows, int X,
-                 int G, real *in_work);
+/* small X, in backward: begin zeroes in_work, rows adds a step's dpre^T x and
+   dpre sums to it, finish adds them to dW and dbias */
+void input_grads_begin(real *in_work, int X, int G);
+void input_grads_rows(real *in_work, const real *dpre, const real *x, int rows, int X, int G);
+void input_grads_finish(real *dW, real *dbias, const real *in_work, int X, int G);
+/* wide X: dW += dpre^T x and dbias += dpre's column sums over all rows */
+void input_grads(real *dW, real *dbias, const real *dpre, const real *x, int rows, int X, int G);
 /* dR (G,H) += dpre^T h over rows; overwrites scratch if it holds H*G reals */
 void recurrent_grads(real *dR, const real *dpre, const real *h, int rows, int H, int G,
                      real *scratch, size_t scratch_n);

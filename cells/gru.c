@@ -90,6 +90,8 @@ void gru_backward(const Cell *cell, const real *params, const real *x, CellCache
     const int reset_after = cell->flags.reset_after;
     real *dh = cc->dh, *dh_next = cc->dh_next;
     memset(dh_next, 0, BH * sizeof(real));
+    const int small_x = input_is_small(X);
+    if (small_x) input_grads_begin(cc->in_work, X, GH);
 
     for (int t = T - 1; t >= 0; t--) {
         const real *a = cc->act + (size_t)t * B * GH;
@@ -99,8 +101,12 @@ void gru_backward(const Cell *cell, const real *params, const real *x, CellCache
         for (size_t k = 0; k < BH; k++) dh[k] = dh_out[(size_t)t * BH + k] + dh_next[k];
         if (flow_h) flow_norms(dh, B, H, &flow_h[t]);
         if (reset_after) {
-            real *dhh = cc->dpre_hh + (size_t)t * B * GH; /* dL/d(h_{t-1} R^T + [0,0,b_rn]) */
+            /* dL/d(h_{t-1} R^T + [0,0,b_rn]) for this step, (B,3H): it equals
+               dpre but in the n block, which is kept (T-sized) in dhn */
+            real *dhh = cc->tmp, *dhn = cc->dhn + (size_t)t * BH;
             for (int b = 0; b < B; b++) {
+                /* db is ab (dpre shares act's memory): each j reads r, u, n
+                   before it writes their gradients */
                 const real *ab = a + (size_t)b * GH;
                 real *di = dpre + (size_t)b * GH, *dr_ = dhh + (size_t)b * GH;
 #pragma GCC ivdep /* rows of different arrays never overlap */
@@ -116,7 +122,7 @@ void gru_backward(const Cell *cell, const real *params, const real *x, CellCache
                     di[j] = dr_[j] = dar;
                     di[H + j] = dr_[H + j] = dau;
                     di[2 * H + j] = dan;
-                    dr_[2 * H + j] = dan * r;
+                    dr_[2 * H + j] = dhn[k] = dan * r;
                     dh_next[k] = dh[k] * u;
                 }
             }
@@ -150,13 +156,15 @@ void gru_backward(const Cell *cell, const real *params, const real *x, CellCache
             }
             gemm(0, 0, B, H, 2 * H, 1, dpre, GH, R, H, 1, dh_next, H);
         }
+        if (small_x) input_grads_rows(cc->in_work, dpre, x + (size_t)t * B * X, B, X, GH);
     }
-    input_grads(dparams + cell->w_ih, dparams + cell->bias, cc->dpre, x, T * B, X, GH, cc->in_work);
+    if (small_x) input_grads_finish(dparams + cell->w_ih, dparams + cell->bias, cc->in_work, X, GH);
+    else input_grads(dparams + cell->w_ih, dparams + cell->bias, cc->dpre, x, T * B, X, GH);
     if (reset_after) {
-        gemm(1, 0, GH, H, T * B, 1, cc->dpre_hh, GH, cc->h, H, 1, dparams + cell->w_hh, H);
-        real *db_rn = dparams + cell->bias_rn;
-        for (size_t r = 0; r < (size_t)T * B; r++)
-            for (int j = 0; j < H; j++) db_rn[j] += cc->dpre_hh[r * GH + 2 * H + j];
+        /* R_r, R_u see the same gradient as W_r, W_u; R_n sees dhn */
+        gemm(1, 0, 2 * H, H, T * B, 1, cc->dpre, GH, cc->h, H, 1, dparams + cell->w_hh, H);
+        gemm(1, 0, H, H, T * B, 1, cc->dhn, H, cc->h, H, 1, dparams + cell->w_hh + (size_t)2 * H * H, H);
+        sum_rows_into(dparams + cell->bias_rn, cc->dhn, T * B, H);
     } else {
         gemm(1, 0, 2 * H, H, T * B, 1, cc->dpre, GH, cc->h, H, 1, dparams + cell->w_hh, H);
         gemm(1, 0, H, H, T * B, 1, cc->dpre + 2 * H, GH, cc->aux, H, 1,

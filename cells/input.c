@@ -6,9 +6,9 @@
    matrix products with an inner or outer dimension of X, a shape GEMM
    libraries handle badly (dnnl_sgemm measured 9-40 GFLOP/s on them, against
    100 on square ones). Up to INPUT_SMALL_X inputs the loops below do the work
-   instead: the projection one step at a time, while its rows are in cache,
-   and the gradients in one pass over dpre that also sums the bias. Wider
-   inputs go through the GEMM backend. */
+   instead, one step at a time while its rows are in cache: the projection in
+   forward, and in backward the weight and bias gradients together. Wider
+   inputs go through the GEMM backend, over all T steps at once. */
 #include "cell.h"
 #include "gemm.h"
 
@@ -16,29 +16,51 @@
 
 int input_is_small(int X) { return X <= INPUT_SMALL_X; }
 
+/* wt (X,G) = W^T for W (G,X), in tiles that keep both sides in L1 */
 void input_transpose(real *wt, const real *W, int X, int G) {
-    for (int g = 0; g < G; g++)
-        for (int k = 0; k < X; k++) wt[(size_t)k * G + g] = W[(size_t)g * X + k];
+    enum { TILE = 32 };
+    for (int g0 = 0; g0 < G; g0 += TILE)
+        for (int k0 = 0; k0 < X; k0 += TILE)
+            for (int k = k0; k < k0 + TILE && k < X; k++)
+                for (int g = g0; g < g0 + TILE && g < G; g++)
+                    wt[(size_t)k * G + g] = W[(size_t)g * X + k];
 }
 
-/* out (rows,G) = x (rows,X) W^T + bias, with wt = W^T (X,G) from input_transpose.
-   Columns go in tiles of 64 so that a tile's sums stay in registers while the
-   X inputs are folded in. */
-void input_project_small(real *out, const real *x, const real *wt, const real *bias,
-                         int rows, int X, int G) {
-    enum { TILE = 64 };
+/* One SIMD register of reals (GCC vector extension: 512 bits, split into
+   narrower registers by the compiler where the machine has none that wide),
+   loaded and stored at any alignment. Written this way, and with X a
+   constant in each instance below, the sums stay in registers: the plain
+   loops spilled them to the stack and ran 4x slower. */
+#define LANES (64 / (int)sizeof(real))
+typedef real vreal __attribute__((vector_size(64), aligned(sizeof(real)), may_alias));
+static inline vreal vload(const real *p) { return *(const vreal *)p; }
+static inline void vstore(real *p, vreal v) { *(vreal *)p = v; }
+static inline vreal vbroadcast(real a) { return (vreal){0} + a; }
+
+/* out (rows,G) = x W^T + bias for a fixed X, in tiles of 4 registers */
+static inline __attribute__((always_inline)) void project_x(real *out, const real *x,
+                                                            const real *wt, const real *bias,
+                                                            int rows, const int X, int G) {
+    const int tile = 4 * LANES;
     for (int r = 0; r < rows; r++) {
         const real *xr = x + (size_t)r * X;
         real *o = out + (size_t)r * G;
         int j0 = 0;
-        for (; j0 + TILE <= G; j0 += TILE) {
-            real acc[TILE];
-            for (int j = 0; j < TILE; j++) acc[j] = bias[j0 + j];
+        for (; j0 + tile <= G; j0 += tile) {
+            vreal a0 = vload(bias + j0), a1 = vload(bias + j0 + LANES);
+            vreal a2 = vload(bias + j0 + 2 * LANES), a3 = vload(bias + j0 + 3 * LANES);
             for (int k = 0; k < X; k++) {
-                const real xv = xr[k], *w = wt + (size_t)k * G + j0;
-                for (int j = 0; j < TILE; j++) acc[j] += xv * w[j];
+                const vreal xv = vbroadcast(xr[k]);
+                const real *w = wt + (size_t)k * G + j0;
+                a0 += xv * vload(w);
+                a1 += xv * vload(w + LANES);
+                a2 += xv * vload(w + 2 * LANES);
+                a3 += xv * vload(w + 3 * LANES);
             }
-            for (int j = 0; j < TILE; j++) o[j0 + j] = acc[j];
+            vstore(o + j0, a0);
+            vstore(o + j0 + LANES, a1);
+            vstore(o + j0 + 2 * LANES, a2);
+            vstore(o + j0 + 3 * LANES, a3);
         }
         for (int j = j0; j < G; j++) {
             real s = bias[j];
@@ -48,47 +70,74 @@ void input_project_small(real *out, const real *x, const real *wt, const real *b
     }
 }
 
-/* dW (G,X) += dpre^T x and dbias (G) += column sums of dpre (rows,G), read
-   once. acc is scratch of (X+1)*G reals: row k < X gathers dW's column k,
-   row X the bias. It stays in L1 for the shapes this path takes. */
-void input_grads_small(real *dW, real *dbias, const real *dpre, const real *x,
-                       int rows, int X, int G, real *acc) {
+/* dW (G,X) += dpre^T x and dbias += column sums of dpre, for a fixed X. For
+   each chunk of rows (kept in L2) and each register-wide column tile, the X
+   weight sums and the bias sum stay in registers over the chunk; acc (X+1,G)
+   carries them between chunks. */
+static inline __attribute__((always_inline)) void grads_x(real *acc, const real *dpre,
+                                                          const real *x, int rows, const int X,
+                                                          int G) {
+    enum { CHUNK = 128 };
+    for (int r0 = 0; r0 < rows; r0 += CHUNK) {
+        const int r1 = r0 + CHUNK < rows ? r0 + CHUNK : rows;
+        int g0 = 0;
+        for (; g0 + LANES <= G; g0 += LANES) {
+            vreal s[INPUT_SMALL_X + 1];
+            for (int k = 0; k <= X; k++) s[k] = vload(acc + (size_t)k * G + g0);
+            for (int r = r0; r < r1; r++) {
+                const vreal d = vload(dpre + (size_t)r * G + g0);
+                const real *xr = x + (size_t)r * X;
+                for (int k = 0; k < X; k++) s[k] += vbroadcast(xr[k]) * d;
+                s[X] += d;
+            }
+            for (int k = 0; k <= X; k++) vstore(acc + (size_t)k * G + g0, s[k]);
+        }
+        for (int g = g0; g < G; g++)
+            for (int r = r0; r < r1; r++) {
+                const real d = dpre[(size_t)r * G + g];
+                for (int k = 0; k < X; k++) acc[(size_t)k * G + g] += x[(size_t)r * X + k] * d;
+                acc[(size_t)X * G + g] += d;
+            }
+    }
+}
+
+/* one instance per input width, so that X is a constant in each */
+#define FOR_EACH_SMALL_X(F) F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8) F(9) F(10) F(11) F(12) \
+    F(13) F(14) F(15) F(16)
+
+/* out (rows,G) = x (rows,X) W^T + bias, with wt = W^T (X,G) from input_transpose */
+void input_project_small(real *out, const real *x, const real *wt, const real *bias,
+                         int rows, int X, int G) {
+    switch (X) {
+#define CASE(n) case n: project_x(out, x, wt, bias, rows, n, G); break;
+        FOR_EACH_SMALL_X(CASE)
+#undef CASE
+    }
+}
+
+void input_grads_begin(real *acc, int X, int G) {
     memset(acc, 0, (size_t)(X + 1) * G * sizeof(real));
-    real *acc_b = acc + (size_t)X * G;
-    int r = 0;
-    /* two rows at a time: each accumulator load and store serves two FMAs */
-    for (; r + 2 <= rows; r += 2) {
-        const real *d0 = dpre + (size_t)r * G, *d1 = d0 + G;
-        const real *x0 = x + (size_t)r * X, *x1 = x0 + X;
-        for (int k = 0; k < X; k++) {
-            const real a0 = x0[k], a1 = x1[k];
-            real *ak = acc + (size_t)k * G;
-            for (int g = 0; g < G; g++) ak[g] += a0 * d0[g] + a1 * d1[g];
-        }
-        for (int g = 0; g < G; g++) acc_b[g] += d0[g] + d1[g];
+}
+
+void input_grads_rows(real *acc, const real *dpre, const real *x, int rows, int X, int G) {
+    switch (X) {
+#define CASE(n) case n: grads_x(acc, dpre, x, rows, n, G); break;
+        FOR_EACH_SMALL_X(CASE)
+#undef CASE
     }
-    for (; r < rows; r++) {
-        const real *d0 = dpre + (size_t)r * G, *x0 = x + (size_t)r * X;
-        for (int k = 0; k < X; k++) {
-            real *ak = acc + (size_t)k * G;
-            for (int g = 0; g < G; g++) ak[g] += x0[k] * d0[g];
-        }
-        for (int g = 0; g < G; g++) acc_b[g] += d0[g];
-    }
+}
+
+void input_grads_finish(real *dW, real *dbias, const real *acc, int X, int G) {
+    const real *acc_b = acc + (size_t)X * G;
     for (int g = 0; g < G; g++) {
         for (int k = 0; k < X; k++) dW[(size_t)g * X + k] += acc[(size_t)k * G + g];
         dbias[g] += acc_b[g];
     }
 }
 
-void input_grads(real *dW, real *dbias, const real *dpre, const real *x, int rows, int X,
-                 int G, real *acc) {
-    if (input_is_small(X)) {
-        input_grads_small(dW, dbias, dpre, x, rows, X, G, acc);
-    } else {
-        gemm(1, 0, G, X, rows, 1, dpre, G, x, X, 1, dW, X);
-        sum_rows_into(dbias, dpre, rows, G);
-    }
+void input_grads(real *dW, real *dbias, const real *dpre, const real *x, int rows, int X, int G) {
+    gemm(1, 0, G, X, rows, 1, dpre, G, x, X, 1, dW, X);
+    sum_rows_into(dbias, dpre, rows, G);
 }
 
 /* dR (G,H) += dpre^T h. dnnl_sgemm runs the transposed product h^T dpre,

@@ -63,6 +63,9 @@ void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache
     }
     if (FH) memset(cc->fgr_act, 0, BH * cell->n_fgr * sizeof(real)); /* gates of step "-1" are 0 */
     memset(cc->zeros, 0, H * sizeof(real));
+    /* h R^T with R stored transposed: dnnl_sgemm measured 10 % faster on the
+       untransposed operand at H = 512 (86 -> 93 GFLOP/s) */
+    input_transpose(cc->r_t, R, H, GH);
 
     for (int t = 0; t < T; t++) {
         real *a = cc->act + (size_t)t * B * GH;
@@ -71,7 +74,7 @@ void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache
         real *h_t = cc->h + (size_t)(t + 1) * BH, *c_t = cc->c + (size_t)(t + 1) * BH;
         if (small_x)
             input_project_small(a, x + (size_t)t * B * X, cc->in_work, params + cell->bias, B, X, GH);
-        gemm(0, 1, B, GH, H, 1, h_prev, H, R, H, 1, a, GH);
+        gemm(0, 0, B, GH, H, 1, h_prev, H, cc->r_t, GH, 1, a, GH);
         if (FH) {
             /* FGR: gates also see (i, f, o) of step t-1, through weight_gg */
             const real *g_prev = cc->fgr_act + (size_t)t * B * FH;
@@ -151,6 +154,8 @@ void lstm_backward(const Cell *cell, const real *params, const real *x, CellCach
     memset(dh_next, 0, BH * sizeof(real));
     memset(dc_next, 0, BH * sizeof(real));
     if (FH) memset(dact_fgr, 0, (size_t)B * FH * sizeof(real));
+    const int small_x = input_is_small(X);
+    if (small_x) input_grads_begin(cc->in_work, X, GH);
 
     for (int t = T - 1; t >= 0; t--) {
         const real *a = cc->act + (size_t)t * B * GH;
@@ -232,12 +237,14 @@ void lstm_backward(const Cell *cell, const real *params, const real *x, CellCach
             }
         }
         if (flow_c) flow_norms(dc, B, H, &flow_c[t]);
+        if (small_x) input_grads_rows(cc->in_work, dpre, x + (size_t)t * B * X, B, X, GH);
         /* gates = ... + R h_{t-1} (+ W_gg g_{t-1}): gradients into step t-1 */
         gemm(0, 0, B, H, GH, 1, dpre, GH, R, H, 0, dh_next, H);
         if (FH) gemm(0, 0, B, FH, FH, 1, dfgr, FH, params + cell->w_gg, FH, 0, dact_fgr, FH);
     }
     /* weight gradients as single GEMMs over all T*B rows */
-    input_grads(dparams + cell->w_ih, dparams + cell->bias, cc->dpre, x, T * B, X, GH, cc->in_work);
+    if (small_x) input_grads_finish(dparams + cell->w_ih, dparams + cell->bias, cc->in_work, X, GH);
+    else input_grads(dparams + cell->w_ih, dparams + cell->bias, cc->dpre, x, T * B, X, GH);
     recurrent_grads(dparams + cell->w_hh, cc->dpre, cc->h, T * B, H, GH, cc->c, (size_t)(T + 1) * BH);
     if (FH) gemm(1, 0, FH, FH, T * B, 1, cc->dfgr, FH, cc->fgr_act, FH, 1, dparams + cell->w_gg, FH);
     if (dx) gemm(0, 0, T * B, X, GH, 1, cc->dpre, GH, W, X, 0, dx, X);

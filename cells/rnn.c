@@ -41,6 +41,8 @@ void rnn_backward(const Cell *cell, const real *params, const real *x, CellCache
     const real *W = params + cell->w_ih, *R = params + cell->w_hh;
     real *dh = cc->dh, *dh_next = cc->dh_next;
     memset(dh_next, 0, BH * sizeof(real));
+    const int small_x = input_is_small(X);
+    if (small_x) input_grads_begin(cc->in_work, X, H);
     for (int t = T - 1; t >= 0; t--) {
         const real *h_t = cc->h + (size_t)(t + 1) * BH;
         real *dpre = cc->dpre + (size_t)t * BH;
@@ -53,11 +55,13 @@ void rnn_backward(const Cell *cell, const real *params, const real *x, CellCache
         } else {
             for (size_t k = 0; k < BH; k++) dpre[k] = dh[k] * (1 - h_t[k] * h_t[k]);
         }
+        if (small_x) input_grads_rows(cc->in_work, dpre, x + (size_t)t * B * X, B, X, H);
         /* pre = ... + R h_{t-1}: dh_{t-1} = dpre R */
         gemm(0, 0, B, H, H, 1, dpre, H, R, H, 0, dh_next, H);
     }
     /* weight gradients as single GEMMs over all T*B rows */
-    input_grads(dparams + cell->w_ih, dparams + cell->bias, cc->dpre, x, T * B, X, H, cc->in_work);
+    if (small_x) input_grads_finish(dparams + cell->w_ih, dparams + cell->bias, cc->in_work, X, H);
+    else input_grads(dparams + cell->w_ih, dparams + cell->bias, cc->dpre, x, T * B, X, H);
     gemm(1, 0, H, H, T * B, 1, cc->dpre, H, cc->h, H, 1, dparams + cell->w_hh, H);
     if (dx) gemm(0, 0, T * B, X, H, 1, cc->dpre, H, W, X, 0, dx, X);
     if (dh0) memcpy(dh0, dh_next, BH * sizeof(real));
