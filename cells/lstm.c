@@ -45,6 +45,195 @@ static LstmView view_of(const Cell *cell, const real *params) {
     return v;
 }
 
+/* The gate math of one batch row, for one combination of the flags that
+   decide what is computed at all: which gates exist, peepholes, FGR. Each
+   call site below passes them as constants (LSTM_SHAPES), so the compiler
+   builds one loop per combination in which an absent gate costs nothing and
+   the flags are resolved once per sequence, not per element. The rest
+   (coupled, linear g or k) are selects that compute both sides. */
+static inline __attribute__((always_inline)) void forward_row(
+    int H, const int has_i, const int has_f, const int has_o, const int peep, int coupled,
+    int g_lin, int k_lin, real *ai, real *af, real *az, real *ao, const real *pi,
+    const real *pf, const real *po, const real *restrict cp, real *restrict cn_row,
+    real *restrict h_row) {
+    const real mc = coupled, mg = g_lin, mk = k_lin;
+    /* ai, af, az, ao are disjoint blocks of one row */
+#pragma GCC ivdep
+    for (int j = 0; j < H; j++) {
+        const real c_old = cp[j];
+        real gi = 1, gf = 1, go = 1;
+        if (has_i) gi = sigmoid_r(peep ? ai[j] + pi[j] * c_old : ai[j]);
+        if (has_f) gf = sigmoid_r(peep ? af[j] + pf[j] * c_old : af[j]);
+        /* the runtime flags as 0/1 multipliers: x*m + y*(1-m) selects
+           exactly, and unlike a condition here it vectorizes */
+        gf = mc * (1 - gi) + (1 - mc) * gf;
+        const real gz = mg * az[j] + (1 - mg) * R_TANH(az[j]);
+        const real cn = gi * gz + gf * c_old;
+        /* the output gate peeks at the new state c_t */
+        if (has_o) go = sigmoid_r(peep ? ao[j] + po[j] * cn : ao[j]);
+        const real k_c = mk * cn + (1 - mk) * R_TANH(cn);
+        if (has_i) ai[j] = gi;
+        if (has_f) af[j] = gf;
+        az[j] = gz;
+        if (has_o) ao[j] = go;
+        cn_row[j] = cn;
+        h_row[j] = go * k_c;
+    }
+}
+
+/* Backward of forward_row: reads the gates in a row of act and writes their
+   pre-activation gradients over them (each j reads before it writes). dfi,
+   dff, dfo bring dL/d(gate) from the next step's FGR; gfi, gff, gfo receive
+   the gradients it needs. */
+static inline __attribute__((always_inline)) void backward_row(
+    int H, const int has_i, const int has_f, const int has_o, const int peep, const int fgr,
+    int coupled, int g_lin, int k_lin, real *ai, real *af, real *az, real *ao,
+    const real *pi, const real *pf, const real *po, real *dpi, real *dpf, real *dpo,
+    const real *dfi, const real *dff, const real *dfo, real *gfi, real *gff, real *gfo,
+    const real *restrict cp, const real *restrict cnr, const real *restrict dhr,
+    real *restrict dcr, real *restrict dcn) {
+#pragma GCC ivdep
+    for (int j = 0; j < H; j++) {
+        const real gi = has_i ? ai[j] : 1;
+        const real gf = coupled ? 1 - gi : has_f ? af[j] : 1;
+        const real gz = az[j], go = has_o ? ao[j] : 1;
+        const real c_old = cp[j], cn = cnr[j], dhk = dhr[j];
+        /* k(c_t) again rather than a T-sized cache of it: one tanh costs less
+           than the memory */
+        const real k_c = k_lin ? cn : R_TANH(cn);
+        /* h = o * k(c) */
+        real dct = dcn[j] + dhk * go * (k_lin ? 1 : 1 - k_c * k_c);
+        if (has_o) {
+            const real dao = (fgr ? dhk * k_c + dfo[j] : dhk * k_c) * go * (1 - go);
+            if (peep) {
+                dct += dao * po[j]; /* o saw p_o * c_t */
+                dpo[j] += dao * cn;
+            }
+            ao[j] = dao;
+            if (fgr) gfo[j] = dao;
+        }
+        dcr[j] = dct;
+        /* c = i*z + f*c_prev */
+        real d_i = dct * gz, d_f = dct * c_old, dcp = dct * gf;
+        if (fgr && has_i) d_i += dfi[j];
+        if (fgr && has_f) d_f += dff[j];
+        if (coupled) d_i -= d_f; /* f = 1 - i */
+        const real d_z = dct * gi;
+        az[j] = g_lin ? d_z : d_z * (1 - gz * gz);
+        if (has_i) {
+            const real dai = d_i * gi * (1 - gi);
+            ai[j] = dai;
+            if (fgr) gfi[j] = dai;
+            if (peep) { /* i saw p_i ⊙ c_prev */
+                dcp += dai * pi[j];
+                dpi[j] += dai * c_old;
+            }
+        }
+        if (has_f) {
+            const real daf = d_f * gf * (1 - gf);
+            af[j] = daf;
+            if (fgr) gff[j] = daf;
+            if (peep) {
+                dcp += daf * pf[j];
+                dpf[j] += daf * c_old;
+            }
+        }
+        dcn[j] = dcp;
+    }
+}
+
+static int shape_of(const LstmView *v) {
+    return (v->oi >= 0) | (v->of >= 0) << 1 | (v->oo >= 0) << 2 | (v->p_i || v->p_f || v->p_o) << 3 |
+           (v->FH > 0) << 4;
+}
+
+/* One time step of the gate math over all B rows, for constant flags. */
+static inline __attribute__((always_inline)) void forward_step(
+    const LstmView *v, int B, real *a, const real *c_prev, real *c_t, real *h_t, const int has_i,
+    const int has_f, const int has_o, const int peep) {
+    const int H = v->H, GH = v->GH;
+    for (int b = 0; b < B; b++) {
+        real *ab = a + (size_t)b * GH;
+        const size_t k0 = (size_t)b * H;
+        /* an absent gate's pointers are never read: any valid row will do */
+        real *ai = ab + (has_i ? v->oi : 0), *af = ab + (has_f ? v->of : 0);
+        real *az = ab + v->oz, *ao = ab + (has_o ? v->oo : 0);
+        const real *pi = v->p_i ? v->p_i : ab, *pf = v->p_f ? v->p_f : ab;
+        const real *po = v->p_o ? v->p_o : ab;
+        forward_row(H, has_i, has_f, has_o, peep, v->coupled, v->g_linear, v->k_linear, ai, af,
+                    az, ao, pi, pf, po, c_prev + k0, c_t + k0, h_t + k0);
+    }
+}
+
+static inline __attribute__((always_inline)) void backward_step(
+    const LstmView *v, int B, real *dpre, const real *dact_fgr, real *dfgr, real *dp_i,
+    real *dp_f, real *dp_o, const real *c_prev, const real *c_t, const real *dh, real *dc,
+    real *dc_next, const int has_i, const int has_f, const int has_o, const int peep,
+    const int fgr) {
+    const int H = v->H, GH = v->GH, FH = v->FH;
+    for (int b = 0; b < B; b++) {
+        /* dpre shares act's memory: the row's gates become their gradients */
+        real *db = dpre + (size_t)b * GH;
+        const size_t k0 = (size_t)b * H;
+        /* pointers of absent gates, peepholes and FGR are never read */
+        real *di = db + (has_i ? v->oi : 0), *df = db + (has_f ? v->of : 0);
+        real *dz = db + v->oz, *do_ = db + (has_o ? v->oo : 0);
+        const real *pi = v->p_i ? v->p_i : db, *pf = v->p_f ? v->p_f : db;
+        const real *po = v->p_o ? v->p_o : db;
+        real *dpi = dp_i ? dp_i : db, *dpf = dp_f ? dp_f : db, *dpo = dp_o ? dp_o : db;
+        const real *fb = fgr ? dact_fgr + (size_t)b * FH : db;
+        real *gb = fgr ? dfgr + (size_t)b * FH : db;
+        const real *dfi = fb + (v->fi >= 0 ? v->fi : 0), *dff = fb + (v->ff >= 0 ? v->ff : 0);
+        const real *dfo = fb + (v->fo >= 0 ? v->fo : 0);
+        real *gfi = gb + (v->fi >= 0 ? v->fi : 0), *gff = gb + (v->ff >= 0 ? v->ff : 0);
+        real *gfo = gb + (v->fo >= 0 ? v->fo : 0);
+        backward_row(H, has_i, has_f, has_o, peep, fgr, v->coupled, v->g_linear, v->k_linear, di,
+                     df, dz, do_, pi, pf, po, dpi, dpf, dpo, dfi, dff, dfo, gfi, gff, gfo,
+                     c_prev + k0, c_t + k0, dh + k0, dc + k0, dc_next + k0);
+    }
+}
+
+/* One function per combination of (has_i, has_f, has_o, peep, fgr), bit k of
+   its number being the k-th flag; each is compiled on its own so that the
+   constants reach the vectorizer (inside one switch they did not). */
+typedef void ForwardStep(const LstmView *, int, real *, const real *, real *, real *);
+typedef void BackwardStep(const LstmView *, int, real *, const real *, real *, real *, real *,
+                          real *, const real *, const real *, const real *, real *, real *);
+#define LSTM_BITS4(k) ((k) & 1), (((k) >> 1) & 1), (((k) >> 2) & 1), (((k) >> 3) & 1)
+#define FORWARD_FN(k)                                                                          \
+    static void forward_step_##k(const LstmView *v, int B, real *a, const real *c_prev,        \
+                                 real *c_t, real *h_t) {                                       \
+        forward_step(v, B, a, c_prev, c_t, h_t, LSTM_BITS4(k));                                \
+    }
+#define BACKWARD_FN(k)                                                                         \
+    static void backward_step_##k(const LstmView *v, int B, real *dpre, const real *dact_fgr,  \
+                                  real *dfgr, real *dp_i, real *dp_f, real *dp_o,              \
+                                  const real *c_prev, const real *c_t, const real *dh,         \
+                                  real *dc, real *dc_next) {                                   \
+        backward_step(v, B, dpre, dact_fgr, dfgr, dp_i, dp_f, dp_o, c_prev, c_t, dh, dc,       \
+                      dc_next, LSTM_BITS4(k), ((k) >> 4) & 1);                                 \
+    }
+FORWARD_FN(0) FORWARD_FN(1) FORWARD_FN(2) FORWARD_FN(3) FORWARD_FN(4) FORWARD_FN(5) FORWARD_FN(6) FORWARD_FN(7)
+FORWARD_FN(8) FORWARD_FN(9) FORWARD_FN(10) FORWARD_FN(11) FORWARD_FN(12) FORWARD_FN(13) FORWARD_FN(14) FORWARD_FN(15)
+static ForwardStep *const forward_steps[16] = {
+    forward_step_0, forward_step_1, forward_step_2, forward_step_3, forward_step_4, forward_step_5,
+    forward_step_6, forward_step_7, forward_step_8, forward_step_9, forward_step_10, forward_step_11,
+    forward_step_12, forward_step_13, forward_step_14, forward_step_15,
+};
+BACKWARD_FN(0) BACKWARD_FN(1) BACKWARD_FN(2) BACKWARD_FN(3) BACKWARD_FN(4) BACKWARD_FN(5) BACKWARD_FN(6) BACKWARD_FN(7)
+BACKWARD_FN(8) BACKWARD_FN(9) BACKWARD_FN(10) BACKWARD_FN(11) BACKWARD_FN(12) BACKWARD_FN(13) BACKWARD_FN(14) BACKWARD_FN(15)
+BACKWARD_FN(16) BACKWARD_FN(17) BACKWARD_FN(18) BACKWARD_FN(19) BACKWARD_FN(20) BACKWARD_FN(21) BACKWARD_FN(22) BACKWARD_FN(23)
+BACKWARD_FN(24) BACKWARD_FN(25) BACKWARD_FN(26) BACKWARD_FN(27) BACKWARD_FN(28) BACKWARD_FN(29) BACKWARD_FN(30) BACKWARD_FN(31)
+static BackwardStep *const backward_steps[32] = {
+    backward_step_0, backward_step_1, backward_step_2, backward_step_3, backward_step_4,
+    backward_step_5, backward_step_6, backward_step_7, backward_step_8, backward_step_9,
+    backward_step_10, backward_step_11, backward_step_12, backward_step_13, backward_step_14,
+    backward_step_15, backward_step_16, backward_step_17, backward_step_18, backward_step_19,
+    backward_step_20, backward_step_21, backward_step_22, backward_step_23, backward_step_24,
+    backward_step_25, backward_step_26, backward_step_27, backward_step_28, backward_step_29,
+    backward_step_30, backward_step_31,
+};
+
 /* x (T,B,X) -> h, c (T+1,B,H); act (T,B,GH) holds i, f, z, o after the call. */
 void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache *cc) {
     const int T = cc->T, B = cc->B, X = cell->X, H = cell->H;
@@ -66,6 +255,7 @@ void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache
     /* h R^T with R stored transposed: dnnl_sgemm measured 10 % faster on the
        untransposed operand at H = 512 (86 -> 93 GFLOP/s) */
     input_transpose(cc->r_t, R, H, GH);
+    const int shape = shape_of(&v);
 
     for (int t = 0; t < T; t++) {
         real *a = cc->act + (size_t)t * B * GH;
@@ -90,44 +280,9 @@ void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache
             }
         }
         real *g_next = FH ? cc->fgr_act + (size_t)(t + 1) * B * FH : NULL;
-        for (int b = 0; b < B; b++) {
+        forward_steps[shape & 15](&v, B, a, c_prev, c_t, h_t);
+        for (int b = 0; g_next && b < B; b++) {
             real *ab = a + (size_t)b * GH;
-            const size_t k0 = (size_t)b * H;
-            /* An absent gate reads zeros and writes into junk, and its value is
-               selected to 1 (or 1 - i when coupled): one branch-free loop
-               serves every combination of flags, and it vectorizes. */
-            const real *zeros = cc->zeros;
-            const real *ai_in = v.oi >= 0 ? ab + v.oi : zeros, *af_in = v.of >= 0 ? ab + v.of : zeros;
-            const real *ao_in = v.oo >= 0 ? ab + v.oo : zeros;
-            real *ai = v.oi >= 0 ? ab + v.oi : cc->junk, *af = v.of >= 0 ? ab + v.of : cc->junk + H;
-            real *az = ab + v.oz, *ao = v.oo >= 0 ? ab + v.oo : cc->junk + 2 * H;
-            const real *pi = v.p_i ? v.p_i : zeros, *pf = v.p_f ? v.p_f : zeros;
-            const real *po = v.p_o ? v.p_o : zeros;
-            const real *cp = c_prev + k0;
-            real *cn_row = c_t + k0, *h_row = h_t + k0;
-            /* the flags as 0/1 multipliers: x*m + y*(1-m) selects exactly, and
-               unlike a condition on a flag it vectorizes */
-            const real mi = v.oi >= 0, mf = v.of >= 0, mo = v.oo >= 0, mc = v.coupled;
-            const real mg = v.g_linear, mk = v.k_linear;
-            /* the rows never overlap */
-#pragma GCC ivdep
-            for (int j = 0; j < H; j++) {
-                real c_old = cp[j];
-                real gi = mi * sigmoid_r(ai_in[j] + pi[j] * c_old) + (1 - mi);
-                real gf_own = mf * sigmoid_r(af_in[j] + pf[j] * c_old) + (1 - mf);
-                real gf = mc * (1 - gi) + (1 - mc) * gf_own;
-                real gz = mg * az[j] + (1 - mg) * R_TANH(az[j]);
-                real cn = gi * gz + gf * c_old;
-                /* the output gate peeks at the new state c_t */
-                real go = mo * sigmoid_r(ao_in[j] + po[j] * cn) + (1 - mo);
-                real k_c = mk * cn + (1 - mk) * R_TANH(cn);
-                ai[j] = gi;
-                af[j] = gf;
-                az[j] = gz;
-                ao[j] = go;
-                cn_row[j] = cn;
-                h_row[j] = go * k_c;
-            }
             if (g_next) {
                 real *gn = g_next + (size_t)b * FH;
                 if (v.fi >= 0) memcpy(gn + v.fi, ab + v.oi, H * sizeof(real));
@@ -156,86 +311,16 @@ void lstm_backward(const Cell *cell, const real *params, const real *x, CellCach
     if (FH) memset(dact_fgr, 0, (size_t)B * FH * sizeof(real));
     const int small_x = input_is_small(X);
     if (small_x) input_grads_begin(cc->in_work, X, GH);
+    const int shape = shape_of(&v);
 
     for (int t = T - 1; t >= 0; t--) {
-        const real *a = cc->act + (size_t)t * B * GH;
         const real *c_prev = cc->c + (size_t)t * BH, *c_t = c_prev + BH;
         real *dpre = cc->dpre + (size_t)t * B * GH;
-        real *dfgr = FH ? cc->dfgr + (size_t)t * B * FH : cc->junk; /* unused without FGR */
+        real *dfgr = FH ? cc->dfgr + (size_t)t * B * FH : NULL;
         for (size_t k = 0; k < BH; k++) dh[k] = dh_out[(size_t)t * BH + k] + dh_next[k];
         if (flow_h) flow_norms(dh, B, H, &flow_h[t]);
-        const int has_i = v.oi >= 0, has_f = v.of >= 0, has_o = v.oo >= 0;
-        const real mi = has_i, mf = has_f, mo = has_o, mc = v.coupled;
-        const real mg = v.g_linear, mk = v.k_linear;
-        const real *zeros = cc->zeros;
-        real *junk = cc->junk;
-        /* absent peepholes accumulate into junk rows */
-        real *restrict dpi = dp_i ? dp_i : junk + 3 * H;
-        real *restrict dpf = dp_f ? dp_f : junk + 4 * H;
-        real *restrict dpo = dp_o ? dp_o : junk + 5 * H;
-        const real *restrict pi = v.p_i ? v.p_i : zeros;
-        const real *restrict pf = v.p_f ? v.p_f : zeros;
-        const real *restrict po = v.p_o ? v.p_o : zeros;
-        for (int b = 0; b < B; b++) {
-            const real *ab = a + (size_t)b * GH;
-            real *db = dpre + (size_t)b * GH;
-            const size_t k0 = (size_t)b * H;
-            /* as in the forward pass: absent gates read zeros (their value is
-               selected to 1, whose sigmoid derivative is 0) and write junk */
-            /* db is ab (dpre shares act's memory): each j reads its gates
-               before it writes their gradients, so in place is safe */
-            const real *ai = has_i ? ab + v.oi : zeros;
-            const real *af = has_f ? ab + v.of : zeros;
-            const real *az = ab + v.oz;
-            const real *ao = has_o ? ab + v.oo : zeros;
-            real *dbi = has_i ? db + v.oi : junk;
-            real *dbf = has_f ? db + v.of : junk + H;
-            real *dbz = db + v.oz;
-            real *dbo = has_o ? db + v.oo : junk + 2 * H;
-            const real *restrict dfi = v.fi >= 0 ? dact_fgr + (size_t)b * FH + v.fi : zeros;
-            const real *restrict dff = v.ff >= 0 ? dact_fgr + (size_t)b * FH + v.ff : zeros;
-            const real *restrict dfo = v.fo >= 0 ? dact_fgr + (size_t)b * FH + v.fo : zeros;
-            real *restrict gfi = v.fi >= 0 ? dfgr + (size_t)b * FH + v.fi : junk + 6 * H;
-            real *restrict gff = v.ff >= 0 ? dfgr + (size_t)b * FH + v.ff : junk + 7 * H;
-            real *restrict gfo = v.fo >= 0 ? dfgr + (size_t)b * FH + v.fo : junk + 8 * H;
-            const real *restrict cp = c_prev + k0, *restrict cnr = c_t + k0;
-            const real *restrict dhr = dh + k0;
-            real *restrict dcr = dc + k0, *restrict dcn = dc_next + k0;
-#pragma GCC ivdep
-            for (int j = 0; j < H; j++) {
-                real gi = mi * ai[j] + (1 - mi);
-                real gf = mc * (1 - gi) + (1 - mc) * (mf * af[j] + (1 - mf));
-                real gz = az[j];
-                real go = mo * ao[j] + (1 - mo);
-                real c_old = cp[j], cn = cnr[j], dhk = dhr[j];
-                /* k(c_t) again rather than a T-sized cache of it: one tanh
-                   costs less than the memory */
-                real k_c = mk * cn + (1 - mk) * R_TANH(cn);
-                /* h = o * k(c) */
-                real dct = dcn[j] + dhk * go * (mk + (1 - mk) * (1 - k_c * k_c));
-                real dao = (dhk * k_c + dfo[j]) * go * (1 - go);
-                dct += dao * po[j];            /* o saw p_o * c_t */
-                dpo[j] += dao * cn;
-                dbo[j] = dao;
-                gfo[j] = dao;
-                dcr[j] = dct;
-                /* c = i*z + f*c_prev */
-                real d_i = dct * gz + dfi[j], d_z = dct * gi, d_f = dct * c_old + dff[j];
-                real dcp = dct * gf;
-                d_i -= mc * d_f; /* f = 1 - i */
-                dbz[j] = mg * d_z + (1 - mg) * d_z * (1 - gz * gz);
-                real dai = d_i * gi * (1 - gi);
-                real daf = d_f * gf * (1 - gf);
-                dbi[j] = dai;
-                dbf[j] = daf;
-                gfi[j] = dai;
-                gff[j] = daf;
-                dcp += dai * pi[j] + daf * pf[j]; /* i and f saw p ⊙ c_prev */
-                dpi[j] += dai * c_old;
-                dpf[j] += daf * c_old;
-                dcn[j] = dcp;
-            }
-        }
+        backward_steps[shape](&v, B, dpre, dact_fgr, dfgr, dp_i, dp_f, dp_o, c_prev, c_t, dh, dc,
+                              dc_next);
         if (flow_c) flow_norms(dc, B, H, &flow_c[t]);
         if (small_x) input_grads_rows(cc->in_work, dpre, x + (size_t)t * B * X, B, X, GH);
         /* gates = ... + R h_{t-1} (+ W_gg g_{t-1}): gradients into step t-1 */
