@@ -227,8 +227,6 @@ static size_t cache_layout(const Cell *c, int T, int B, real *block, CellCache *
         CARVE(dc, B * H);
         CARVE(r_t, H * GH);
         CARVE(dc_next, B * H);
-        CARVE(zeros, H);
-        CARVE(junk, 10 * H);
         if (FH) {
             CARVE(fgr_act, (TB + B) * FH);
             CARVE(dfgr, TB * FH);
@@ -237,6 +235,7 @@ static size_t cache_layout(const Cell *c, int T, int B, real *block, CellCache *
     }
     if (c->kind == CELL_GRU) {
         CARVE(aux, TB * H);
+        CARVE(r_t, H * GH);
         if (c->flags.reset_after) CARVE(dhn, TB * H);
     }
 #undef CARVE

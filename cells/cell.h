@@ -86,10 +86,8 @@ typedef struct {
     real *dc_next;  /* (B,H) */
     real *dact_fgr; /* (B,n_fgr*H) */
     real *tmp;      /* (B,n_blocks*H) */
-    real *zeros;    /* (H) stands in for an absent gate's inputs (lstm) */
-    real *junk;     /* (10,H) receive what absent gates would write, a row each (lstm) */
     real *in_work;  /* ((X+1),n_blocks*H) W^T in forward, gradient sums in backward (small X) */
-    real *r_t;      /* (H,n_blocks*H) weight_hh transposed for forward's product (lstm) */
+    real *r_t;      /* (H,n_blocks*H) weight_hh transposed for forward's product (lstm, gru) */
 } CellCache;
 
 size_t cell_cache_size(const Cell *cell, int T, int B);
@@ -134,8 +132,8 @@ void input_grads_finish(real *dW, real *dbias, const real *in_work, int X, int G
 /* wide X: dW += dpre^T x and dbias += dpre's column sums over all rows */
 void input_grads(real *dW, real *dbias, const real *dpre, const real *x, int rows, int X, int G);
 /* dR (G,H) += dpre^T h over rows; overwrites scratch if it holds H*G reals */
-void recurrent_grads(real *dR, const real *dpre, const real *h, int rows, int H, int G,
-                     real *scratch, size_t scratch_n);
+void recurrent_grads(real *dR, const real *dpre, int ld_dpre, const real *h, int rows, int H,
+                     int G, real *scratch, size_t scratch_n);
 void add_bias_rows(real *out, const real *bias, int rows, int cols);
 void sum_rows_into(real *acc, const real *m, int rows, int cols);
 void flow_norms(const real *d, int B, int H, real *out);

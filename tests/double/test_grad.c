@@ -215,13 +215,17 @@ ParameterizedTest(GradCase *c, grad, wide_input) {
     gradcheck(c->cell, c->loss, T_STEPS, BATCH, INPUT_SMALL_X + 5);
 }
 
-/* With (T+1)*B < 4*H the LSTM's cell-state block is too small to hold the
-   transposed recurrent gradient (input.c, recurrent_grads), which then takes
-   the direct product: one step, one sequence. */
-Test(grad, single_step_lstm) {
+/* When the spent block that recurrent_grads (input.c) transposes into is
+   smaller than the weight matrix, (T+1)*B < 4*H for the LSTM's cell state and
+   T*B < 2*H for the GRU's aux, it takes the direct product: one step, one
+   sequence. */
+Test(grad, single_step) {
     cr_assert_lt((1 + 1) * 1 * N_HID, N_HID * 4 * N_HID);
+    cr_assert_lt(1 * 1 * N_HID, N_HID * 2 * N_HID);
     gradcheck("lstm-peep", LOSS_MSE, 1, 1, N_IN);
     gradcheck("lstm+cifg", LOSS_XENT, 2, 1, N_IN);
+    gradcheck("gru", LOSS_MSE, 1, 1, N_IN);
+    gradcheck("gru-ra", LOSS_XENT, 1, 1, N_IN);
 }
 
 /* The second net of lessons.md: on a larger shape, the directional
