@@ -177,11 +177,14 @@ double model_forward(const Model *m, const real *params, const real *x, const re
         } else if (m->loss == LOSS_XENT) {
             double mx = yr[0];
             for (int k = 1; k < Y; k++) mx = yr[k] > mx ? yr[k] : mx;
+            /* each exponential once, in the build's precision (vectorized),
+               parked in dyr until their sum is known */
             double z = 0;
-            for (int k = 0; k < Y; k++) z += exp((double)yr[k] - mx);
+            for (int k = 0; k < Y; k++) dyr[k] = R_EXP(yr[k] - (real)mx);
+            for (int k = 0; k < Y; k++) z += dyr[k];
             double logz = mx + log(z);
             for (int k = 0; k < Y; k++) {
-                double p = exp((double)yr[k] - logz);
+                double p = dyr[k] / z;
                 loss -= mk * tr[k] * ((double)yr[k] - logz);
                 dyr[k] = (real)(mk * (p - tr[k]) / n_rows);
             }
@@ -202,7 +205,9 @@ void model_backward(const Model *m, const real *params, const real *x, ModelWork
     const int T = w->T, B = w->B, H = m->cell.H, Y = m->Y;
     const size_t BH = (size_t)B * H;
     const real *V = params + m->ro_w;
-    memset(w->dh_out, 0, (size_t)T * BH * sizeof(real));
+    /* steps without a readout get no gradient from it; the others are written below */
+    for (int t = 0; t < T; t++)
+        if (!w->active[t]) memset(w->dh_out + (size_t)t * BH, 0, BH * sizeof(real));
     FOR_ACTIVE_RUNS(w, t0, t1, {
         int rows = (t1 - t0) * B;
         const real *dy0 = w->dy + (size_t)t0 * B * Y;
