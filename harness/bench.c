@@ -48,9 +48,13 @@ static double step_flops(const Model *m, int T, int B, int rows) {
     return 3 * rec + 3 * ro;
 }
 
+/* memory in MiB: the process's peak, what it held before the run allocated
+   anything (libraries, mostly), the run's own share, and the run's share
+   predicted from the shapes, term by term */
 typedef struct {
     double ms_median, ms_min, ms_max, gflops;
-    double peak_rss_mb, predicted_mb;
+    double peak_rss_mb, before_mb, run_mb;
+    double pred_activations, pred_params, pred_grads, pred_optim, pred_batch, predicted_mb;
 } BenchResult;
 
 static int bench_one(const Workload *wl, int T, const char *cell, int steps, int warmup,
@@ -64,7 +68,15 @@ static int bench_one(const Workload *wl, int T, const char *cell, int steps, int
     }
     const int B = wl->B;
     size_t n = m.n_params, TB = (size_t)T * B;
-    real *arena = malloc(4 * n * sizeof(real));
+    RunConfig cfg;
+    config_default(&cfg);
+    cfg.optimizer = OPT_SGD;
+    cfg.momentum = 0;
+    cfg.lr = 1e-3;
+    const size_t n_state = optim_state_reals(&cfg, n);
+    reset_peak_rss(); /* a run before this one in the process must not count */
+    const double before = current_rss_bytes();
+    real *arena = malloc((2 * n + n_state + 1) * sizeof(real));
     real *x = malloc(TB * wl->X * sizeof(real)), *target = calloc(TB * wl->Y, sizeof(real));
     real *mask = calloc(TB, sizeof(real));
     double *times = malloc((size_t)steps * sizeof(double));
@@ -88,10 +100,6 @@ static int bench_one(const Workload *wl, int T, const char *cell, int steps, int
             if (loss == LOSS_XENT) target[r * wl->Y + rng_int(&rng, wl->Y)] = 1;
             else target[r * wl->Y] = (real)rng_uniform(&rng);
         }
-    RunConfig cfg;
-    config_default(&cfg);
-    cfg.optimizer = OPT_SGD;
-    cfg.lr = 1e-3;
     Optimizer opt;
     optim_init(&opt, &cfg, n, arena + 2 * n);
     for (int s = -warmup; s < steps; s++) {
@@ -110,10 +118,18 @@ static int bench_one(const Workload *wl, int T, const char *cell, int steps, int
     out->ms_min = times[0] * 1e3;
     out->ms_max = times[steps - 1] * 1e3;
     out->gflops = step_flops(&m, T, B, rows) / med * 1e-9;
-    out->peak_rss_mb = peak_rss_bytes() / 1048576.0;
-    /* activations and scratch + parameters, gradients, optimizer state (SGD keeps 2n here) */
-    out->predicted_mb = (model_work_size(&m, T, B) + 4.0 * n * sizeof(real) +
-                         TB * (wl->X + wl->Y + 1) * sizeof(real)) / 1048576.0;
+    const double MiB = 1048576.0;
+    out->peak_rss_mb = peak_rss_bytes() / MiB;
+    out->before_mb = before / MiB;
+    out->run_mb = out->peak_rss_mb - out->before_mb;
+    /* activations (cell cache, readout outputs and gradients), parameters,
+       gradients, optimizer state (none for plain SGD), the batch */
+    out->pred_activations = model_work_size(&m, T, B) / MiB;
+    out->pred_params = out->pred_grads = n * sizeof(real) / MiB;
+    out->pred_optim = n_state * sizeof(real) / MiB;
+    out->pred_batch = TB * (wl->X + wl->Y + 1) * sizeof(real) / MiB;
+    out->predicted_mb = out->pred_activations + out->pred_params + out->pred_grads +
+                        out->pred_optim + out->pred_batch;
     model_work_free(&w);
     free(arena); free(x); free(target); free(mask); free(times);
     return 0;
@@ -192,8 +208,8 @@ int cmd_bench(int argc, char **argv) {
         return 0;
     }
     if (csv) printf("workload,cell,ms_median,ms_min,ms_max,gflops,peak_rss_mb\n");
-    else printf("%-4s %-12s %6s %9s %9s %9s %8s %9s %10s\n", "wl", "cell", "T", "ms_median", "ms_min",
-                "ms_max", "GFLOP/s", "peak_MB", "predict_MB");
+    else printf("%-4s %-12s %6s %9s %9s %9s %8s %8s %7s %7s\n", "wl", "cell", "T", "ms_median",
+                "ms_min", "ms_max", "GFLOP/s", "peak_MiB", "run_MiB", "predict");
     int found = 0;
     for (int i = 0; i < N_WORKLOADS; i++) {
         const Workload *wl = &WORKLOADS[i];
@@ -210,8 +226,16 @@ int cmd_bench(int argc, char **argv) {
                 printf("%s,%s,%.4f,%.4f,%.4f,%.2f,%.1f\n", wl->name, cell, r.ms_median, r.ms_min,
                        r.ms_max, r.gflops, r.peak_rss_mb);
             else
-                printf("%-4s %-12s %6d %9.3f %9.3f %9.3f %8.1f %9.1f %10.1f\n", wl->name, cell, T,
-                       r.ms_median, r.ms_min, r.ms_max, r.gflops, r.peak_rss_mb, r.predicted_mb);
+                printf("%-4s %-12s %6d %9.3f %9.3f %9.3f %8.1f %8.1f %7.1f %7.1f\n", wl->name, cell, T,
+                       r.ms_median, r.ms_min, r.ms_max, r.gflops, r.peak_rss_mb, r.run_mb,
+                       r.predicted_mb);
+            /* the memory account, on stderr so that the CSV keeps its columns */
+            fprintf(csv ? stderr : stdout,
+                    "memory %s %s: peak %.1f MiB = %.1f before the run + %.1f the run; predicted "
+                    "%.1f = activations %.1f + parameters %.1f + gradients %.1f + optimizer %.1f "
+                    "+ batch %.1f\n",
+                    wl->name, cell, r.peak_rss_mb, r.before_mb, r.run_mb, r.predicted_mb,
+                    r.pred_activations, r.pred_params, r.pred_grads, r.pred_optim, r.pred_batch);
             fflush(stdout);
         }
     }

@@ -4,6 +4,11 @@
 #include <math.h>
 #include <string.h>
 
+size_t optim_state_reals(const RunConfig *cfg, size_t n) {
+    if (cfg->optimizer == OPT_ADAM) return 2 * n;
+    return cfg->momentum > 0 ? n : 0;
+}
+
 void optim_init(Optimizer *o, const RunConfig *cfg, size_t n, real *state) {
     memset(o, 0, sizeof *o);
     o->kind = cfg->optimizer;
@@ -14,9 +19,10 @@ void optim_init(Optimizer *o, const RunConfig *cfg, size_t n, real *state) {
     o->beta2 = cfg->beta2;
     o->eps = cfg->adam_eps;
     o->n = n;
-    o->m = state;
-    o->v = state + n;
-    memset(state, 0, 2 * n * sizeof(real));
+    size_t n_state = optim_state_reals(cfg, n);
+    o->m = n_state ? state : NULL;
+    o->v = n_state == 2 * n ? state + n : NULL;
+    if (n_state) memset(state, 0, n_state * sizeof(real));
 }
 
 void optim_step(Optimizer *o, real *params, const real *grads) {

@@ -16,7 +16,9 @@ typedef struct {
     real *m, *v;     /* momentum / first moment, second moment (Adam) */
 } Optimizer;
 
-/* state is 2n reals owned by the caller */
+/* reals of state the update rule keeps: 2n (Adam), n (momentum), 0 (SGD) */
+size_t optim_state_reals(const RunConfig *cfg, size_t n);
+/* state is optim_state_reals() reals owned by the caller (NULL when 0) */
 void optim_init(Optimizer *o, const RunConfig *cfg, size_t n, real *state);
 void optim_step(Optimizer *o, real *params, const real *grads);
 

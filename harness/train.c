@@ -234,7 +234,8 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     int B_eval = cfg->eval_size < EVAL_CHUNK ? cfg->eval_size : EVAL_CHUNK;
     int B_alloc = cfg->batch > B_eval ? cfg->batch : B_eval;
     size_t n = m.n_params, TBmax = (size_t)s.max_len * cfg->batch;
-    real *arena = malloc(5 * n * sizeof(real)); /* params | grads | scratch grads | optimizer m, v */
+    const size_t n_state = optim_state_reals(cfg, n);
+    real *arena = malloc((3 * n + n_state) * sizeof(real)); /* params | grads | scratch grads | optimizer state */
     real *x = malloc(TBmax * s.X * sizeof(real));
     real *target = malloc(TBmax * s.Y * sizeof(real));
     real *mask = malloc(TBmax * sizeof(real));
@@ -256,7 +257,7 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
                  "out of memory (T=%d, batch=%d, hidden=%d, steps=%ld: activation cache %.1f MB, "
                  "parameters and optimizer %.1f MB, curves %.1f MB)",
                  s.max_len, B_alloc, cfg->hidden, cfg->steps, model_work_size(&m, s.max_len, B_alloc) / 1e6,
-                 5.0 * n * sizeof(real) / 1e6, (double)cfg->steps * (2 + m.n_tensors) * sizeof(float) / 1e6);
+                 (3.0 * n + n_state) * sizeof(real) / 1e6, (double)cfg->steps * (2 + m.n_tensors) * sizeof(float) / 1e6);
         return fail(r, err);
     }
     r->cache_bytes = (long long)model_work_size(&m, s.max_len, B_alloc);

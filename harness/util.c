@@ -41,13 +41,25 @@ double now_s(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-long long peak_rss_bytes(void) {
+static long long status_kb(const char *field) {
     FILE *f = fopen("/proc/self/status", "r");
     if (!f) return -1;
-    char line[256];
+    char line[256], fmt[32];
+    snprintf(fmt, sizeof fmt, "%s: %%lld kB", field);
     long long kb = -1;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1) break;
+        if (sscanf(line, fmt, &kb) == 1) break;
     fclose(f);
     return kb < 0 ? -1 : kb * 1024;
+}
+
+long long peak_rss_bytes(void) { return status_kb("VmHWM"); }
+
+long long current_rss_bytes(void) { return status_kb("VmRSS"); }
+
+int reset_peak_rss(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return -1;
+    int ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
 }

@@ -15,5 +15,9 @@ int parse_double(const char *s, double *out);
 double now_s(void);
 /* the process's peak resident memory (VmHWM of /proc/self/status), -1 when unknown */
 long long peak_rss_bytes(void);
+/* resident memory now (VmRSS), and a reset of the high-water mark (Linux
+   clear_refs; returns -1 where the kernel does not allow it) */
+long long current_rss_bytes(void);
+int reset_peak_rss(void);
 
 #endif

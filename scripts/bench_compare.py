@@ -13,6 +13,7 @@ Example:
 """
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -44,6 +45,29 @@ def run_csv(cmd, env=None):
     return rows, r.stderr
 
 
+MEMORY_RE = re.compile(r"memory (\S+) (\S+): peak ([\d.]+) MiB = ([\d.]+) before the run \+ ([\d.]+) the run; "
+                       r"predicted ([\d.]+) = (.*)")
+
+
+def rnnbench_memory(stderr):
+    """rnnbench bench's memory account (stderr in CSV mode): peak, run and predicted MiB, formula."""
+    for line in stderr.splitlines():
+        m = MEMORY_RE.match(line.strip())
+        if m:
+            return {"peak": float(m.group(3)), "run": float(m.group(5)), "predicted": float(m.group(6)),
+                    "formula": m.group(7)}
+    return None
+
+
+def onednn_memory(stderr):
+    """bench_onednn's workspace (MiB) and plain weights (bytes) from its stderr, as MiB."""
+    ws = re.search(r"workspace ([\d.]+) MiB", stderr)
+    wt = re.search(r"weights (\d+) bytes", stderr)
+    if not ws or not wt:
+        return None
+    return {"workspace": float(ws.group(1)), "weights": int(wt.group(1)) / 1048576.0}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
@@ -61,6 +85,7 @@ def main():
 
     results = {}  # (impl, wl, cell) -> list of rows
     notes = {}
+    memory = {}  # (impl, wl, cell) -> memory account of the last round
     for rnd in range(args.rounds):
         for wl, cell in CASES:
             impls = [("rnnbench", pinned([rnnbench, "bench", "--workload", wl, "--cell", cell,
@@ -78,6 +103,9 @@ def main():
                     notes[(name, wl, cell)] = str(e)
                     continue
                 results.setdefault((name, wl, cell), []).extend(rows)
+                mem = {"rnnbench": rnnbench_memory, "onednn": onednn_memory}.get(name, lambda e: None)(err)
+                if mem:
+                    memory[(name, wl, cell)] = mem
         print(f"round {rnd + 1}/{args.rounds} done", file=sys.stderr)
 
     ceiling_rows = subprocess.run(pinned([rnnbench, "bench", "--gemm", "--format", "csv"], args.core),
@@ -104,6 +132,26 @@ def main():
               f"{med('rnnbench', wl, cell, 'rss_mb'):6.0f} {t_ms:9.3f} {med('pytorch', wl, cell, 'rss_mb'):6.0f} "
               f"{o_ms:9.3f} {med('onednn', wl, cell, 'rss_mb'):6.0f} {t_ms / r_ms:7.2f}x {o_ms / r_ms:8.2f}x")
     print("vs torch / vs oneDNN: their time over rnnbench's (above 1: rnnbench is faster).")
+
+    print()
+    print("Memory, MiB. rnnbench: the process's peak resident memory, the run's share of it (peak "
+          "minus what the process held before the run allocated: libraries), and the run's share "
+          "predicted from the shapes. oneDNN: its peak, and its workspace + weights.")
+    print(f"{'wl':3} {'cell':10} {'peak':>7} {'run':>7} {'predict':>7} {'oneDNN peak':>11} "
+          f"{'ws+weights':>10} {'run/(ws+w)':>10} {'peak/peak':>9}")
+    for wl, cell in CASES:
+        r, o = memory.get(("rnnbench", wl, cell)), memory.get(("onednn", wl, cell))
+        if not r:
+            continue
+        line = f"{wl:3} {cell:10} {r['peak']:7.1f} {r['run']:7.1f} {r['predicted']:7.1f}"
+        if o:
+            o_peak = med("onednn", wl, cell, "rss_mb")
+            ws = o["workspace"] + o["weights"]
+            line += (f" {o_peak:11.1f} {ws:10.1f} {r['run'] / ws:10.2f} {r['peak'] / o_peak:9.2f}")
+        print(line)
+    for (impl, wl, cell), r in sorted(memory.items()):
+        if impl == "rnnbench" and wl in ("W2", "W3"):
+            print(f"predicted {wl} {cell}: {r['predicted']:.1f} MiB = {r['formula']}")
     for k, v in notes.items():
         print(f"note: {k}: {v}")
 
