@@ -217,6 +217,6 @@ void model_backward(const Model *m, const real *params, const real *x, ModelWork
         sum_rows_into(grads + m->ro_b, dy0, rows, Y);
         gemm(0, 0, rows, H, Y, 1, dy0, Y, V, H, 0, w->dh_out + (size_t)t0 * BH, H);
     })
-    cell_backward(&m->cell, params, x, &w->cc, w->dh_out, grads, w->dx, w->dh0, w->dc0, flow_h,
+    cell_backward(&m->cell, params, x, &w->cc, w->dh_out, grads, w->no_dx ? NULL : w->dx, w->dh0, w->dc0, flow_h,
                   flow_c);
 }

@@ -27,6 +27,7 @@ typedef struct {
 typedef struct {
     int T, B;
     int readout_all;  /* 1: compute y at every step, even where the mask is 0 */
+    int no_dx;        /* 1: backward skips dL/dx, which training never reads (a GEMM of T*B*X*G*H) */
     real *block;
     CellCache cc;
     real *y;       /* (T,B,Y) readout outputs */
@@ -55,7 +56,7 @@ void model_zero_state(const Model *m, ModelWork *w);
 double model_forward(const Model *m, const real *params, const real *x, const real *target,
                      const real *mask, ModelWork *w);
 /* Backward after model_forward, from the dL/dy that forward left in w->dy:
-   accumulates into grads; writes w->dx, w->dh0, w->dc0 and, when not NULL,
+   accumulates into grads; writes w->dx (unless w->no_dx), w->dh0, w->dc0 and, when not NULL,
    the gradient flow (T) of ||dL/dh_t||, ||dL/dc_t||. */
 void model_backward(const Model *m, const real *params, const real *x, ModelWork *w, real *grads,
                     real *flow_h, real *flow_c);

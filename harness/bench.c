@@ -85,6 +85,7 @@ static int bench_one(const Workload *wl, int T, const char *cell, int steps, int
         fprintf(stderr, "rnnbench bench: out of memory for %s %s\n", wl->name, cell);
         return 1;
     }
+    w.no_dx = 1; /* a training step has no use for dL/dx */
     real *params = arena, *grads = arena + n;
     Rng rng;
     rng_seed(&rng, 1);

@@ -261,6 +261,7 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
         return fail(r, err);
     }
     r->cache_bytes = (long long)model_work_size(&m, s.max_len, B_alloc);
+    w.no_dx = 1; /* nothing below the first layer to pass dL/dx to */
     real *params = arena, *grads = arena + n, *scratch = arena + 2 * n;
     Optimizer opt;
     optim_init(&opt, cfg, n, arena + 3 * n);
