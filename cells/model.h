@@ -35,6 +35,7 @@ typedef struct {
     real *dh_out;  /* (T,B,H) */
     real *dx;      /* (T,B,X) */
     real *dh0, *dc0; /* (B,H) */
+    real *ro_t;    /* (H,Y) readout.weight transposed, for forward's product */
     int *active;   /* (T) 1 where any mask entry of the step is non-zero */
 } ModelWork;
 
