@@ -217,11 +217,10 @@ static size_t cache_layout(const Cell *c, int T, int B, real *block, CellCache *
     CARVE(tmp, B * GH);
     if (c->kind != CELL_RNN) CARVE(act, TB * GH);
     if (c->X <= INPUT_SMALL_X) CARVE(in_work, (size_t)(c->X + 1) * GH);
-    /* the LSTM's backward overwrites each step's gate activations with their
-       pre-activation gradients (they are read once, just before): one T-sized
-       block fewer */
+    /* the LSTM's and gru-ra's backward write pre-activation gradients over the
+       gate activations, the RNN's over dh_out: a T-sized block fewer */
     if (c->kind == CELL_LSTM || c->flags.reset_after) cc->dpre = cc->act;
-    else CARVE(dpre, TB * GH);
+    else if (c->kind == CELL_GRU) CARVE(dpre, TB * GH);
     if (c->kind == CELL_LSTM) {
         CARVE(c, (TB + B) * H);
         CARVE(dc, B * H);
@@ -260,7 +259,7 @@ void cell_forward(const Cell *cell, const real *params, const real *x, CellCache
 }
 
 void cell_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
-                   const real *dh_out, real *dparams, real *dx, real *dh0, real *dc0,
+                   real *dh_out, real *dparams, real *dx, real *dh0, real *dc0,
                    real *flow_h, real *flow_c) {
     switch (cell->kind) {
     case CELL_RNN: rnn_backward(cell, params, x, cc, dh_out, dparams, dx, dh0, flow_h); break;

@@ -77,7 +77,7 @@ typedef struct {
     real *act;      /* (T,B,n_blocks*H) gate activations (lstm, gru) */
     real *aux;      /* (T,B,H) r*h_prev (gru) or R_n h_prev + b_rn (gru-ra) */
     real *fgr_act;  /* (T+1,B,n_fgr*H) gated activations, slot 0 = zeros (fgr) */
-    real *dpre;     /* (T,B,n_blocks*H) dL/d(pre-activation), input side (lstm, gru-ra: = act) */
+    real *dpre;     /* (T,B,n_blocks*H) dL/d(pre-activation), input side (lstm, gru-ra: = act; rnn: none, it uses dh_out) */
     real *dhn;      /* (T,B,H) dL/d(R_n h_{t-1} + b_rn) (gru-ra) */
     real *dfgr;     /* (T,B,n_fgr*H) (fgr) */
     real *dh;       /* (B,H) */
@@ -96,18 +96,20 @@ void cell_cache_point(const Cell *cell, int T, int B, real *block, CellCache *cc
 /* Forward over T steps. Reads h_0 (and c_0) from cc->h[0] (cc->c[0]). */
 void cell_forward(const Cell *cell, const real *params, const real *x, CellCache *cc);
 
-/* Backward through time. dh_out (T,B,H) is dL/dh_t from above (the readout).
+/* Backward through time. dh_out (T,B,H) is dL/dh_t from above (the readout);
+   the call may overwrite it (the Elman RNN keeps its pre-activation gradients
+   there).
    Accumulates into dparams; writes dx (T,B,X), dh0 and dc0 (B,H) when not
    NULL. flow_h and flow_c (T), when not NULL, receive the batch mean of
    ||dL/dh_t|| and ||dL/dc_t|| (total, through time), the gradient flow. */
 void cell_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
-                   const real *dh_out, real *dparams, real *dx, real *dh0, real *dc0,
+                   real *dh_out, real *dparams, real *dx, real *dh0, real *dc0,
                    real *flow_h, real *flow_c);
 
 /* kernels of each kind (dispatched by cell_forward/cell_backward) */
 void rnn_forward(const Cell *cell, const real *params, const real *x, CellCache *cc);
 void rnn_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
-                  const real *dh_out, real *dparams, real *dx, real *dh0, real *flow_h);
+                  real *dh_out, real *dparams, real *dx, real *dh0, real *flow_h);
 void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache *cc);
 void lstm_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
                    const real *dh_out, real *dparams, real *dx, real *dh0, real *dc0,

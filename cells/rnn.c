@@ -34,8 +34,11 @@ void rnn_forward(const Cell *cell, const real *params, const real *x, CellCache 
     }
 }
 
+/* dh_out (T,B,H) becomes the pre-activation gradients: step t reads its row
+   block once, then writes dpre over it, so the writes stream through lines
+   already in cache and no other T-sized block is needed. */
 void rnn_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
-                  const real *dh_out, real *dparams, real *dx, real *dh0, real *flow_h) {
+                  real *dh_out, real *dparams, real *dx, real *dh0, real *flow_h) {
     const int T = cc->T, B = cc->B, X = cell->X, H = cell->H;
     const size_t BH = (size_t)B * H;
     const real *W = params + cell->w_ih, *R = params + cell->w_hh;
@@ -43,26 +46,27 @@ void rnn_backward(const Cell *cell, const real *params, const real *x, CellCache
     memset(dh_next, 0, BH * sizeof(real));
     const int small_x = input_is_small(X);
     if (small_x) input_grads_begin(cc->in_work, X, H);
+    real *dpre_all = dh_out;
+    const int relu = cell->flags.relu;
     for (int t = T - 1; t >= 0; t--) {
         const real *h_t = cc->h + (size_t)(t + 1) * BH;
-        real *dpre = cc->dpre + (size_t)t * BH;
-        /* h_t feeds the readout (dh_out) and step t+1 (dh_next) */
-        for (size_t k = 0; k < BH; k++) dh[k] = dh_out[(size_t)t * BH + k] + dh_next[k];
-        if (flow_h) flow_norms(dh, B, H, &flow_h[t]);
-        /* in the forward pass h_t = act(pre): dpre = dh * act'(pre) */
-        if (cell->flags.relu) {
-            for (size_t k = 0; k < BH; k++) dpre[k] = h_t[k] > 0 ? dh[k] : 0;
-        } else {
-            for (size_t k = 0; k < BH; k++) dpre[k] = dh[k] * (1 - h_t[k] * h_t[k]);
+        real *dpre = dpre_all + (size_t)t * BH;
+        /* h_t feeds the readout (dh_out) and step t+1 (dh_next); in the
+           forward pass h_t = act(pre), so dpre = dh * act'(pre) */
+        for (size_t k = 0; k < BH; k++) {
+            const real g = dpre[k] + dh_next[k];
+            dh[k] = g;
+            dpre[k] = relu ? (h_t[k] > 0 ? g : 0) : g * (1 - h_t[k] * h_t[k]);
         }
+        if (flow_h) flow_norms(dh, B, H, &flow_h[t]);
         if (small_x) input_grads_rows(cc->in_work, dpre, x + (size_t)t * B * X, B, X, H);
         /* pre = ... + R h_{t-1}: dh_{t-1} = dpre R */
         gemm(0, 0, B, H, H, 1, dpre, H, R, H, 0, dh_next, H);
     }
     /* weight gradients as single GEMMs over all T*B rows */
     if (small_x) input_grads_finish(dparams + cell->w_ih, dparams + cell->bias, cc->in_work, X, H);
-    else input_grads(dparams + cell->w_ih, dparams + cell->bias, cc->dpre, x, T * B, X, H);
-    gemm(1, 0, H, H, T * B, 1, cc->dpre, H, cc->h, H, 1, dparams + cell->w_hh, H);
-    if (dx) gemm(0, 0, T * B, X, H, 1, cc->dpre, H, W, X, 0, dx, X);
+    else input_grads(dparams + cell->w_ih, dparams + cell->bias, dpre_all, x, T * B, X, H);
+    gemm(1, 0, H, H, T * B, 1, dpre_all, H, cc->h, H, 1, dparams + cell->w_hh, H);
+    if (dx) gemm(0, 0, T * B, X, H, 1, dpre_all, H, W, X, 0, dx, X);
     if (dh0) memcpy(dh0, dh_next, BH * sizeof(real));
 }
