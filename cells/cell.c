@@ -218,9 +218,9 @@ static size_t cache_layout(const Cell *c, int T, int B, real *block, CellCache *
     if (c->kind != CELL_RNN) CARVE(act, TB * GH);
     if (c->X <= INPUT_SMALL_X) CARVE(in_work, (size_t)(c->X + 1) * GH);
     /* the LSTM's and gru-ra's backward write pre-activation gradients over the
-       gate activations, the RNN's over dh_out: a T-sized block fewer */
+       gate activations: a T-sized block fewer */
     if (c->kind == CELL_LSTM || c->flags.reset_after) cc->dpre = cc->act;
-    else if (c->kind == CELL_GRU) CARVE(dpre, TB * GH);
+    else CARVE(dpre, TB * GH);
     if (c->kind == CELL_LSTM) {
         CARVE(c, (TB + B) * H);
         CARVE(dc, B * H);
@@ -259,14 +259,14 @@ void cell_forward(const Cell *cell, const real *params, const real *x, CellCache
 }
 
 void cell_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
-                   real *dh_out, real *dparams, real *dx, real *dh0, real *dc0,
+                   const Upstream *up, real *dparams, real *dx, real *dh0, real *dc0,
                    real *flow_h, real *flow_c) {
     switch (cell->kind) {
-    case CELL_RNN: rnn_backward(cell, params, x, cc, dh_out, dparams, dx, dh0, flow_h); break;
+    case CELL_RNN: rnn_backward(cell, params, x, cc, up, dparams, dx, dh0, flow_h); break;
     case CELL_LSTM:
-        lstm_backward(cell, params, x, cc, dh_out, dparams, dx, dh0, dc0, flow_h, flow_c);
+        lstm_backward(cell, params, x, cc, up, dparams, dx, dh0, dc0, flow_h, flow_c);
         break;
-    case CELL_GRU: gru_backward(cell, params, x, cc, dh_out, dparams, dx, dh0, flow_h); break;
+    case CELL_GRU: gru_backward(cell, params, x, cc, up, dparams, dx, dh0, flow_h); break;
     }
     if (cell->kind != CELL_LSTM) {
         if (dc0) for (size_t k = 0; k < (size_t)cc->B * cell->H; k++) dc0[k] = 0;

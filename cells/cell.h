@@ -77,7 +77,7 @@ typedef struct {
     real *act;      /* (T,B,n_blocks*H) gate activations (lstm, gru) */
     real *aux;      /* (T,B,H) r*h_prev (gru) or R_n h_prev + b_rn (gru-ra) */
     real *fgr_act;  /* (T+1,B,n_fgr*H) gated activations, slot 0 = zeros (fgr) */
-    real *dpre;     /* (T,B,n_blocks*H) dL/d(pre-activation), input side (lstm, gru-ra: = act; rnn: none, it uses dh_out) */
+    real *dpre;     /* (T,B,n_blocks*H) dL/d(pre-activation), input side (lstm, gru-ra: = act) */
     real *dhn;      /* (T,B,H) dL/d(R_n h_{t-1} + b_rn) (gru-ra) */
     real *dfgr;     /* (T,B,n_fgr*H) (fgr) */
     real *dh;       /* (B,H) */
@@ -96,27 +96,36 @@ void cell_cache_point(const Cell *cell, int T, int B, real *block, CellCache *cc
 /* Forward over T steps. Reads h_0 (and c_0) from cc->h[0] (cc->c[0]). */
 void cell_forward(const Cell *cell, const real *params, const real *x, CellCache *cc);
 
-/* Backward through time. dh_out (T,B,H) is dL/dh_t from above (the readout);
-   the call may overwrite it (the Elman RNN keeps its pre-activation gradients
-   there).
+/* The gradient from above, of a readout y_t = h_t V^T + d: dL/dh_t =
+   dy_t V at the steps with a readout (active[t]), 0 elsewhere. Backward
+   forms it step by step (upstream_grad) instead of reading a (T,B,H) array:
+   one T-sized block and one pass over it fewer. */
+typedef struct {
+    const real *dy;     /* (T,B,Y) */
+    const real *V;      /* (Y,H) readout.weight */
+    int Y;
+    const int *active;  /* (T) */
+} Upstream;
+
+/* Backward through time from the gradient above (up).
    Accumulates into dparams; writes dx (T,B,X), dh0 and dc0 (B,H) when not
    NULL. flow_h and flow_c (T), when not NULL, receive the batch mean of
    ||dL/dh_t|| and ||dL/dc_t|| (total, through time), the gradient flow. */
 void cell_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
-                   real *dh_out, real *dparams, real *dx, real *dh0, real *dc0,
+                   const Upstream *up, real *dparams, real *dx, real *dh0, real *dc0,
                    real *flow_h, real *flow_c);
 
 /* kernels of each kind (dispatched by cell_forward/cell_backward) */
 void rnn_forward(const Cell *cell, const real *params, const real *x, CellCache *cc);
 void rnn_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
-                  real *dh_out, real *dparams, real *dx, real *dh0, real *flow_h);
+                  const Upstream *up, real *dparams, real *dx, real *dh0, real *flow_h);
 void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache *cc);
 void lstm_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
-                   const real *dh_out, real *dparams, real *dx, real *dh0, real *dc0,
+                   const Upstream *up, real *dparams, real *dx, real *dh0, real *dc0,
                    real *flow_h, real *flow_c);
 void gru_forward(const Cell *cell, const real *params, const real *x, CellCache *cc);
 void gru_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
-                  const real *dh_out, real *dparams, real *dx, real *dh0, real *flow_h);
+                  const Upstream *up, real *dparams, real *dx, real *dh0, real *flow_h);
 
 /* helpers shared by the kernels */
 /* input.c: pre = x W^T + b and its gradients; inputs up to INPUT_SMALL_X wide
@@ -131,6 +140,12 @@ void input_project_small(real *out, const real *x, const real *wt, const real *b
 void input_grads_begin(real *in_work, int X, int G);
 void input_grads_rows(real *in_work, const real *dpre, const real *x, int rows, int X, int G);
 void input_grads_finish(real *dW, real *dbias, const real *in_work, int X, int G);
+/* dh (B,H) = dh_next + the gradient from above at step t (see Upstream) */
+void upstream_grad(const Upstream *up, int t, int B, int H, const real *dh_next, real *dh);
+/* the readout's gradients over rows: dV (Y,H) += dy^T h, dd (Y) += dy's column
+   sums; acc is scratch of (Y+1)*H reals */
+void readout_grads(real *dV, real *dd, const real *dy, const real *h, int rows, int Y, int H,
+                   real *acc);
 /* wide X: dW += dpre^T x and dbias += dpre's column sums over all rows */
 void input_grads(real *dW, real *dbias, const real *dpre, const real *x, int rows, int X, int G);
 /* dR (G,H) += dpre^T h over rows; overwrites scratch if it holds H*G reals */

@@ -85,7 +85,7 @@ void gru_forward(const Cell *cell, const real *params, const real *x, CellCache 
 }
 
 void gru_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
-                  const real *dh_out, real *dparams, real *dx, real *dh0, real *flow_h) {
+                  const Upstream *up, real *dparams, real *dx, real *dh0, real *flow_h) {
     const int T = cc->T, B = cc->B, X = cell->X, H = cell->H, GH = 3 * H;
     const size_t BH = (size_t)B * H;
     const size_t TBH = (size_t)T * BH;
@@ -102,7 +102,7 @@ void gru_backward(const Cell *cell, const real *params, const real *x, CellCache
         const real *h_prev = cc->h + (size_t)t * BH;
         const real *aux = cc->aux + (size_t)t * BH;
         real *dpre = cc->dpre + (size_t)t * B * GH;
-        for (size_t k = 0; k < BH; k++) dh[k] = dh_out[(size_t)t * BH + k] + dh_next[k];
+        upstream_grad(up, t, B, H, dh_next, dh);
         if (flow_h) flow_norms(dh, B, H, &flow_h[t]);
         if (reset_after) {
             /* dL/d(h_{t-1} R^T + [0,0,b_rn]) for this step, (B,3H): it equals

@@ -37,13 +37,15 @@ static inline vreal vload(const real *p) { return *(const vreal *)p; }
 static inline void vstore(real *p, vreal v) { *(vreal *)p = v; }
 static inline vreal vbroadcast(real a) { return (vreal){0} + a; }
 
-/* out (rows,G) = x W^T + bias for a fixed X, in tiles of 4 registers */
+/* out (rows,G) = init + x wt for a fixed X, wt (X,G), in tiles of 4
+   registers; init's rows are init_ld apart (0: one row for all, a bias) */
 static inline __attribute__((always_inline)) void project_x(real *out, const real *x,
-                                                            const real *wt, const real *bias,
-                                                            int rows, const int X, int G) {
+                                                            const real *wt, const real *init,
+                                                            size_t init_ld, int rows,
+                                                            const int X, int G) {
     const int tile = 4 * LANES;
     for (int r = 0; r < rows; r++) {
-        const real *xr = x + (size_t)r * X;
+        const real *xr = x + (size_t)r * X, *bias = init + r * init_ld;
         real *o = out + (size_t)r * G;
         int j0 = 0;
         for (; j0 + tile <= G; j0 += tile) {
@@ -109,10 +111,42 @@ static inline __attribute__((always_inline)) void grads_x(real *acc, const real 
 void input_project_small(real *out, const real *x, const real *wt, const real *bias,
                          int rows, int X, int G) {
     switch (X) {
-#define CASE(n) case n: project_x(out, x, wt, bias, rows, n, G); break;
+#define CASE(n) case n: project_x(out, x, wt, bias, 0, rows, n, G); break;
         FOR_EACH_SMALL_X(CASE)
 #undef CASE
     }
+}
+
+void upstream_grad(const Upstream *up, int t, int B, int H, const real *dh_next, real *dh) {
+    const size_t BH = (size_t)B * H;
+    if (!up->active[t]) {
+        memcpy(dh, dh_next, BH * sizeof(real));
+        return;
+    }
+    const real *dy = up->dy + (size_t)t * B * up->Y;
+    switch (up->Y <= INPUT_SMALL_X ? up->Y : 0) {
+#define CASE(n) case n: project_x(dh, dy, up->V, dh_next, H, B, n, H); break;
+        FOR_EACH_SMALL_X(CASE)
+#undef CASE
+    default:
+        memcpy(dh, dh_next, BH * sizeof(real));
+        gemm(0, 0, B, H, up->Y, 1, dy, up->Y, up->V, H, 1, dh, H);
+    }
+}
+
+void readout_grads(real *dV, real *dd, const real *dy, const real *h, int rows, int Y, int H,
+                   real *acc) {
+    if (Y > INPUT_SMALL_X) {
+        gemm(1, 0, Y, H, rows, 1, dy, Y, h, H, 1, dV, H);
+        sum_rows_into(dd, dy, rows, Y);
+        return;
+    }
+    /* the input gradients' loop with h in dpre's place: acc's first Y rows
+       are dV's layout already (its last row, sums of h, goes unused) */
+    memset(acc, 0, (size_t)(Y + 1) * H * sizeof(real));
+    input_grads_rows(acc, h, dy, rows, Y, H);
+    for (size_t k = 0; k < (size_t)Y * H; k++) dV[k] += acc[k];
+    sum_rows_into(dd, dy, rows, Y);
 }
 
 void input_grads_begin(real *acc, int X, int G) {

@@ -293,7 +293,7 @@ void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache
 }
 
 void lstm_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
-                   const real *dh_out, real *dparams, real *dx, real *dh0, real *dc0,
+                   const Upstream *up, real *dparams, real *dx, real *dh0, real *dc0,
                    real *flow_h, real *flow_c) {
     const int T = cc->T, B = cc->B, X = cell->X, H = cell->H;
     const LstmView v = view_of(cell, params);
@@ -316,7 +316,7 @@ void lstm_backward(const Cell *cell, const real *params, const real *x, CellCach
         const real *c_prev = cc->c + (size_t)t * BH, *c_t = c_prev + BH;
         real *dpre = cc->dpre + (size_t)t * B * GH;
         real *dfgr = FH ? cc->dfgr + (size_t)t * B * FH : NULL;
-        for (size_t k = 0; k < BH; k++) dh[k] = dh_out[(size_t)t * BH + k] + dh_next[k];
+        upstream_grad(up, t, B, H, dh_next, dh);
         if (flow_h) flow_norms(dh, B, H, &flow_h[t]);
         backward_steps[shape](&v, B, dpre, dact_fgr, dfgr, dp_i, dp_f, dp_o, c_prev, c_t, dh, dc,
                               dc_next);

@@ -64,20 +64,18 @@ static size_t work_layout(const Model *m, int T, int B, ModelWork *w) {
     size_t n = cell_cache_size(&m->cell, T, B);
     size_t off_y = n;           n += TB * m->Y;
     size_t off_dy = n;          n += TB * m->Y;
-    size_t off_dh = n;          n += TB * H;
     size_t off_dx = n;          n += TB * m->cell.X;
     size_t off_h0 = n;          n += (size_t)B * H;
     size_t off_c0 = n;          n += (size_t)B * H;
-    size_t off_ro_t = n;        n += H * m->Y;
+    size_t off_ro = n;          n += (m->Y + 1) * H;
     if (w && w->block) {
         cell_cache_point(&m->cell, T, B, w->block, &w->cc);
         w->y = w->block + off_y;
         w->dy = w->block + off_dy;
-        w->dh_out = w->block + off_dh;
         w->dx = w->block + off_dx;
         w->dh0 = w->block + off_h0;
         w->dc0 = w->block + off_c0;
-        w->ro_t = w->block + off_ro_t;
+        w->ro_work = w->block + off_ro;
     }
     return n;
 }
@@ -156,10 +154,10 @@ double model_forward(const Model *m, const real *params, const real *x, const re
     memset(w->y, 0, (size_t)T * B * Y * sizeof(real));
     /* y = h V^T with V^T stored: dnnl_sgemm measured 90 against 73 GFLOP/s at
        H = 512, Y = 64 on the untransposed operand */
-    input_transpose(w->ro_t, V, H, Y);
+    input_transpose(w->ro_work, V, H, Y);
     FOR_ACTIVE_RUNS(w, t0, t1, {
         real *y0 = w->y + (size_t)t0 * B * Y;
-        gemm(0, 0, (t1 - t0) * B, Y, H, 1, w->cc.h + (size_t)(t0 + 1) * BH, H, w->ro_t, Y, 0, y0, Y);
+        gemm(0, 0, (t1 - t0) * B, Y, H, 1, w->cc.h + (size_t)(t0 + 1) * BH, H, w->ro_work, Y, 0, y0, Y);
         add_bias_rows(y0, d, (t1 - t0) * B, Y);
     })
     /* loss, accumulated in double; dy is filled here too, as the same pass
@@ -207,21 +205,15 @@ double model_forward(const Model *m, const real *params, const real *x, const re
 
 void model_backward(const Model *m, const real *params, const real *x, ModelWork *w, real *grads,
                     real *flow_h, real *flow_c) {
-    const int T = w->T, B = w->B, H = m->cell.H, Y = m->Y;
+    const int B = w->B, H = m->cell.H, Y = m->Y;
     const size_t BH = (size_t)B * H;
-    const real *V = params + m->ro_w;
-    /* steps without a readout get no gradient from it; the others are written below */
-    for (int t = 0; t < T; t++)
-        if (!w->active[t]) memset(w->dh_out + (size_t)t * BH, 0, BH * sizeof(real));
+    /* y = h V^T + d: V's and d's gradients over the steps with a readout;
+       dL/dh_t = dy_t V is left to the cell's backward, step by step */
     FOR_ACTIVE_RUNS(w, t0, t1, {
-        int rows = (t1 - t0) * B;
-        const real *dy0 = w->dy + (size_t)t0 * B * Y;
-        const real *h0 = w->cc.h + (size_t)(t0 + 1) * BH;
-        /* y = h V^T + d */
-        gemm(1, 0, Y, H, rows, 1, dy0, Y, h0, H, 1, grads + m->ro_w, H);
-        sum_rows_into(grads + m->ro_b, dy0, rows, Y);
-        gemm(0, 0, rows, H, Y, 1, dy0, Y, V, H, 0, w->dh_out + (size_t)t0 * BH, H);
+        readout_grads(grads + m->ro_w, grads + m->ro_b, w->dy + (size_t)t0 * B * Y,
+                      w->cc.h + (size_t)(t0 + 1) * BH, (t1 - t0) * B, Y, H, w->ro_work);
     })
-    cell_backward(&m->cell, params, x, &w->cc, w->dh_out, grads, w->no_dx ? NULL : w->dx, w->dh0, w->dc0, flow_h,
-                  flow_c);
+    const Upstream up = {w->dy, params + m->ro_w, Y, w->active};
+    cell_backward(&m->cell, params, x, &w->cc, &up, grads, w->no_dx ? NULL : w->dx, w->dh0,
+                  w->dc0, flow_h, flow_c);
 }

@@ -32,10 +32,9 @@ typedef struct {
     CellCache cc;
     real *y;       /* (T,B,Y) readout outputs */
     real *dy;      /* (T,B,Y) */
-    real *dh_out;  /* (T,B,H) */
     real *dx;      /* (T,B,X) */
     real *dh0, *dc0; /* (B,H) */
-    real *ro_t;    /* (H,Y) readout.weight transposed, for forward's product */
+    real *ro_work; /* ((Y+1),H): readout.weight transposed in forward, gradient sums in backward */
     int *active;   /* (T) 1 where any mask entry of the step is non-zero */
 } ModelWork;
 

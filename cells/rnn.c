@@ -34,11 +34,8 @@ void rnn_forward(const Cell *cell, const real *params, const real *x, CellCache 
     }
 }
 
-/* dh_out (T,B,H) becomes the pre-activation gradients: step t reads its row
-   block once, then writes dpre over it, so the writes stream through lines
-   already in cache and no other T-sized block is needed. */
 void rnn_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
-                  real *dh_out, real *dparams, real *dx, real *dh0, real *flow_h) {
+                  const Upstream *up, real *dparams, real *dx, real *dh0, real *flow_h) {
     const int T = cc->T, B = cc->B, X = cell->X, H = cell->H;
     const size_t BH = (size_t)B * H;
     const real *W = params + cell->w_ih, *R = params + cell->w_hh;
@@ -46,19 +43,17 @@ void rnn_backward(const Cell *cell, const real *params, const real *x, CellCache
     memset(dh_next, 0, BH * sizeof(real));
     const int small_x = input_is_small(X);
     if (small_x) input_grads_begin(cc->in_work, X, H);
-    real *dpre_all = dh_out;
+    real *dpre_all = cc->dpre;
     const int relu = cell->flags.relu;
     for (int t = T - 1; t >= 0; t--) {
         const real *h_t = cc->h + (size_t)(t + 1) * BH;
         real *dpre = dpre_all + (size_t)t * BH;
-        /* h_t feeds the readout (dh_out) and step t+1 (dh_next); in the
-           forward pass h_t = act(pre), so dpre = dh * act'(pre) */
-        for (size_t k = 0; k < BH; k++) {
-            const real g = dpre[k] + dh_next[k];
-            dh[k] = g;
-            dpre[k] = relu ? (h_t[k] > 0 ? g : 0) : g * (1 - h_t[k] * h_t[k]);
-        }
+        /* h_t feeds the readout and step t+1 (dh_next); in the forward pass
+           h_t = act(pre), so dpre = dh * act'(pre) */
+        upstream_grad(up, t, B, H, dh_next, dh);
         if (flow_h) flow_norms(dh, B, H, &flow_h[t]);
+        for (size_t k = 0; k < BH; k++)
+            dpre[k] = relu ? (h_t[k] > 0 ? dh[k] : 0) : dh[k] * (1 - h_t[k] * h_t[k]);
         if (small_x) input_grads_rows(cc->in_work, dpre, x + (size_t)t * B * X, B, X, H);
         /* pre = ... + R h_{t-1}: dh_{t-1} = dpre R */
         gemm(0, 0, B, H, H, 1, dpre, H, R, H, 0, dh_next, H);

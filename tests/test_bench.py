@@ -42,7 +42,7 @@ def test_csv_has_the_documented_header_and_one_row_per_cell():
 
 def test_memory_account_adds_up_and_predicts_the_run():
     """One cell per process, as make bench runs it: the run's share of the peak resident
-    memory is within 15 % (plus the GEMM library's own few MiB) of the prediction."""
+    memory is within 10 % (plus the GEMM library's buffers, a few MiB) of the prediction."""
     r = bench("--workload", "W2", "--cell", "lstm", "--format", "csv", "--steps", "2", "--warmup", "1")
     assert r.returncode == 0, r.stderr
     mod = load_compare()
@@ -51,7 +51,7 @@ def test_memory_account_adds_up_and_predicts_the_run():
     terms = [float(v) for v in re.findall(r"[\d.]+", mem["formula"])]
     assert len(terms) == 5 and sum(terms) == pytest.approx(mem["predicted"], abs=0.3)
     assert mem["predicted"] > 40  # W2 lstm caches 6 H-blocks per unit-step: about 50 MiB
-    assert abs(mem["run"] - mem["predicted"]) < 0.15 * mem["predicted"] + 8, mem
+    assert abs(mem["run"] - mem["predicted"]) < 0.10 * mem["predicted"] + 4, mem
     assert mem["peak"] >= mem["run"]
 
 

@@ -130,9 +130,9 @@ static double check_block(Problem *p, real *v, const real *g, size_t n, size_t *
     return worst;
 }
 
-static void gradcheck(const char *cell, LossKind loss, int T, int B, int n_in) {
+static void gradcheck(const char *cell, LossKind loss, int T, int B, int n_in, int n_out) {
     Problem p;
-    problem_make(&p, cell, loss, T, B, n_in, N_HID, N_OUT, 42);
+    problem_make(&p, cell, loss, T, B, n_in, N_HID, n_out, 42);
     problem_grad(&p);
     /* analytic input-side gradients, saved before finite differences reuse w */
     size_t nx = (size_t)T * B * n_in, nh = (size_t)B * N_HID;
@@ -199,7 +199,7 @@ ParameterizedTestParameters(grad, finite_differences) {
 
 ParameterizedTest(GradCase *c, grad, finite_differences) {
     cr_log_info("cell=%s loss=%s", c->cell, loss_name(c->loss));
-    gradcheck(c->cell, c->loss, T_STEPS, BATCH, N_IN);
+    gradcheck(c->cell, c->loss, T_STEPS, BATCH, N_IN, N_OUT);
 }
 
 /* Inputs wider than INPUT_SMALL_X take the GEMM path of input.c instead of
@@ -212,7 +212,18 @@ ParameterizedTestParameters(grad, wide_input) {
 
 ParameterizedTest(GradCase *c, grad, wide_input) {
     cr_assert(!input_is_small(INPUT_SMALL_X + 5));
-    gradcheck(c->cell, c->loss, T_STEPS, BATCH, INPUT_SMALL_X + 5);
+    gradcheck(c->cell, c->loss, T_STEPS, BATCH, INPUT_SMALL_X + 5, N_OUT);
+}
+
+/* Readouts wider than INPUT_SMALL_X outputs take the GEMM path of
+   upstream_grad and readout_grads (input.c) instead of their loops. */
+ParameterizedTestParameters(grad, wide_output) {
+    static GradCase wide[] = {{"rnn", LOSS_XENT}, {"lstm-peep", LOSS_MSE}, {"gru-ra", LOSS_BCE}};
+    return cr_make_param_array(GradCase, wide, sizeof wide / sizeof wide[0]);
+}
+
+ParameterizedTest(GradCase *c, grad, wide_output) {
+    gradcheck(c->cell, c->loss, T_STEPS, BATCH, N_IN, INPUT_SMALL_X + 3);
 }
 
 /* When the spent block that recurrent_grads (input.c) transposes into is
@@ -222,10 +233,10 @@ ParameterizedTest(GradCase *c, grad, wide_input) {
 Test(grad, single_step) {
     cr_assert_lt((1 + 1) * 1 * N_HID, N_HID * 4 * N_HID);
     cr_assert_lt(1 * 1 * N_HID, N_HID * 2 * N_HID);
-    gradcheck("lstm-peep", LOSS_MSE, 1, 1, N_IN);
-    gradcheck("lstm+cifg", LOSS_XENT, 2, 1, N_IN);
-    gradcheck("gru", LOSS_MSE, 1, 1, N_IN);
-    gradcheck("gru-ra", LOSS_XENT, 1, 1, N_IN);
+    gradcheck("lstm-peep", LOSS_MSE, 1, 1, N_IN, N_OUT);
+    gradcheck("lstm+cifg", LOSS_XENT, 2, 1, N_IN, N_OUT);
+    gradcheck("gru", LOSS_MSE, 1, 1, N_IN, N_OUT);
+    gradcheck("gru-ra", LOSS_XENT, 1, 1, N_IN, N_OUT);
 }
 
 /* The second net of lessons.md: on a larger shape, the directional
