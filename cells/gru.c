@@ -109,11 +109,11 @@ void gru_backward(const Cell *cell, const real *params, const real *x, CellCache
                dpre but in the n block, which is kept (T-sized) in dhn */
             real *dhh = cc->tmp, *dhn = cc->dhn + (size_t)t * BH;
             for (int b = 0; b < B; b++) {
-                /* db is ab (dpre shares act's memory): each j reads r, u, n
-                   before it writes their gradients */
+                /* di is ab (dpre shares act's memory): each j reads r, u, n
+                   before it writes their gradients, and no j touches another's */
                 const real *ab = a + (size_t)b * GH;
                 real *di = dpre + (size_t)b * GH, *dr_ = dhh + (size_t)b * GH;
-#pragma GCC ivdep /* rows of different arrays never overlap */
+#pragma GCC ivdep
                 for (int j = 0; j < H; j++) {
                     size_t k = (size_t)b * H + j;
                     real r = ab[j], u = ab[H + j], n = ab[2 * H + j];

@@ -46,11 +46,11 @@ static LstmView view_of(const Cell *cell, const real *params) {
 }
 
 /* The gate math of one batch row, for one combination of the flags that
-   decide what is computed at all: which gates exist, peepholes, FGR. Each
-   call site below passes them as constants (LSTM_SHAPES), so the compiler
-   builds one loop per combination in which an absent gate costs nothing and
-   the flags are resolved once per sequence, not per element. The rest
-   (coupled, linear g or k) are selects that compute both sides. */
+   decide what is computed at all: which gates exist, peepholes, FGR. The
+   step functions below pass them as constants, so the compiler builds one
+   loop per combination in which an absent gate costs nothing, and the flags
+   are resolved once per sequence, not per element. The rest (coupled,
+   linear g or k) are selects that compute both sides. */
 static inline __attribute__((always_inline)) void forward_row(
     int H, const int has_i, const int has_f, const int has_o, const int peep, int coupled,
     int g_lin, int k_lin, real *ai, real *af, real *az, real *ao, const real *pi,
