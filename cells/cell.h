@@ -146,8 +146,12 @@ void upstream_grad(const Upstream *up, int t, int B, int H, const real *dh_next,
    sums; acc is scratch of (Y+1)*H reals */
 void readout_grads(real *dV, real *dd, const real *dy, const real *h, int rows, int Y, int H,
                    real *acc);
-/* wide X: dW += dpre^T x and dbias += dpre's column sums over all rows */
-void input_grads(real *dW, real *dbias, const real *dpre, const real *x, int rows, int X, int G);
+/* wide X: out (rows,G) = x W^T + bias over all rows at once; and dW += dpre^T x
+   over all rows (the bias gradient is summed step by step, while dpre is in
+   cache) */
+void input_project(real *out, const real *x, const real *W, const real *bias, int rows, int X,
+                   int G);
+void input_grads(real *dW, const real *dpre, const real *x, int rows, int X, int G);
 /* dR (G,H) += dpre^T h over rows; overwrites scratch if it holds H*G reals */
 void recurrent_grads(real *dR, const real *dpre, int ld_dpre, const real *h, int rows, int H,
                      int G, real *scratch, size_t scratch_n);

@@ -27,8 +27,7 @@ void gru_forward(const Cell *cell, const real *params, const real *x, CellCache 
     if (small_x) {
         input_transpose(cc->in_work, W, X, GH); /* projected step by step below */
     } else {
-        gemm(0, 1, T * B, GH, X, 1, x, X, W, X, 0, cc->act, GH);
-        add_bias_rows(cc->act, params + cell->bias, T * B, GH);
+        input_project(cc->act, x, W, params + cell->bias, T * B, X, GH); /* all T steps */
     }
     for (int t = 0; t < T; t++) {
         real *a = cc->act + (size_t)t * B * GH;
@@ -161,9 +160,10 @@ void gru_backward(const Cell *cell, const real *params, const real *x, CellCache
             gemm(0, 0, B, H, 2 * H, 1, dpre, GH, R, H, 1, dh_next, H);
         }
         if (small_x) input_grads_rows(cc->in_work, dpre, x + (size_t)t * B * X, B, X, GH);
+        else sum_rows_into(dparams + cell->bias, dpre, B, GH);
     }
     if (small_x) input_grads_finish(dparams + cell->w_ih, dparams + cell->bias, cc->in_work, X, GH);
-    else input_grads(dparams + cell->w_ih, dparams + cell->bias, cc->dpre, x, T * B, X, GH);
+    else input_grads(dparams + cell->w_ih, cc->dpre, x, T * B, X, GH);
     if (reset_after) {
         /* R_r, R_u see the same gradient as W_r, W_u; R_n sees dhn. aux
            (T*B*H) is spent and serves as the transposing scratch. */

@@ -169,9 +169,16 @@ void input_grads_finish(real *dW, real *dbias, const real *acc, int X, int G) {
     }
 }
 
-void input_grads(real *dW, real *dbias, const real *dpre, const real *x, int rows, int X, int G) {
+void input_project(real *out, const real *x, const real *W, const real *bias, int rows, int X,
+                   int G) {
+    /* the bias first and the product added to it: one pass over out fewer
+       than adding the bias afterwards */
+    for (int r = 0; r < rows; r++) memcpy(out + (size_t)r * G, bias, (size_t)G * sizeof(real));
+    gemm(0, 1, rows, G, X, 1, x, X, W, X, 1, out, G);
+}
+
+void input_grads(real *dW, const real *dpre, const real *x, int rows, int X, int G) {
     gemm(1, 0, G, X, rows, 1, dpre, G, x, X, 1, dW, X);
-    sum_rows_into(dbias, dpre, rows, G);
 }
 
 /* dR (G,H) += dpre^T h, dpre's rows ld_dpre apart. dnnl_sgemm runs the transposed product h^T dpre,

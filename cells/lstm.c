@@ -246,9 +246,7 @@ void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache
     if (small_x) {
         input_transpose(cc->in_work, W, X, GH); /* projected step by step below */
     } else {
-        /* input projection of all T steps: act = x W^T + b */
-        gemm(0, 1, T * B, GH, X, 1, x, X, W, X, 0, cc->act, GH);
-        add_bias_rows(cc->act, params + cell->bias, T * B, GH);
+        input_project(cc->act, x, W, params + cell->bias, T * B, X, GH); /* all T steps */
     }
     if (FH) memset(cc->fgr_act, 0, BH * cell->n_fgr * sizeof(real)); /* gates of step "-1" are 0 */
     /* h R^T with R stored transposed: dnnl_sgemm measured 10 % faster on the
@@ -322,13 +320,14 @@ void lstm_backward(const Cell *cell, const real *params, const real *x, CellCach
                               dc_next);
         if (flow_c) flow_norms(dc, B, H, &flow_c[t]);
         if (small_x) input_grads_rows(cc->in_work, dpre, x + (size_t)t * B * X, B, X, GH);
+        else sum_rows_into(dparams + cell->bias, dpre, B, GH);
         /* gates = ... + R h_{t-1} (+ W_gg g_{t-1}): gradients into step t-1 */
         gemm(0, 0, B, H, GH, 1, dpre, GH, R, H, 0, dh_next, H);
         if (FH) gemm(0, 0, B, FH, FH, 1, dfgr, FH, params + cell->w_gg, FH, 0, dact_fgr, FH);
     }
     /* weight gradients as single GEMMs over all T*B rows */
     if (small_x) input_grads_finish(dparams + cell->w_ih, dparams + cell->bias, cc->in_work, X, GH);
-    else input_grads(dparams + cell->w_ih, dparams + cell->bias, cc->dpre, x, T * B, X, GH);
+    else input_grads(dparams + cell->w_ih, cc->dpre, x, T * B, X, GH);
     recurrent_grads(dparams + cell->w_hh, cc->dpre, GH, cc->h, T * B, H, GH, cc->c,
                     (size_t)(T + 1) * BH);
     if (FH) gemm(1, 0, FH, FH, T * B, 1, cc->dfgr, FH, cc->fgr_act, FH, 1, dparams + cell->w_gg, FH);

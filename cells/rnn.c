@@ -18,9 +18,7 @@ void rnn_forward(const Cell *cell, const real *params, const real *x, CellCache 
     if (small_x) {
         input_transpose(cc->in_work, W, X, H); /* projected step by step below */
     } else {
-        /* h[1..T] = x W^T + b, for all steps at once */
-        gemm(0, 1, T * B, H, X, 1, x, X, W, X, 0, h + BH, H);
-        add_bias_rows(h + BH, b, T * B, H);
+        input_project(h + BH, x, W, b, T * B, X, H); /* h[1..T], all steps at once */
     }
     for (int t = 0; t < T; t++) {
         real *h_prev = h + (size_t)t * BH, *h_t = h_prev + BH;
@@ -55,12 +53,13 @@ void rnn_backward(const Cell *cell, const real *params, const real *x, CellCache
         for (size_t k = 0; k < BH; k++)
             dpre[k] = relu ? (h_t[k] > 0 ? dh[k] : 0) : dh[k] * (1 - h_t[k] * h_t[k]);
         if (small_x) input_grads_rows(cc->in_work, dpre, x + (size_t)t * B * X, B, X, H);
+        else sum_rows_into(dparams + cell->bias, dpre, B, H);
         /* pre = ... + R h_{t-1}: dh_{t-1} = dpre R */
         gemm(0, 0, B, H, H, 1, dpre, H, R, H, 0, dh_next, H);
     }
     /* weight gradients as single GEMMs over all T*B rows */
     if (small_x) input_grads_finish(dparams + cell->w_ih, dparams + cell->bias, cc->in_work, X, H);
-    else input_grads(dparams + cell->w_ih, dparams + cell->bias, dpre_all, x, T * B, X, H);
+    else input_grads(dparams + cell->w_ih, dpre_all, x, T * B, X, H);
     gemm(1, 0, H, H, T * B, 1, dpre_all, H, cc->h, H, 1, dparams + cell->w_hh, H);
     if (dx) gemm(0, 0, T * B, X, H, 1, dpre_all, H, W, X, 0, dx, X);
     if (dh0) memcpy(dh0, dh_next, BH * sizeof(real));
