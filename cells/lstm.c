@@ -147,21 +147,31 @@ static int shape_of(const LstmView *v) {
            (v->FH > 0) << 4;
 }
 
+/* The gate blocks of one row of act (or of dpre, which shares its memory),
+   and the peepholes; an absent one is never read, so the row's start stands
+   in for it. */
+typedef struct {
+    real *i, *f, *z, *o;
+    const real *p_i, *p_f, *p_o;
+} GateRow;
+
+static inline GateRow gate_row(const LstmView *v, real *row) {
+    GateRow g = {row + (v->oi >= 0 ? v->oi : 0), row + (v->of >= 0 ? v->of : 0), row + v->oz,
+                 row + (v->oo >= 0 ? v->oo : 0), v->p_i ? v->p_i : row, v->p_f ? v->p_f : row,
+                 v->p_o ? v->p_o : row};
+    return g;
+}
+
 /* One time step of the gate math over all B rows, for constant flags. */
 static inline __attribute__((always_inline)) void forward_step(
     const LstmView *v, int B, real *a, const real *c_prev, real *c_t, real *h_t, const int has_i,
     const int has_f, const int has_o, const int peep) {
     const int H = v->H, GH = v->GH;
     for (int b = 0; b < B; b++) {
-        real *ab = a + (size_t)b * GH;
+        const GateRow g = gate_row(v, a + (size_t)b * GH);
         const size_t k0 = (size_t)b * H;
-        /* an absent gate's pointers are never read: any valid row will do */
-        real *ai = ab + (has_i ? v->oi : 0), *af = ab + (has_f ? v->of : 0);
-        real *az = ab + v->oz, *ao = ab + (has_o ? v->oo : 0);
-        const real *pi = v->p_i ? v->p_i : ab, *pf = v->p_f ? v->p_f : ab;
-        const real *po = v->p_o ? v->p_o : ab;
-        forward_row(H, has_i, has_f, has_o, peep, v->coupled, v->g_linear, v->k_linear, ai, af,
-                    az, ao, pi, pf, po, c_prev + k0, c_t + k0, h_t + k0);
+        forward_row(H, has_i, has_f, has_o, peep, v->coupled, v->g_linear, v->k_linear, g.i, g.f,
+                    g.z, g.o, g.p_i, g.p_f, g.p_o, c_prev + k0, c_t + k0, h_t + k0);
     }
 }
 
@@ -174,12 +184,9 @@ static inline __attribute__((always_inline)) void backward_step(
     for (int b = 0; b < B; b++) {
         /* dpre shares act's memory: the row's gates become their gradients */
         real *db = dpre + (size_t)b * GH;
+        const GateRow g = gate_row(v, db);
         const size_t k0 = (size_t)b * H;
-        /* pointers of absent gates, peepholes and FGR are never read */
-        real *di = db + (has_i ? v->oi : 0), *df = db + (has_f ? v->of : 0);
-        real *dz = db + v->oz, *do_ = db + (has_o ? v->oo : 0);
-        const real *pi = v->p_i ? v->p_i : db, *pf = v->p_f ? v->p_f : db;
-        const real *po = v->p_o ? v->p_o : db;
+        /* absent peephole gradients and FGR terms are never read or written */
         real *dpi = dp_i ? dp_i : db, *dpf = dp_f ? dp_f : db, *dpo = dp_o ? dp_o : db;
         const real *fb = fgr ? dact_fgr + (size_t)b * FH : db;
         real *gb = fgr ? dfgr + (size_t)b * FH : db;
@@ -187,8 +194,8 @@ static inline __attribute__((always_inline)) void backward_step(
         const real *dfo = fb + (v->fo >= 0 ? v->fo : 0);
         real *gfi = gb + (v->fi >= 0 ? v->fi : 0), *gff = gb + (v->ff >= 0 ? v->ff : 0);
         real *gfo = gb + (v->fo >= 0 ? v->fo : 0);
-        backward_row(H, has_i, has_f, has_o, peep, fgr, v->coupled, v->g_linear, v->k_linear, di,
-                     df, dz, do_, pi, pf, po, dpi, dpf, dpo, dfi, dff, dfo, gfi, gff, gfo,
+        backward_row(H, has_i, has_f, has_o, peep, fgr, v->coupled, v->g_linear, v->k_linear, g.i,
+                     g.f, g.z, g.o, g.p_i, g.p_f, g.p_o, dpi, dpf, dpo, dfi, dff, dfo, gfi, gff, gfo,
                      c_prev + k0, c_t + k0, dh + k0, dc + k0, dc_next + k0);
     }
 }
