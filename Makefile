@@ -4,7 +4,7 @@
 #   make BLAS=openblas    use CBLAS/OpenBLAS for float GEMMs (default: oneDNN if installed)
 #   make PORTABLE=1       without -march=native
 #   make test             install missing packages (as root), build, run Criterion + pytest
-#   make test-all         make test, then make sanitize (ASan/UBSan suite and grid, Valgrind grid)
+#   make test-all         make test, the float suite on OpenBLAS, then make sanitize (ASan/UBSan, Valgrind)
 #   make run              run experiments/quickstart.ini and print the comparison table
 #   make bench            time a training step against PyTorch and oneDNN (scripts/bench_compare.py)
 # Objects go to build/<precision>-<blas>/ so the variants never mix.
@@ -63,7 +63,7 @@ BIN_float = bin/rnnbench$(VARIANT)
 BIN_double = bin/rnnbench-double$(VARIANT)
 DEPS_STAMP = build/.deps-ok
 
-.PHONY: all float double test test-c test-py test-all run clean deps FORCE sanitize valgrind bench
+.PHONY: all float double test test-c test-py test-all test-openblas run clean deps FORCE sanitize valgrind bench
 all: $(BIN_$(PRECISION))
 
 float: $(BIN_float)
@@ -146,8 +146,14 @@ valgrind:
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect -q \
 		bin/rnnbench-portable run tests/data/small-grid.ini -o build/valgrind-grid.h5 -j 1 --quiet > /dev/null
 
-# what CI runs: the suite, then the sanitizer and Valgrind runs
-test-all: test sanitize
+# the float Criterion suite on OpenBLAS too (the double build always uses CBLAS);
+# bin/ keeps the default backend's binaries
+test-openblas:
+	$(MAKE) BLAS=openblas build/float-openblas$(VARIANT)/test-runner
+	build/float-openblas$(VARIANT)/test-runner
+
+# what CI runs: the suite, the other GEMM backend, then the sanitizer and Valgrind runs
+test-all: test test-openblas sanitize
 
 clean:
 	rm -rf build/*-* bin
