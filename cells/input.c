@@ -35,7 +35,9 @@ void input_transpose(real *wt, const real *W, int X, int G) {
 typedef real vreal __attribute__((vector_size(64), aligned(sizeof(real)), may_alias));
 static inline vreal vload(const real *p) { return *(const vreal *)p; }
 static inline void vstore(real *p, vreal v) { *(vreal *)p = v; }
-static inline vreal vbroadcast(real a) { return (vreal){0} + a; }
+/* a - 0 is a for every a, -0 included, so the subtraction folds away and
+   leaves a broadcast (0 + a would stay: it maps -0 to +0) */
+static inline vreal vbroadcast(real a) { return a - (vreal){0}; }
 
 /* out (rows,G) = init + x wt for a fixed X, wt (X,G), in tiles of 4
    registers; init's rows are init_ld apart (0: one row for all, a bias) */
