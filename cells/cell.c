@@ -215,6 +215,7 @@ static size_t cache_layout(const Cell *c, int T, int B, real *block, CellCache *
     CARVE(dh, B * H);
     CARVE(dh_next, B * H);
     CARVE(tmp, B * GH);
+    if (c->kind == CELL_RNN) CARVE(r_t, H * H);
     if (c->kind != CELL_RNN) CARVE(act, TB * GH);
     if (c->X <= INPUT_SMALL_X) CARVE(in_work, (size_t)(c->X + 1) * GH);
     /* the LSTM's and gru-ra's backward write pre-activation gradients over the

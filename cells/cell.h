@@ -87,7 +87,7 @@ typedef struct {
     real *dact_fgr; /* (B,n_fgr*H) */
     real *tmp;      /* (B,n_blocks*H) */
     real *in_work;  /* ((X+1),n_blocks*H) W^T in forward, gradient sums in backward (small X) */
-    real *r_t;      /* (H,n_blocks*H) weight_hh transposed for forward's product (lstm, gru) */
+    real *r_t;      /* (H,n_blocks*H) weight_hh transposed for forward's product */
 } CellCache;
 
 size_t cell_cache_size(const Cell *cell, int T, int B);
