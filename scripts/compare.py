@@ -111,27 +111,28 @@ def group_keys(by):
     return [k for k in GROUP_KEYS if k != by]
 
 
-def iter_groups(df, by):
-    """Yield (key dict, rows) for each group: tasks in file order, delays ascending."""
-    keys = group_keys(by)
+def group_rows(df, keys):
+    """Yield (key dict, rows) for the distinct values of `keys`: every key in file order but
+    delay, which goes ascending. compare.py and plot.py both group this way."""
     if not keys:
         yield {}, df
         return
-    order = {k: {v: i for i, v in enumerate(ordered_unique(df[k]))} for k in keys}
     combos = df[keys].drop_duplicates()
-    sort_cols = []
-    for k in keys:
-        if k == "task":
-            combos = combos.assign(_task_order=combos[k].map(order[k]))
-            sort_cols.append("_task_order")
-        else:
-            sort_cols.append(k)
-    combos = combos.sort_values(sort_cols)
+    if "delay" in keys:
+        first = {k: {v: i for i, v in enumerate(ordered_unique(df[k]))}
+                 for k in keys if k != "delay"}
+        combos = combos.assign(**{f"_{k}": combos[k].map(first[k]) for k in first})
+        combos = combos.sort_values([f"_{k}" if k != "delay" else k for k in keys])
     for _, combo in combos.iterrows():
         mask = pd.Series(True, index=df.index)
         for k in keys:
             mask &= df[k] == combo[k]
         yield {k: combo[k] for k in keys}, df[mask]
+
+
+def iter_groups(df, by):
+    """Yield (key dict, rows) for each group: tasks in file order, delays ascending."""
+    return group_rows(df, group_keys(by))
 
 
 def group_title(key):

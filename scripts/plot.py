@@ -112,21 +112,6 @@ def variant_colors(plt, df, by):
     return {v: cmap(i % cmap.N) for i, v in enumerate(compare.ordered_unique(df[by]))}
 
 
-def group_rows(df, keys):
-    """Yield (key dict, rows) for the distinct values of `keys`, in file order (delays sorted)."""
-    combos = df[keys].drop_duplicates()
-    if "delay" in keys:
-        first = {k: {v: i for i, v in enumerate(compare.ordered_unique(df[k]))}
-                 for k in keys if k != "delay"}
-        combos = combos.assign(**{f"_{k}": combos[k].map(first[k]) for k in first})
-        combos = combos.sort_values([f"_{k}" if k != "delay" else k for k in keys])
-    for _, combo in combos.iterrows():
-        mask = pd.Series(True, index=df.index)
-        for k in keys:
-            mask &= df[k] == combo[k]
-        yield {k: combo[k] for k in keys}, df[mask]
-
-
 def task_baseline(rows):
     """Return the task's trivial loss for these rows (NaN when the task has none)."""
     values = rows["baseline"].dropna().unique()
@@ -162,7 +147,7 @@ def suptitle(fig, text, res):
 
 def plot_curves(plt, res, df, args):
     """Training loss against step: median over seeds and IQR band per variant, panel per group."""
-    groups = list(group_rows(df, ["task", "delay"]))
+    groups = list(compare.group_rows(df, ["task", "delay"]))
     check_panels(len(groups), "one per task and delay")
     colors = variant_colors(plt, df, args.by)
     fig, axes = make_panels(plt, len(groups))
@@ -273,7 +258,7 @@ def panel_groups(df, args):
         return [(f"{row.task}, delay {row.delay}: {row[args.by]}\nrun {row.id}, "
                  f"seed index {row.seed_index}", df)]
     panels = []
-    for key, rows in group_rows(df, ["task", "delay", args.by]):
+    for key, rows in compare.group_rows(df, ["task", "delay", args.by]):
         n = len(rows)
         panels.append((f"{key['task']}, delay {key['delay']}: "
                        f"{compare.format_value(key[args.by])}\nmedian of {n} run{'s' * (n > 1)}",
@@ -380,7 +365,7 @@ def plot_gradflow(plt, res, df, args):
 
 def plot_box(plt, res, df, args):
     """Box plot of the metric per variant and group, Greff-style, dots for every run."""
-    groups = list(group_rows(df, ["task", "delay"]))
+    groups = list(compare.group_rows(df, ["task", "delay"]))
     check_panels(len(groups), "one per task and delay")
     fig, axes = make_panels(plt, len(groups) + 1)  # the last panel holds the legend
     legend_ax = axes.pop()
@@ -511,7 +496,7 @@ def plan(res, df, args):
             items.append(("delay-steps.png", "steps to solve against the delay "
                           "(unsolved runs count as the step budget)",
                           "delay", df, "steps_to_solve"))
-    for key, rows in group_rows(df, ["task", "delay"]):
+    for key, rows in compare.group_rows(df, ["task", "delay"]):
         stem = safe_name(key["task"], key["delay"])
         title = compare.group_title(key)
         if rows[args.by].nunique() <= MAX_PANELS:

@@ -345,6 +345,11 @@ def grade(n_hold, n_claims):
     return "PARTLY"
 
 
+def verdict(checks, notes, what="checks hold"):
+    """The status and the verdict line, "k/n <what>: note; note", of a list of check results."""
+    return grade(sum(checks), len(checks)), f"{sum(checks)}/{len(checks)} {what}: " + "; ".join(notes)
+
+
 def run_study(study, doc, tiny, full, analyse, argv=None):
     """The whole driver: parse args, run the grid, call `analyse(df, report, mode)`, print.
 

@@ -65,9 +65,7 @@ def analyse(df, report, mode):
     r = median_ratio("lstm", delays[-1])
     checks.append(r >= BEATS)
     notes.append(f"lstm T={delays[-1]} {r:.2f}")
-    status = common.grade(sum(checks), len(checks))
-    return status, (f"{sum(checks)}/{len(checks)} checks hold (median loss/baseline, beats "
-                    f"below {BEATS}): " + "; ".join(notes))
+    return common.verdict(checks, notes, f"checks hold (median loss/baseline, beats below {BEATS})")
 
 
 def main(argv=None):

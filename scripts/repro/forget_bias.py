@@ -46,8 +46,7 @@ def analyse(df, report, mode):
         checks += [s1 >= s0, steps1.mean() < steps0.mean(), bool(p < ALPHA)]
         notes.append(f"{task} T={delay}: solved bias1 {s1}/{n1} vs bias0 {s0}/{n0}, mean steps "
                      f"{steps1.mean():.0f} vs {steps0.mean():.0f} (Welch p={common.fmt(p, 2)})")
-    status = common.grade(sum(checks), len(checks))
-    return status, f"{sum(checks)}/{len(checks)} checks hold: " + "; ".join(notes)
+    return common.verdict(checks, notes)
 
 
 def main(argv=None):

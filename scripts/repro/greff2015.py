@@ -83,8 +83,7 @@ def analyse(df, report, mode):
                 f"lr in {LR_BINS} quantile bins, hidden by its values; `cell` for comparison.\n\n"
                 + common.md_table(["task", "lr", "hidden", "input_noise", "cell"], share_rows))
     report.figure("curves", "curves", "Training loss (median over trials and IQR) per variant")
-    status = common.grade(sum(checks), len(checks))
-    return status, f"{sum(checks)}/{len(checks)} checks hold: " + "; ".join(notes)
+    return common.verdict(checks, notes)
 
 
 def main(argv=None):

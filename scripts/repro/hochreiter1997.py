@@ -52,8 +52,7 @@ def analyse(df, report, mode):
         checks.append(held)
         notes.append(f"{task} T={delays[-1]} rnn solved {rnn_solved}/{len(last)}, "
                      f"loss/baseline {ratio:.2f}")
-    status = common.grade(sum(checks), len(checks))
-    return status, f"{sum(checks)}/{len(checks)} checks hold: " + "; ".join(notes)
+    return common.verdict(checks, notes)
 
 
 def main(argv=None):
