@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <malloc.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -100,12 +103,96 @@ static void progress_show(Progress *p, int final) {
     fflush(stderr);
 }
 
+/* 0 when everything printed reached standard output (a full disk, a
+   closed pipe and /dev/full are errors, not silence); else 1, with a line */
+static int stdout_ok(const char *cmd) {
+    if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+    fprintf(stderr, "rnnbench %s: cannot write to standard output: %s\n", cmd, strerror(errno));
+    return 1;
+}
+
 typedef struct { int index; double cost; } Todo;
 
 static int cmp_todo(const void *a, const void *b) {
     const Todo *x = a, *y = b;
     if (x->cost != y->cost) return x->cost < y->cost ? 1 : -1; /* longest first */
     return x->index - y->index;
+}
+
+/* ------------------------------------------------------------------------- */
+/* threads */
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int go;
+} Gate;
+
+static void *wait_at_gate(void *arg) {
+    Gate *g = arg;
+    /* a first malloc gives the thread its glibc arena (64 MiB of address
+       space), as a training thread's would */
+    void *first = malloc(64);
+    pthread_mutex_lock(&g->mu);
+    while (!g->go) pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+    free(first);
+    return NULL;
+}
+
+/* How many of `want` threads the process can have at once (up to want).
+   libgomp aborts the whole process, without a word, when it cannot start a
+   thread (a memory limit, a thread limit): so they are tried here first,
+   all alive together, with the same default stack. */
+static int threads_available(int want) {
+    pthread_t *th = malloc((size_t)want * sizeof *th);
+    if (!th) return 1;
+    Gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    int started = 0;
+    while (started < want - 1 && pthread_create(&th[started], NULL, wait_at_gate, &g) == 0) started++;
+    pthread_mutex_lock(&g.mu);
+    g.go = 1;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    free(th);
+    return started + 1; /* and the calling thread */
+}
+
+/* the index of a running grid follows its runs within
+   RESULTS_INDEX_INTERVAL_S, even when no run finishes to write it */
+typedef struct {
+    Results *rs;
+    volatile int stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} Flusher;
+
+static void *flush_loop(void *arg) {
+    Flusher *fl = arg;
+    pthread_mutex_lock(&fl->mu);
+    while (!fl->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 250000000L;
+        if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+        pthread_cond_timedwait(&fl->cv, &fl->mu, &until);
+        if (fl->stop) break;
+        char err[1400];
+        /* a failure here is met again, and reported, by the next results_add or the finish */
+        results_flush(fl->rs, RESULTS_INDEX_INTERVAL_S, err, sizeof err);
+    }
+    pthread_mutex_unlock(&fl->mu);
+    return NULL;
+}
+
+static void flusher_stop(Flusher *fl, pthread_t th, int started) {
+    if (!started) return;
+    pthread_mutex_lock(&fl->mu);
+    fl->stop = 1;
+    pthread_cond_signal(&fl->cv);
+    pthread_mutex_unlock(&fl->mu);
+    pthread_join(th, NULL);
 }
 
 int run_experiment(const Experiment *ex, const RunOptions *opt) {
@@ -119,10 +206,11 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
     }
     Todo *todo = malloc((size_t)(ex->n_runs > 0 ? ex->n_runs : 1) * sizeof(Todo));
     if (!todo) { fprintf(stderr, "rnnbench: out of memory\n"); results_close(&rs); return 1; }
-    int n_todo = 0;
+    int n_todo = 0, n_retry = 0;
     double cost_total = 0;
     for (int i = 0; i < ex->n_runs; i++) {
-        if (rs.finished[i]) continue;
+        if (results_done(&rs, i)) continue;
+        n_retry += rs.row_of[i] >= 0; /* recorded, but failed */
         todo[n_todo].index = i;
         todo[n_todo].cost = config_cost(&ex->runs[i]);
         cost_total += todo[n_todo].cost;
@@ -135,11 +223,29 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
 #endif
     if (threads <= 0) threads = 1;
     if (threads > n_todo && n_todo > 0) threads = n_todo;
-    Progress prog = {isatty(2), opt->quiet, ex->n_runs, rs.n_rows, 0, 0, now_s(), cost_total, 0, 0};
+    if (threads > 1) {
+        struct rlimit as;
+        /* under an address-space limit, glibc's arena per thread (64 MiB
+           reserved each, up to 8 per core) would take most of it: the runs
+           allocate only before their time loops, so one arena serves them */
+        if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) mallopt(M_ARENA_MAX, 1);
+        int can = threads_available(threads);
+        if (can < threads) {
+            /* half of what fits: the runs need memory of their own beside the threads */
+            int use = can / 2 > 1 ? can / 2 : 1;
+            fprintf(stderr, "rnnbench: could start only %d of the %d threads asked for (memory or thread limit); "
+                            "running with %d to leave memory for the runs\n", can, threads, use);
+            threads = use;
+        }
+    }
+    Progress prog = {isatty(2), opt->quiet, ex->n_runs, rs.n_finished, 0, 0, now_s(), cost_total, 0, 0};
     if (!opt->quiet && rs.n_rows > 0 && n_todo > 0)
-        fprintf(stderr, "rnnbench: resuming %s: %d of %d runs already finished\n", opt->out, rs.n_rows,
-                ex->n_runs);
+        fprintf(stderr, "rnnbench: resuming %s: %d of %d runs already finished%s\n", opt->out, rs.n_finished,
+                ex->n_runs, n_retry ? "; retrying the ones that failed" : "");
     int failed_runs = 0, io_failed = 0;
+    Flusher fl = {&rs, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    pthread_t flush_th;
+    int flusher_started = n_todo > 0 && pthread_create(&flush_th, NULL, flush_loop, &fl) == 0;
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int k = 0; k < n_todo; k++) {
@@ -152,37 +258,46 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
         { prog.running++; }
         RunResult r;
         int rc = train_run(cfg, &r, &stop_signal);
-#pragma omp critical(results)
-        if (rc == 1) {
-            prog.running--; /* cancelled: nothing of it is kept */
-        } else {
+        char werr[1400] = "";
+        int io_stopped;
+#pragma omp atomic read
+        io_stopped = io_failed;
+        /* written outside the progress section: results_add takes its own lock */
+        int wrc = rc == 1 || io_stopped ? 0 : results_add(&rs, &r, todo[k].index, werr, sizeof werr);
+#pragma omp critical(progress)
+        {
             prog.running--;
-            if (rc != 0) {
+            if (rc == -1) {
                 failed_runs++;
-                fprintf(stderr, "%srnnbench: run %s (%s on %s, delay %d) failed: %s\n", prog.tty ? "\n" : "",
-                        cfg->id, cfg->cell, cfg->task, cfg->task_params.delay, r.error);
+                fprintf(stderr, "%srnnbench: run %s (%s on %s, delay %d) failed: %s (recorded; the next run of this command retries it)\n",
+                        prog.tty ? "\n" : "", cfg->id, cfg->cell, cfg->task, cfg->task_params.delay, r.error);
             }
-            char werr[1400] = "";
-            if (!io_failed && results_add(&rs, &r, todo[k].index, werr, sizeof werr) != 0) {
+            if (wrc != 0 && !io_failed) {
                 fprintf(stderr, "%srnnbench: %s; stopping the grid (finished runs are kept in %s)\n",
                         prog.tty ? "\n" : "", werr, opt->out);
 #pragma omp atomic write
                 io_failed = 1; /* read atomically by threads outside this section */
             }
-            prog.done++;
-            prog.cost_done += todo[k].cost;
-            progress_show(&prog, 0);
-
+            if (rc != 1) { /* a cancelled run is not kept */
+                prog.done += rc == 0;
+                prog.cost_done += todo[k].cost;
+                progress_show(&prog, 0);
+            }
         }
         run_result_free(&r);
     }
+    flusher_stop(&fl, flush_th, flusher_started);
     free(todo);
     if (!opt->quiet && prog.tty && n_todo > 0) fputc('\n', stderr);
+    if (stop_signal || io_failed) {
+        /* the index as of now (a failure here leaves the parts, which resume reads) */
+        results_flush(&rs, 0, err, sizeof err);
+    }
     if (stop_signal) {
         int sig = stop_signal;
         fprintf(stderr, "rnnbench: interrupted by %s; %d of %d runs are finished and saved in %s\n"
                         "rnnbench: run the same command again to resume.\n",
-                sig == SIGINT ? "SIGINT" : "SIGTERM", rs.n_rows, ex->n_runs, opt->out);
+                sig == SIGINT ? "SIGINT" : "SIGTERM", rs.n_finished, ex->n_runs, opt->out);
         results_close(&rs);
         return 128 + sig;
     }
@@ -204,8 +319,10 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
     }
     results_print_table(&view, stdout);
     printf("results: %s\n", opt->out);
+    int any_failed = failed_runs || view.n_failed;
     results_view_free(&view);
-    return failed_runs ? 1 : 0;
+    if (stdout_ok("run") != 0) return 1;
+    return any_failed ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -241,7 +358,7 @@ int cmd_run(int argc, char **argv) {
             char *end;
             long j = strtol(optarg, &end, 10);
             if (*end || j < 1 || j > 4096) {
-                fprintf(stderr, "rnnbench run: -j: expected a thread count >= 1, got '%s'\n", optarg);
+                fprintf(stderr, "rnnbench run: -j: expected a thread count from 1 to 4096, got '%s'\n", optarg);
                 return 2;
             }
             ro.threads = (int)j;
@@ -293,5 +410,5 @@ int cmd_show(int argc, char **argv) {
     }
     results_print_table(&v, stdout);
     results_view_free(&v);
-    return 0;
+    return stdout_ok("show");
 }

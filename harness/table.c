@@ -64,17 +64,14 @@ static void group_key(const SummaryRow *r, const int *shown, char *out, size_t n
     }
 }
 
-void results_print_table(const ResultsView *v, FILE *out) {
-    int n = v->n_rows;
-    fprintf(out, "%s: %d of %ld runs finished%s\n", v->experiment, n, v->n_planned,
-            v->complete ? "" : " (incomplete: run the same command again to resume)");
-    if (n == 0) return;
+/* the grouped table of rows[0..n) (finished runs only) */
+static void print_groups(const SummaryRow *rows, int n, FILE *out) {
     int shown[N_OPT] = {0};
     for (int c = 0; c < N_OPT; c++) {
         char a[64], b[64];
-        opt_value(&v->rows[0], c, a, sizeof a);
+        opt_value(&rows[0], c, a, sizeof a);
         for (int i = 1; i < n && !shown[c]; i++) {
-            opt_value(&v->rows[i], c, b, sizeof b);
+            opt_value(&rows[i], c, b, sizeof b);
             shown[c] = strcmp(a, b) != 0;
         }
     }
@@ -96,7 +93,7 @@ void results_print_table(const ResultsView *v, FILE *out) {
         return;
     }
     for (int i = 0; i < n; i++) {
-        group_key(&v->rows[i], shown, keys[i], sizeof keys[i]);
+        group_key(&rows[i], shown, keys[i], sizeof keys[i]);
         refs[i] = (KeyRef){keys[i], i};
     }
     qsort(refs, n, sizeof(KeyRef), cmp_key_then_index);
@@ -130,20 +127,20 @@ void results_print_table(const ResultsView *v, FILE *out) {
     for (int g = n_groups; g > 0; g--) start[g] = start[g - 1];
     start[0] = 0;
     for (int g = 0; g < n_groups; g++) {
-        const SummaryRow *r0 = &v->rows[first[g]];
+        const SummaryRow *r0 = &rows[first[g]];
         const int *mem = members + start[g];
         int cnt = start[g + 1] - start[g], solved = 0, diverged = 0, m;
         for (int q = 0; q < cnt; q++) {
-            solved += v->rows[mem[q]].solved != 0;
-            diverged += !strcmp(v->rows[mem[q]].status, "diverged");
+            solved += rows[mem[q]].solved != 0;
+            diverged += !strcmp(rows[mem[q]].status, "diverged");
         }
-        for (int q = 0; q < cnt; q++) buf[q] = v->rows[mem[q]].final_loss;
+        for (int q = 0; q < cnt; q++) buf[q] = rows[mem[q]].final_loss;
         double med_loss = median(buf, cnt);
-        for (int q = 0; q < cnt; q++) buf[q] = v->rows[mem[q]].loss_over_baseline;
+        for (int q = 0; q < cnt; q++) buf[q] = rows[mem[q]].loss_over_baseline;
         double med_ratio = median(buf, cnt);
         m = 0;
         for (int q = 0; q < cnt; q++)
-            if (v->rows[mem[q]].solved) buf[m++] = (double)v->rows[mem[q]].steps_to_solve;
+            if (rows[mem[q]].solved) buf[m++] = (double)rows[mem[q]].steps_to_solve;
         double med_solve = median(buf, m);
         fprintf(out, "%-15s %6d %-20s", r0->task, r0->delay, r0->cell);
         for (int c = 0; c < N_OPT; c++) if (shown[c]) {
@@ -161,4 +158,24 @@ void results_print_table(const ResultsView *v, FILE *out) {
                  "task's trivial baseline (below 1 beats it); to_solve: median step at which solved runs first met\n"
                  "the task's criterion; div: runs that diverged (NaN/Inf), whose loss is their last finite one.\n");
     free(keys); free(group); free(first); free(buf); free(start); free(members);
+}
+
+void results_print_table(const ResultsView *v, FILE *out) {
+    int n_done = v->n_rows - v->n_failed;
+    fprintf(out, "%s: %d of %ld runs finished%s\n", v->experiment, n_done, v->n_planned,
+            v->complete && !v->n_failed ? "" : " (incomplete: run the same command again to resume)");
+    if (v->n_failed)
+        fprintf(out, "%d run%s failed (see their `error` attribute); running the same command again retries them\n",
+                v->n_failed, v->n_failed == 1 ? "" : "s");
+    if (n_done == 0) return;
+    SummaryRow *done = malloc((size_t)n_done * sizeof(SummaryRow));
+    if (!done) {
+        fprintf(stderr, "rnnbench: out of memory printing the table\n");
+        return;
+    }
+    int m = 0;
+    for (int i = 0; i < v->n_rows; i++)
+        if (summary_row_finished(&v->rows[i])) done[m++] = v->rows[i];
+    print_groups(done, m, out);
+    free(done);
 }

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 FORMAT = "rnnbench-results"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # the summary columns the scripts rely on; a file without one of them is not one we can read
 REQUIRED_COLUMNS = ("id", "task", "delay", "cell", "seed_index", "status", "baseline",
                     "final_loss", "loss_over_baseline", "best_eval_loss", "solved",

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RNNBENCH = os.path.join(ROOT, "bin", "rnnbench")
+RNNBENCH = os.environ.get("RNNBENCH_BIN", os.path.join(ROOT, "bin", "rnnbench"))
 
 SMALL = """
 [experiment]
@@ -77,6 +77,64 @@ def assert_same_numbers(a, b):
             assert np.isnan(y), k
         else:
             assert x == y, k
+
+
+# A grid that cannot end while a test watches it, however fast the machine:
+# one run of 10^7 steps on sequences of 2 000 (over a thousand times the rest
+# of the grid) beside the short runs. Runs go longest first, so with -j 2 it
+# holds one thread while the other works through the short runs; the tests
+# wait for events (a run's file appearing, a line on stderr), never for time.
+ENDLESS = """
+[grid endless]
+task = adding
+delay = 2000
+cell = rnn
+hidden = 2
+batch = 1
+steps = 10000000
+eval_every = 10000000
+eval_size = 1
+"""
+
+
+def saved_runs(out):
+    """The ids of the runs saved in OUT.parts: the durable record while a grid runs."""
+    try:
+        names = os.listdir(out + ".parts")
+    except FileNotFoundError:
+        return set()
+    return {n[:-3] for n in names if len(n) == 19 and n.endswith(".h5")}
+
+
+def wait_for(condition, proc, what, limit=300):
+    """Poll condition() while proc runs; proc cannot end first by construction (ENDLESS).
+    The limit only turns a hang into a failure; no outcome depends on it."""
+    deadline = time.time() + limit
+    while not condition():
+        assert proc.poll() is None, f"rnnbench exited ({proc.returncode}) before {what}"
+        assert time.time() < deadline, f"no {what} within {limit} s"
+        time.sleep(0.01)
+
+
+def part_numbers(out, ids):
+    """numbers() of the runs ids, read from their files in OUT.parts."""
+    result = {}
+    for rid in ids:
+        with h5py.File(f"{out}.parts/{rid}.h5", "r") as f:
+            for k, v in f.attrs.items():
+                if k not in ("wall_s", "peak_rss_bytes", "experiment_hash", "strings_fnv1a64"):
+                    result[(rid, "@" + k)] = v
+            def visit(name, obj):
+                if isinstance(obj, h5py.Dataset):
+                    result[(rid, name)] = obj[()]
+            f.visititems(visit)
+    return result
+
+
+def numbers_of(path, ids):
+    """numbers() of a complete file, limited to the runs ids (without the experiment hash)."""
+    return {k: v for k, v in numbers(path).items()
+            if k[0] in ids and k[1] not in ("@experiment_hash", "@strings_fnv1a64")}
 
 
 def test_grid_writes_summary_and_runs(tmp_path):
@@ -174,38 +232,36 @@ def test_other_experiment_is_not_overwritten(tmp_path):
 
 
 def test_resume_after_kill_9(tmp_path):
+    """kill -9 once three runs are saved; the resumed grid adds the rest, and every
+    saved run equals the same run of an uninterrupted grid, bit for bit."""
     text = SMALL.replace("steps = 40", "steps = 400").replace("seeds = 2", "seeds = 3")
-    exp = write(tmp_path, text)
+    ref_exp = write(tmp_path, text, "ref.ini")
+    exp = write(tmp_path, text + ENDLESS)
     ref, out = str(tmp_path / "ref.h5"), str(tmp_path / "killed.h5")
-    run("run", exp, "-o", ref, "-j", "2", "--quiet")
+    run("run", ref_exp, "-o", ref, "-j", "2", "--quiet")
+    with h5py.File(ref, "r") as f:
+        short = {rid.decode() for rid in f["summary"]["id"]}
     p = subprocess.Popen([RNNBENCH, "run", exp, "-o", out, "-j", "2", "--quiet"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    finished = 0
-    deadline = time.time() + 60
-    while time.time() < deadline and p.poll() is None:
-        try:
-            with h5py.File(out, "r") as f:  # a reader polling while the grid runs
-                finished = int(f.attrs["n_finished"])
-        except (OSError, KeyError):
-            pass
-        if finished >= 3:
-            break
-        time.sleep(0.02)
-    assert p.poll() is None, "grid finished before it could be killed: make it longer"
+    wait_for(lambda: len(saved_runs(out)) >= 3, p, "three saved runs")
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
-    with h5py.File(out, "r") as f:
+    saved = saved_runs(out)
+    assert 3 <= len(saved) < 12 and saved <= short
+    with h5py.File(out, "r") as f:  # the index: a whole file, listing no run that is not saved
         assert f.attrs["complete"] == 0
-        n = int(f.attrs["n_finished"])
-        assert 3 <= n < 12
-        assert len(f["summary"]) == n
-        for rid in f["summary"]["id"]:
-            assert f["runs"][rid.decode()]["train/loss"].shape == (400,)
-    show = run("show", out)
-    assert "incomplete" in show.stdout
-    r = run("run", exp, "-o", out, "-j", "2")
-    assert f"resuming {out}" in r.stderr
-    assert_same_numbers(numbers(ref), numbers(out))
+        listed = {rid.decode() for rid in f["summary"]["id"]}
+        assert listed <= saved and len(f["summary"]) == f.attrs["n_finished"]
+        for rid in listed:
+            assert f["runs"][rid]["train/loss"].shape == (400,)
+    assert "incomplete" in run("show", out).stdout
+    p = subprocess.Popen([RNNBENCH, "run", exp, "-o", out, "-j", "2"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: saved_runs(out) >= short, p, "every short run saved")
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130 and f"resuming {out}: {len(saved)} of 13 runs already finished" in err, err
+    assert_same_numbers(numbers_of(ref, short), part_numbers(out, short))
 
 
 def test_train_single_run(tmp_path):
@@ -221,31 +277,28 @@ def test_train_single_run(tmp_path):
 
 @pytest.mark.parametrize("sig,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupt_saves_finished_runs_and_says_how_to_resume(tmp_path, sig, status):
-    text = SMALL.replace("steps = 40", "steps = 400").replace("seeds = 2", "seeds = 3")
-    exp = write(tmp_path, text)
+    exp = write(tmp_path, SMALL + ENDLESS)
     out = str(tmp_path / "int.h5")
     p = subprocess.Popen([RNNBENCH, "run", exp, "-o", out, "-j", "2", "--quiet"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    finished = 0
-    while time.time() < deadline and p.poll() is None and finished < 2:
-        try:
-            with h5py.File(out, "r") as f:
-                finished = int(f.attrs["n_finished"])
-        except (OSError, KeyError):
-            pass
-        time.sleep(0.02)
-    assert p.poll() is None, "grid finished before it could be interrupted"
+    wait_for(lambda: len(saved_runs(out)) >= 2, p, "two saved runs")
     p.send_signal(sig)
-    _, err = p.communicate(timeout=60)
+    _, err = p.communicate(timeout=120)
     assert p.returncode == status, err
     assert "run the same command again to resume" in err
-    with h5py.File(out, "r") as f:
-        n = int(f.attrs["n_finished"])
-        assert n >= 2 and f.attrs["complete"] == 0
-    r = run("run", exp, "-o", out, "-j", "2", "--quiet")
-    with h5py.File(out, "r") as f:
-        assert f.attrs["complete"] == 1 and len(f["summary"]) == 12
+    saved = saved_runs(out)
+    with h5py.File(out, "r") as f:  # stopping writes the index of every saved run
+        assert f.attrs["complete"] == 0 and f.attrs["n_finished"] == len(saved) >= 2
+        assert {rid.decode() for rid in f["summary"]["id"]} == saved
+    # the same command resumes from there (and is stopped the same way)
+    p = subprocess.Popen([RNNBENCH, "run", exp, "-o", out, "-j", "2"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = p.stderr.readline()
+    assert f"resuming {out}: {len(saved)} of 9 runs already finished" in first, first
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == status, err
+    assert len(saved_runs(out)) >= len(saved)
 
 
 def test_unwritable_output_is_a_clear_error(tmp_path):
@@ -310,10 +363,14 @@ def test_disk_that_fills_mid_grid(tmp_path):
         r = run("run", exp, "-o", out, "-j", "2", "--quiet", check=False)
         assert r.returncode == 1, r.stderr
         assert "disk full or not writable" in r.stderr
+        saved = saved_runs(out)  # the index may lag behind them: there was no room to rewrite it
+        assert 0 < len(saved) < 24
         with h5py.File(out, "r") as f:
-            n = int(f.attrs["n_finished"])
-            assert 0 < n < 24 and len(f["summary"]) == n
+            assert {rid.decode() for rid in f["summary"]["id"]} <= saved
             for rid in f["summary"]["id"]:
                 assert f["runs"][rid.decode()]["train/loss"].shape == (400,)
+        for rid in saved:
+            with h5py.File(f"{out}.parts/{rid}.h5", "r") as f:
+                assert f["train/loss"].shape == (400,)
     finally:
         subprocess.run(["umount", str(mnt)])
