@@ -10,6 +10,7 @@
 #include "util.h"
 #include "../cells/gemm.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,19 @@ static double evaluate(Ctx *cx, long step) {
     return loss;
 }
 
+/* The cells hand the T*B rows of a batch to the matrix products as an int:
+   refused past INT_MAX rather than wrapped. (Such a batch needs tens of GB
+   at the smallest sizes, so it is refused before anything is allocated.) */
+static int rows_overflow(const TaskShape *s, int B, char *err, size_t err_len) {
+    long long rows = (long long)s->max_len * B;
+    if (rows <= INT_MAX) return 0;
+    snprintf(err, err_len,
+             "batch %d of sequences up to %d steps long is %lld rows, more than the %d the matrix "
+             "products can index: lower batch or delay",
+             B, s->max_len, rows, INT_MAX);
+    return -1;
+}
+
 int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *cancel) {
     memset(r, 0, sizeof *r);
     r->cfg = *cfg;
@@ -218,6 +232,10 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     r->Y = s.Y;
     r->baseline = task->baseline(&cfg->task_params);
     snprintf(r->loss_kind, sizeof r->loss_kind, "%s", loss_name(s.loss));
+    /* a batch is as wide as the largest of training's and evaluation's */
+    int B_eval = cfg->eval_size < EVAL_CHUNK ? cfg->eval_size : EVAL_CHUNK;
+    int B_alloc = cfg->batch > B_eval ? cfg->batch : B_eval;
+    if (rows_overflow(&s, B_alloc, err, sizeof err)) return fail(r, err);
 
     Model m;
     if (model_make(&m, cfg->cell, s.X, cfg->hidden, s.Y, s.loss, err, sizeof err)) return fail(r, err);
@@ -230,8 +248,6 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     gate_names(&m.cell, r);
 
     /* every buffer of the run, before the first step */
-    int B_eval = cfg->eval_size < EVAL_CHUNK ? cfg->eval_size : EVAL_CHUNK;
-    int B_alloc = cfg->batch > B_eval ? cfg->batch : B_eval;
     size_t n = m.n_params, TBmax = (size_t)s.max_len * cfg->batch;
     const size_t n_state = optim_state_reals(cfg, n), n_flow = 2 * (size_t)s.max_len;
     /* params | grads | scratch grads | optimizer state | flow_h | flow_c: the
