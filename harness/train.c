@@ -10,6 +10,7 @@
 #include "util.h"
 #include "../cells/gemm.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,7 @@ typedef struct {
     Model *m;
     ModelWork *w;
     real *params, *scratch_grads;
+    real *flow_h, *flow_c; /* (max_len) backward's gradient flow, before it is stored as floats */
     EvalSet *eval;
     RunResult *r;
 } Ctx;
@@ -172,13 +174,11 @@ static double evaluate(Ctx *cx, long step) {
                     r->gate_mean[(size_t)k * RUN_MAX_GATES + g] = (float)(s / ((double)T * B * H));
                 }
             }
-            real flow_h[r->flow_T], flow_c[r->flow_T];
             memset(cx->scratch_grads, 0, m->n_params * sizeof(real));
-            model_backward(m, cx->params, e->x[c], w, cx->scratch_grads,
-                           flow_h, flow_c);
+            model_backward(m, cx->params, e->x[c], w, cx->scratch_grads, cx->flow_h, cx->flow_c);
             for (int t = 0; t < r->flow_T; t++) {
-                r->flow_h[(size_t)k * r->flow_T + t] = (float)flow_h[t];
-                r->flow_c[(size_t)k * r->flow_T + t] = (float)flow_c[t];
+                r->flow_h[(size_t)k * r->flow_T + t] = (float)cx->flow_h[t];
+                r->flow_c[(size_t)k * r->flow_T + t] = (float)cx->flow_c[t];
             }
         }
     }
@@ -196,6 +196,19 @@ static double evaluate(Ctx *cx, long step) {
     r->final_loss = loss;
     r->final_accuracy = acc;
     return loss;
+}
+
+/* The cells hand the T*B rows of a batch to the matrix products as an int:
+   refused past INT_MAX rather than wrapped. (Such a batch needs tens of GB
+   at the smallest sizes, so it is refused before anything is allocated.) */
+static int rows_overflow(const TaskShape *s, int B, char *err, size_t err_len) {
+    long long rows = (long long)s->max_len * B;
+    if (rows <= INT_MAX) return 0;
+    snprintf(err, err_len,
+             "batch %d of sequences up to %d steps long is %lld rows, more than the %d the matrix "
+             "products can index: lower batch or delay",
+             B, s->max_len, rows, INT_MAX);
+    return -1;
 }
 
 int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *cancel) {
@@ -219,6 +232,10 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     r->Y = s.Y;
     r->baseline = task->baseline(&cfg->task_params);
     snprintf(r->loss_kind, sizeof r->loss_kind, "%s", loss_name(s.loss));
+    /* a batch is as wide as the largest of training's and evaluation's */
+    int B_eval = cfg->eval_size < EVAL_CHUNK ? cfg->eval_size : EVAL_CHUNK;
+    int B_alloc = cfg->batch > B_eval ? cfg->batch : B_eval;
+    if (rows_overflow(&s, B_alloc, err, sizeof err)) return fail(r, err);
 
     Model m;
     if (model_make(&m, cfg->cell, s.X, cfg->hidden, s.Y, s.loss, err, sizeof err)) return fail(r, err);
@@ -231,11 +248,11 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     gate_names(&m.cell, r);
 
     /* every buffer of the run, before the first step */
-    int B_eval = cfg->eval_size < EVAL_CHUNK ? cfg->eval_size : EVAL_CHUNK;
-    int B_alloc = cfg->batch > B_eval ? cfg->batch : B_eval;
     size_t n = m.n_params, TBmax = (size_t)s.max_len * cfg->batch;
-    const size_t n_state = optim_state_reals(cfg, n);
-    real *arena = malloc((3 * n + n_state) * sizeof(real)); /* params | grads | scratch grads | optimizer state */
+    const size_t n_state = optim_state_reals(cfg, n), n_flow = 2 * (size_t)s.max_len;
+    /* params | grads | scratch grads | optimizer state | flow_h | flow_c: the
+       flow is as long as the sequence, so it never goes on a thread's stack */
+    real *arena = malloc((3 * n + n_state + n_flow) * sizeof(real));
     real *x = malloc(TBmax * s.X * sizeof(real));
     real *target = malloc(TBmax * s.Y * sizeof(real));
     real *mask = malloc(TBmax * sizeof(real));
@@ -273,7 +290,8 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     model_init(&m, params, &rng_init, cfg->init_scale, cfg->forget_chrono ? NAN : cfg->forget_bias);
     if (cfg->forget_chrono) chrono_init(&m, params, &rng_init, s.max_len);
 
-    Ctx cx = {cfg, task, &m, &w, params, scratch, &eval, r};
+    real *flow_h = arena + 3 * n + n_state, *flow_c = flow_h + s.max_len;
+    Ctx cx = {cfg, task, &m, &w, params, scratch, flow_h, flow_c, &eval, r};
     snprintf(r->status, sizeof r->status, "done");
     evaluate(&cx, 0);
     long step;

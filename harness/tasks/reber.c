@@ -17,6 +17,7 @@
 #include "common.h"
 
 #include <math.h>
+#include <threads.h>
 
 enum { SYM_B, SYM_T, SYM_P, SYM_S, SYM_X, SYM_V, SYM_E, REBER_SYMBOLS };
 #define REBER_STATES 7
@@ -59,6 +60,18 @@ static void completion_table(CompletionRow *rows) {
            and the counts themselves overflow a double near k = 1800 */
         for (int s = 0; s <= REBER_END; s++) rows[k][s] /= total;
     }
+}
+
+/* The table depends on the grammar alone: filled once per process, shared
+   read-only by every run's thread (16 KB, off the threads' stacks). */
+static CompletionRow completion_rows[REBER_EXACT_ROWS + 1];
+static once_flag completion_once = ONCE_FLAG_INIT;
+
+static void completion_fill(void) { completion_table(completion_rows); }
+
+static const CompletionRow *completion_rows_ready(void) {
+    call_once(&completion_once, completion_fill);
+    return (const CompletionRow *)completion_rows;
 }
 
 static const double *completions(const CompletionRow *rows, int k) {
@@ -123,10 +136,9 @@ static void write_string(const CompletionRow *rows, int inner_len, Rng *rng, int
 static int reber_generate(const TaskParams *p, Rng *rng, int B, real *x, real *target,
                           real *mask) {
     const int len = p->delay + 3;
-    CompletionRow rows[REBER_EXACT_ROWS + 1];
-    completion_table(rows);
+    const CompletionRow *rows = completion_rows_ready();
     task_clear_steps(len, B, REBER_SYMBOLS, REBER_SYMBOLS, x, target, mask);
-    for (int b = 0; b < B; b++) write_string((const CompletionRow *)rows, p->delay, rng, B, b, x, target);
+    for (int b = 0; b < B; b++) write_string(rows, p->delay, rng, B, b, x, target);
     for (size_t r = 0; r < (size_t)len * B; r++) mask[r] = 1;
     return len;
 }
