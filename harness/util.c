@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <float.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -188,6 +189,20 @@ void print_error(const char *fmt, ...) {
     vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
     fprintf(stderr, "%s\n", text_visible(raw, shown, sizeof shown));
+}
+
+void print_getopt_error(const char *cmd, int opt, char *const *argv) {
+    /* the word getopt stopped at: it has moved optind past it, except inside
+       a cluster of short options, where optopt names the letter */
+    const char *word = argv[optind - 1];
+    if (opt == ':')
+        print_error("rnnbench %s: %s needs a value", cmd, word);
+    else if (optopt && !strncmp(word, "--", 2) && strchr(word, '='))
+        print_error("rnnbench %s: '%s': the option takes no value", cmd, word);
+    else if (optopt > 0 && optopt < 128 && isprint(optopt))
+        print_error("rnnbench %s: unknown option '-%c' (rnnbench %s --help lists them)", cmd, optopt, cmd);
+    else
+        print_error("rnnbench %s: unknown option '%s' (rnnbench %s --help lists them)", cmd, word, cmd);
 }
 
 double now_s(void) {

@@ -43,6 +43,12 @@ char *text_visible(const char *s, char *out, size_t cap);
 /* one line on stderr: the formatted message through text_visible, then '\n' */
 void print_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Command lines (getopt_long with opterr = 0 and an optstring that starts
+   with ':'): the one line for what getopt refused, "rnnbench CMD: --lr needs
+   a value" or "rnnbench CMD: unknown option '--bogus' (...)"; opt is what
+   getopt_long returned (':' or '?'). */
+void print_getopt_error(const char *cmd, int opt, char *const *argv);
+
 /* monotonic clock in seconds */
 double now_s(void);
 /* the process's peak resident memory (VmHWM of /proc/self/status), -1 when unknown */
