@@ -1,6 +1,6 @@
 """Command-line checks of rnnbench's foundation: `list cells` and `trace`, and bad command lines:
-every numeric option of `train` is range-checked exactly (one line naming the option and the
-value, exit 2, no file written).
+every numeric option of `train` and `trace` is range-checked exactly (one line naming the option
+and the value, exit 2, no file written), and `trace -o` replaces only a trace rnnbench wrote.
 
 Run: /usr/bin/python3 -m pytest -q tests/test_cli.py
 """
@@ -165,11 +165,52 @@ def test_train_good_options(tmp_path):
         assert f.attrs["experiment_seed"] == -1  # 2^64 - 1 as the int64 attribute holds it
 
 
+TRACE_BAD = [
+    ("--hidden", "4294967297", "expected an integer from 1 to 1048576"),
+    ("--input", "3x", "expected an integer from 1 to 1048576"),
+    ("--output", "0", "expected an integer from 1 to 1048576"),
+    ("--steps", "99999999999", "expected an integer from 1 to 16777216"),
+    ("--batch", " 4", "expected an integer from 1 to 1048576"),
+    # the seed is recorded as a signed 64-bit attribute
+    ("--seed", "9223372036854775808", "expected an integer from 0 to 9223372036854775807"),
+    ("--seed", " -1", "expected an integer >= 0"),
+    ("--forget-bias", "1e-400", "'1e-400' is too small"),
+    ("--forget-bias", "-1e400", "'-1e400' is too large"),
+    ("--loss", "mse\u200b", "expected mse, xent or bce"),
+]
+
+
+@pytest.mark.parametrize("option,value,text", TRACE_BAD, ids=[f"{o}={v!r}" for o, v, _ in TRACE_BAD])
+def test_trace_bad_option_value(option, value, text, tmp_path):
+    out = tmp_path / "t.h5"
+    r = rnnbench("trace", "--cell", "lstm", option, value, "-o", str(out))
+    line = one_line(r)
+    assert r.returncode == 2, line
+    assert line.startswith(f"rnnbench trace: {option}: "), line
+    assert shown(value) in line and text in line, line
+    assert not out.exists()
+
+
+def test_trace_too_large_is_refused_before_allocating(tmp_path):
+    out = tmp_path / "t.h5"
+    r = rnnbench("trace", "--cell", "lstm", "--steps", "16777216", "--batch", "1048576", "--hidden",
+                 "1048576", "-o", str(out), timeout=20)
+    line = one_line(r)
+    assert r.returncode == 2, line
+    assert "--steps 16777216" in line and "--batch 1048576" in line and "too large" in line, line
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("args,text", [
     (["train", "--bogus"], "rnnbench train: unknown option '--bogus'"),
     (["train", "--lr"], "rnnbench train: --lr needs a value"),
     (["train", "--cell", "rnn", "-o", "x.h5", "extra"], "rnnbench train: unexpected argument 'extra'"),
     (["train", "--cell", "rnn"], "rnnbench train: -o FILE.h5 is required"),
+    (["trace", "--nope"], "rnnbench trace: unknown option '--nope'"),
+    (["trace", "-x"], "rnnbench trace: unknown option '-x'"),
+    (["trace", "--cell", "lstm", "-o"], "rnnbench trace: -o needs a value"),
+    (["trace", "--cell", "lstm"], "rnnbench trace: --cell and -o are required"),
+    (["trace", "--cell", "lstm", "-o", "t.h5", "extra"], "rnnbench trace: unexpected argument 'extra'"),
     (["frobnicate\u202e"], "rnnbench: unknown command 'frobnicate<U+202E>'"),
     (["list", "cel\u00a0ls"], "rnnbench list: unknown list 'cel<U+00A0>ls'"),
 ])
@@ -177,4 +218,115 @@ def test_bad_command_line_is_one_line(args, text, tmp_path):
     r = subprocess.run([BINS["float"], *args], capture_output=True, cwd=tmp_path, timeout=60)
     line = one_line(r)
     assert r.returncode == 2 and line.startswith(text), line
+    assert os.listdir(tmp_path) == []
+
+
+# ------------------------------------------------------------------------------------------------
+# trace -o: replaces only a trace rnnbench wrote
+
+def write_trace(path, seed="1"):
+    return rnnbench("trace", "--cell", "lstm", "--seed", seed, "-o", str(path))
+
+
+def make_results_file(path):
+    r = rnnbench("train", *[x for kv in TRAIN_OK.items() for x in kv], "--quiet", "-o", str(path))
+    assert r.returncode == 0, r.stderr
+
+
+def make_existing(kind, path):
+    """Puts something that is not an rnnbench trace at path."""
+    if kind == "experiment":
+        shutil.copy(os.path.join(ROOT, "experiments", "quickstart.ini"), path)
+    elif kind == "results":
+        make_results_file(path)
+    elif kind == "text":
+        path.write_text("notes\n")
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "foreign-hdf5":
+        with h5py.File(path, "w") as f:
+            f["data"] = np.arange(10)
+    elif kind == "trace-with-other-format":
+        assert write_trace(path).returncode == 0
+        with h5py.File(path, "a") as f:
+            f.attrs["format"] = "rnnbench-results"
+    elif kind == "cut-trace":
+        assert write_trace(path).returncode == 0
+        data = path.read_bytes()
+        path.write_bytes(data[:len(data) // 2])
+    else:
+        raise ValueError(kind)
+
+
+@pytest.mark.parametrize("kind", ["experiment", "results", "text", "empty", "foreign-hdf5",
+                                  "trace-with-other-format", "cut-trace"])
+def test_trace_does_not_replace_other_files(kind, tmp_path):
+    path = tmp_path / "target"
+    make_existing(kind, path)
+    before = path.read_bytes()
+    r = write_trace(path)
+    line = one_line(r)
+    assert r.returncode == 2, line
+    assert line.startswith(f"rnnbench trace: -o {path}: ") and "not replacing it" in line, line
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["target"], "no temporary file left behind"
+
+
+def test_trace_does_not_follow_a_link_to_another_file(tmp_path):
+    target = tmp_path / "results.h5"
+    make_results_file(target)
+    before = target.read_bytes()
+    link = tmp_path / "link.h5"
+    link.symlink_to(target)
+    r = write_trace(link)
+    assert r.returncode == 2 and "not replacing it" in one_line(r)
+    assert target.read_bytes() == before and link.is_symlink()
+
+
+@pytest.mark.parametrize("name", ["adir", "adir/"])
+def test_trace_into_a_directory(name, tmp_path):
+    d = tmp_path / "adir"
+    d.mkdir()
+    (d / "keep").write_text("x")
+    r = write_trace(str(tmp_path / name))
+    line = one_line(r)
+    assert r.returncode == 2 and "is a directory" in line, line
+    assert os.listdir(d) == ["keep"] and sorted(os.listdir(tmp_path)) == ["adir"]
+
+
+def test_trace_replaces_a_trace(tmp_path):
+    path = tmp_path / "t.h5"
+    assert write_trace(path, "1").returncode == 0
+    with h5py.File(path, "r") as f:
+        assert f.attrs["format"] == "rnnbench-trace"
+        first = f["x"][:]
+    r = write_trace(path, "2")
+    assert r.returncode == 0 and r.stderr == b"", r.stderr
+    with h5py.File(path, "r") as f:
+        assert f.attrs["seed"] == 2 and not np.array_equal(f["x"][:], first)
+    assert os.listdir(tmp_path) == ["t.h5"]
+
+
+def test_trace_replaces_a_trace_of_an_earlier_version(tmp_path):
+    """Traces written before the format attribute existed are recognised by their attributes."""
+    path = tmp_path / "t.h5"
+    assert write_trace(path, "1").returncode == 0
+    with h5py.File(path, "a") as f:
+        del f.attrs["format"]
+        del f.attrs["format_version"]
+    assert write_trace(path, "2").returncode == 0
+
+
+def test_trace_leaves_a_file_named_like_its_temporary_alone(tmp_path):
+    keep = tmp_path / "t.h5.tmp"
+    keep.write_text("mine\n")
+    assert write_trace(tmp_path / "t.h5").returncode == 0
+    assert keep.read_text() == "mine\n"
+    assert sorted(os.listdir(tmp_path)) == ["t.h5", "t.h5.tmp"]
+
+
+def test_trace_into_a_missing_directory(tmp_path):
+    r = write_trace(tmp_path / "nodir" / "t.h5")
+    line = one_line(r)
+    assert r.returncode == 2 and "no directory" in line, line
     assert os.listdir(tmp_path) == []
