@@ -383,30 +383,6 @@ static int parse_setting(Parser *p, Setting *st, const char *value) {
 /* ------------------------------------------------------------------------- */
 /* reading: the line reader, section headers and the key handler */
 
-static int utf8_valid(const unsigned char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned min;
-        if (c < 0x80) { i++; continue; }
-        else if (c >= 0xC2 && c <= 0xDF) { len = 2; min = 0x80; }
-        else if (c >= 0xE0 && c <= 0xEF) { len = 3; min = 0x800; }
-        else if (c >= 0xF0 && c <= 0xF4) { len = 4; min = 0x10000; }
-        else return 0;
-        if (i + len > n) return 0;
-        unsigned cp = c & (0x7F >> len);
-        for (size_t j = 1; j < len; j++) {
-            if ((s[i + j] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (s[i + j] & 0x3F);
-        }
-        /* no overlong forms, no UTF-16 surrogates, nothing past U+10FFFF */
-        if (cp < min || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return 0;
-        i += len;
-    }
-    return 1;
-}
-
 /* where inih ends a name, a value or a header: at one of `stops`, at an
    inline comment (a ';' after whitespace), or at the end of s */
 static char *find_stop(char *s, const char *stops) {
@@ -473,7 +449,7 @@ static int enter_section(Parser *p, char *line) {
 /* the checks every line passes before anything reads it; n loses a "\r" ending */
 static int line_is_text(Parser *p, const char *s, size_t *n) {
     if (memchr(s, '\0', *n)) return fail(p, "contains a NUL byte (not a text file)");
-    if (!utf8_valid((const unsigned char *)s, *n)) return fail(p, "not valid UTF-8 text");
+    if (!text_is_utf8(s, *n)) return fail(p, "not valid UTF-8 text");
     if (*n && s[*n - 1] == '\r') (*n)--;
     for (size_t q = 0; q < *n; q++) {
         unsigned char ch = (unsigned char)s[q];

@@ -24,7 +24,7 @@ int parse_long(const char *s, long lo, long hi, long *out) {
     errno = 0;
     if (!starts_clean(s)) return 0;
     long v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi) return 0;
+    if (errno || end == s || *end || v < lo || v > hi) return 0;
     *out = v;
     return 1;
 }
@@ -34,7 +34,7 @@ int parse_u64(const char *s, unsigned long long *out) {
     errno = 0;
     if (!starts_clean(s) || *s == '-') return 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end) return 0;
+    if (errno || end == s || *end) return 0;
     *out = v;
     return 1;
 }
@@ -108,12 +108,11 @@ static long utf8_next(const unsigned char *s, size_t n, size_t *len) {
     *len = 1;
     unsigned c = s[0];
     if (c < 0x80) return c;
-    size_t need;
-    long min;
-    if (c >= 0xC2 && c <= 0xDF) need = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF) need = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4) need = 4, min = 0x10000;
-    else return -1;
+    /* the lead byte gives the length, and the smallest code point of that
+       length (anything less is an overlong form) */
+    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    long min = need == 4 ? 0x10000 : need == 3 ? 0x800 : 0x80;
+    if (c < 0xC2 || c > 0xF4) return -1;
     if (need > n) return -1;
     long cp = c & (0x7F >> need);
     for (size_t i = 1; i < need; i++) {
@@ -147,6 +146,13 @@ int char_is_hidden(long cp) {
     return 0;
 }
 
+int text_is_utf8(const char *s, size_t n) {
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0, len; i < n; i += len)
+        if (utf8_next(u + i, n - i, &len) < 0) return 0;
+    return 1;
+}
+
 long first_hidden_char(const char *s, size_t n) {
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0, len; i < n; i += len) {
@@ -165,13 +171,16 @@ char *text_visible(const char *s, char *out, size_t cap) {
     for (size_t i = 0, len; i < n; i += len) {
         char piece[16];
         long cp = utf8_next(u + i, n - i, &len);
-        size_t k;
+        size_t k = len;
         if (cp < 0) k = (size_t)snprintf(piece, sizeof piece, "<0x%02X>", u[i]);
         else if (char_is_hidden(cp)) k = (size_t)snprintf(piece, sizeof piece, "<U+%04lX>", cp);
-        else memcpy(piece, s + i, k = len);
+        else memcpy(piece, s + i, len);
         if (o + k + 1 > cap) {
             o = keep;
-            if (o + 4 <= cap) memcpy(out + o, "...", 3), o += 3;
+            if (o + 4 <= cap) {
+                memcpy(out + o, "...", 3);
+                o += 3;
+            }
             break;
         }
         memcpy(out + o, piece, k);

@@ -33,6 +33,8 @@ void why_not_double(const char *s, const char *what, char *out, size_t n);
    them (NBSP, zero-width and bidirectional controls, variation selectors,
    tags, private-use and non-characters). A message shows them as <U+XXXX>. */
 int char_is_hidden(long code_point);
+/* 1 when s[0..n) is UTF-8: no overlong form, surrogate or code point past U+10FFFF */
+int text_is_utf8(const char *s, size_t n);
 /* the first hidden character of s[0..n), or 0 when none (a byte that is not
    UTF-8 counts, as 0xFFFD) */
 long first_hidden_char(const char *s, size_t n);
