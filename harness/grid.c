@@ -2,9 +2,12 @@
 
    Reading: inih is fed one line at a time by our own reader, which counts the
    lines (Debian's inih gives the handler no line number), rejects what is not
-   UTF-8 text or does not fit inih's line buffer, and follows the section
-   headers, so that every message names the line at fault. Every key and value
-   is checked as it is read: a typo is an error, never a default.
+   UTF-8 text, follows the section headers, and hands a line longer than
+   inih's 200-byte buffer over as a short stand-in while keeping its key and
+   value itself, so that lines up to GRID_MAX_LINE bytes are read whole and
+   every message names the line at fault. Every key and value is checked as it
+   is read: a typo is an error, never a default. Messages show invisible and
+   control characters as <U+XXXX> (text_visible).
    Expanding: each [grid] section, in file order, becomes the Cartesian product
    of its lists (the first key listed varies slowest) x `trials` draws of its
    distributions x `seeds`; each run is config_default + the section's values,
@@ -145,6 +148,11 @@ typedef struct {
     size_t len, pos;
     int line;
     Where where;
+    /* the current line, whole (inih's buffer holds 200 bytes), and for a
+       longer key line the name and value inih was not handed (see stand_in) */
+    char *line_text;
+    size_t line_cap;
+    const char *long_name, *long_value;
     /* [experiment] */
     int experiment_line;                 /* its header, 0 when there is none */
     int experiment_key_line[N_EXPERIMENT_KEYS];
@@ -182,6 +190,9 @@ static void parser_free(Parser *p) {
     free(p->sections);
     p->sections = NULL;
     p->n_sections = p->cap_sections = 0;
+    free(p->line_text);
+    p->line_text = NULL;
+    p->line_cap = 0;
 }
 
 static int key_index(const char *name, size_t n) {
@@ -214,19 +225,20 @@ static int copy_trimmed(const char *s, size_t n, char *out, size_t cap) {
 /* one value of key k from text (already trimmed); 1, or 0 with the error set */
 static int parse_item(Parser *p, int k, const char *text, Value *v) {
     const KeySpec *key = &KEYS[k];
+    char why[512];
     memset(v, 0, sizeof *v);
     switch (key->type) {
     case T_INT:
     case T_LONG: {
         long hi = key->type == T_INT ? INT_MAX : LONG_MAX;
         if (parse_long(text, key->min, hi, &v->i)) return 1;
-        if (key->min == INT_MIN || key->min == LONG_MIN)
-            return fail(p, "%s: expected an integer, got '%s'", key->name, text);
-        return fail(p, "%s: expected an integer >= %ld, got '%s'", key->name, key->min, text);
+        why_not_long(text, key->min, hi, why, sizeof why);
+        return fail(p, "%s: %s", key->name, why);
     }
     case T_NUM:
         if (parse_double(text, &v->x)) return 1;
-        return fail(p, "%s: expected a number or a distribution, got '%s'", key->name, text);
+        why_not_double(text, "a number or a distribution", why, sizeof why);
+        return fail(p, "%s: %s", key->name, why);
     case T_BOOL:
         if (!strcmp(text, "0") || !strcmp(text, "false")) v->i = 0;
         else if (!strcmp(text, "1") || !strcmp(text, "true")) v->i = 1;
@@ -245,8 +257,10 @@ static int parse_item(Parser *p, int k, const char *text, Value *v) {
         return 1;
     case T_FORGET:
         if (!strcmp(text, "chrono")) v->i = 1;
-        else if (!parse_double(text, &v->x))
-            return fail(p, "%s: expected a number, chrono or a distribution, got '%s'", key->name, text);
+        else if (!parse_double(text, &v->x)) {
+            why_not_double(text, "a number, chrono or a distribution", why, sizeof why);
+            return fail(p, "%s: %s", key->name, why);
+        }
         return 1;
     case T_FORM:
         for (size_t w = 0; w < sizeof FORM_WORDS / sizeof FORM_WORDS[0]; w++)
@@ -275,7 +289,7 @@ static int parse_items(Parser *p, Setting *st, const char *text, size_t n, const
         size_t len = (size_t)((comma ? comma : end) - item);
         char buf[256];
         if (!copy_trimmed(item, len, buf, sizeof buf))
-            return fail(p, "%s: value too long", KEYS[st->key].name);
+            return fail(p, "%s: a value longer than %zu characters", KEYS[st->key].name, sizeof buf - 1);
         if (!*buf && count > 1)
             return fail(p, "%s: empty item in the list '%s'", KEYS[st->key].name, whole);
         if (!parse_item(p, st->key, buf, &st->values[j])) return 0;
@@ -326,8 +340,14 @@ static int parse_distribution(Parser *p, Setting *st, const char *word, const ch
     if (!copy_trimmed(args, (size_t)(comma - args), a, sizeof a) ||
         !copy_trimmed(comma + 1, (size_t)(close - comma - 1), b, sizeof b))
         return bad_distribution(p, st, value, "bound too long");
-    if (!parse_double(a, &st->lo)) return bad_distribution(p, st, value, "'%s' is not a number", a);
-    if (!parse_double(b, &st->hi)) return bad_distribution(p, st, value, "'%s' is not a number", b);
+    const char *bound[2] = {a, b};
+    double *bound_value[2] = {&st->lo, &st->hi};
+    for (int i = 0; i < 2; i++)
+        if (!parse_double(bound[i], bound_value[i])) {
+            char why[256];
+            why_not_double(bound[i], "a number", why, sizeof why);
+            return bad_distribution(p, st, value, "%s", why);
+        }
     if (st->kind == V_LOGUNIFORM && !(st->lo > 0 && st->hi > st->lo))
         return bad_distribution(p, st, value, "needs 0 < a < b");
     if (st->kind == V_UNIFORM && !(st->hi > st->lo))
@@ -363,45 +383,32 @@ static int parse_setting(Parser *p, Setting *st, const char *value) {
 /* ------------------------------------------------------------------------- */
 /* reading: the line reader, section headers and the key handler */
 
-static int utf8_valid(const unsigned char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned min;
-        if (c < 0x80) { i++; continue; }
-        else if (c >= 0xC2 && c <= 0xDF) { len = 2; min = 0x80; }
-        else if (c >= 0xE0 && c <= 0xEF) { len = 3; min = 0x800; }
-        else if (c >= 0xF0 && c <= 0xF4) { len = 4; min = 0x10000; }
-        else return 0;
-        if (i + len > n) return 0;
-        unsigned cp = c & (0x7F >> len);
-        for (size_t j = 1; j < len; j++) {
-            if ((s[i + j] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (s[i + j] & 0x3F);
-        }
-        /* no overlong forms, no UTF-16 surrogates, nothing past U+10FFFF */
-        if (cp < min || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return 0;
-        i += len;
+/* where inih ends a name, a value or a header: at one of `stops`, at an
+   inline comment (a ';' after whitespace), or at the end of s */
+static char *find_stop(char *s, const char *stops) {
+    int was_space = 0;
+    while (*s && !strchr(stops, *s) && !(was_space && *s == ';')) {
+        was_space = isspace((unsigned char)*s);
+        s++;
     }
-    return 1;
+    return s;
 }
 
-/* a "[...]" line: the same header inih sees (up to the first ']', which an
-   inline ';' comment may not precede), then ours to judge */
-static int enter_section(Parser *p, const char *line) {
-    const char *end = line + 1;
-    int was_space = 0;
-    while (*end && *end != ']' && !(was_space && *end == ';')) {
-        was_space = isspace((unsigned char)*end);
-        end++;
-    }
+static void trim_end(char *s) {
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+}
+
+/* a "[...]" line (ours, cut in place): the same header inih sees (up to the
+   first ']' not after an inline comment), then ours to judge */
+static int enter_section(Parser *p, char *line) {
+    char *end = find_stop(line + 1, "]");
     if (*end != ']') return fail(p, "syntax error");
     const char *after = skip_space(end + 1);
     if (*after && *after != ';') return fail(p, "syntax error");
-    char text[256];
-    if (!copy_trimmed(line + 1, (size_t)(end - line - 1), text, sizeof text))
-        return fail(p, "section header longer than %zu characters", sizeof text - 1);
+    *end = '\0';
+    char *text = (char *)skip_space(line + 1);
+    trim_end(text);
     if (!strcmp(text, "experiment")) {
         if (p->experiment_line)
             return fail(p, "[experiment] given twice (first on line %d)", p->experiment_line);
@@ -418,6 +425,11 @@ static int enter_section(Parser *p, const char *line) {
     if (strlen(name) >= sizeof p->sections[0].name)
         return fail(p, "[%s]: section name longer than %zu characters", text,
                     sizeof p->sections[0].name - 1);
+    /* the name is recorded with every run of the section */
+    long hidden = first_hidden_char(name, strlen(name));
+    if (hidden)
+        return fail(p, "[%s]: the section name contains an invisible or control character (<U+%04lX>)",
+                    text, hidden);
     if (p->n_sections == p->cap_sections) {
         int cap = p->cap_sections ? 2 * p->cap_sections : 4;
         Section *more = realloc(p->sections, (size_t)cap * sizeof *more);
@@ -434,14 +446,84 @@ static int enter_section(Parser *p, const char *line) {
     return 1;
 }
 
+/* the checks every line passes before anything reads it; n loses a "\r" ending */
+static int line_is_text(Parser *p, const char *s, size_t *n) {
+    if (memchr(s, '\0', *n)) return fail(p, "contains a NUL byte (not a text file)");
+    if (!text_is_utf8(s, *n)) return fail(p, "not valid UTF-8 text");
+    if (*n && s[*n - 1] == '\r') (*n)--;
+    for (size_t q = 0; q < *n; q++) {
+        unsigned char ch = (unsigned char)s[q];
+        /* a control byte would be echoed into an error message and garble the terminal */
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return fail(p, "control character 0x%02X in the line (not a text file?)", ch);
+    }
+    if (*n > GRID_MAX_LINE) return fail(p, "line longer than %d bytes", GRID_MAX_LINE);
+    return 1;
+}
+
+/* s[0..n) into p->line_text, NUL-terminated */
+static int keep_line(Parser *p, const char *s, size_t n) {
+    if (n + 1 > p->line_cap) {
+        char *more = realloc(p->line_text, n + 1);
+        if (!more) return fail(p, "out of memory");
+        p->line_text = more;
+        p->line_cap = n + 1;
+    }
+    memcpy(p->line_text, s, n);
+    p->line_text[n] = '\0';
+    return 1;
+}
+
+/* a "name = value" (or "name: value") line as inih splits a short one: the
+   name ends at the first '=' or ':', the value at an inline comment, both
+   trimmed. 1 with name and value pointing into line (cut in place), or 0
+   when no '=' or ':' comes before an inline comment */
+static int split_key_line(char *line, const char **name, const char **value) {
+    char *sep = find_stop(line, "=:");
+    if (*sep != '=' && *sep != ':') return 0;
+    *sep = '\0';
+    trim_end(line);
+    char *v = sep + 1;
+    *find_stop(v, "") = '\0';
+    v = (char *)skip_space(v);
+    trim_end(v);
+    *name = line;
+    *value = v;
+    return 1;
+}
+
+/* A line longer than inih's buffer (p->line_text, whole): inih gets a short
+   line of the same kind, and what inih would have taken from the whole line
+   is kept in p->long_name and p->long_value for on_key. A header was already
+   entered from the whole line, and inih's own idea of the section is not used. */
+static char *stand_in(Parser *p, char *buf, int num) {
+    char *line = p->line_text;
+    const char *short_line;
+    if (line[0] == ';' || line[0] == '#') short_line = ";\n";
+    else if (line[0] == '[') short_line = "[]\n";
+    else if (split_key_line(line, &p->long_name, &p->long_value)) short_line = "k=\n";
+    else {
+        fail(p, "syntax error");
+        return NULL;
+    }
+    if (strlen(short_line) + 1 > (size_t)num) {
+        fail(p, "inih's line buffer holds only %d bytes", num);
+        return NULL;
+    }
+    memcpy(buf, short_line, strlen(short_line) + 1);
+    return buf;
+}
+
 /* inih's ini_reader: hands it the next line, checked, ending in '\n'.
-   inih reads into a buffer of `num` bytes; a line (without its '\n', or
-   "\r\n") longer than num - 2 leaves no room for the '\n' and the NUL and
-   would be cut, so it is an error here. Leading whitespace is dropped: inih
-   would take an indented line as the continuation of the previous value, which
-   experiment files do not have (a lone value on a line is then a syntax error). */
+   inih reads into a buffer of `num` bytes (200 in Debian's build) and would
+   cut a longer line into two, so a line that does not fit in it is handed
+   over as a stand-in (see stand_in): lines up to GRID_MAX_LINE bytes are read
+   whole. Leading whitespace is dropped: inih would take an indented line as
+   the continuation of the previous value, which experiment files do not have
+   (a lone value on a line is then a syntax error). */
 static char *next_line(char *buf, int num, void *stream) {
     Parser *p = stream;
+    p->long_name = p->long_value = NULL;
     if (p->err_line || p->pos >= p->len) return NULL;
     const char *s = p->text + p->pos;
     size_t rest = p->len - p->pos;
@@ -449,35 +531,30 @@ static char *next_line(char *buf, int num, void *stream) {
     size_t n = nl ? (size_t)(nl - s) : rest;
     p->pos += nl ? n + 1 : n;
     p->line++;
-    if (memchr(s, '\0', n)) {
-        fail(p, "contains a NUL byte (not a text file)");
-        return NULL;
-    }
-    if (!utf8_valid((const unsigned char *)s, n)) {
-        fail(p, "not valid UTF-8 text");
-        return NULL;
-    }
-    if (n && s[n - 1] == '\r') n--;
-    for (size_t q = 0; q < n; q++) {
-        unsigned char ch = (unsigned char)s[q];
-        /* a control byte would be echoed into an error message and garble the terminal */
-        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-            fail(p, "control character 0x%02X in the line (not a text file?)", ch);
-            return NULL;
-        }
-    }
-    int max_len = num - 2;
-    if (n > (size_t)(max_len > 0 ? max_len : 0)) {
-        fail(p, "line longer than %d characters", max_len);
-        return NULL;
-    }
+    if (!line_is_text(p, s, &n)) return NULL;
     if (p->line == 1 && n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) s += 3, n -= 3;
     while (n && isspace((unsigned char)*s)) s++, n--;
+    if (!keep_line(p, s, n)) return NULL;
+    if (p->line_text[0] == '[' && !enter_section(p, p->line_text)) return NULL;
+    if (n + 2 > (size_t)num) return stand_in(p, buf, num);
     memcpy(buf, s, n);
     buf[n] = '\n';
     buf[n + 1] = '\0';
-    if (buf[0] == '[' && !enter_section(p, buf)) return NULL;
     return buf;
+}
+
+/* why name cannot name an experiment, whose results go to results/<name>.h5
+   (a phrase that follows "name: "), or NULL when it can: a name starting with
+   '.' would be a hidden file (or "..h5"), and an invisible character would
+   make two names that look the same */
+static const char *name_problem(const char *name, char *why, size_t n) {
+    if (!*name) return "is empty";
+    if (strchr(name, '/')) return "must not contain '/' (it names the results file)";
+    if (name[0] == '.') return "must not start with '.' (it names the results file)";
+    long hidden = first_hidden_char(name, strlen(name));
+    if (!hidden) return NULL;
+    snprintf(why, n, "contains an invisible or control character (<U+%04lX>)", hidden);
+    return why;
 }
 
 static int experiment_key(Parser *p, const char *key, const char *value) {
@@ -488,18 +565,23 @@ static int experiment_key(Parser *p, const char *key, const char *value) {
         return fail(p, "%s: given twice (first on line %d)", key, p->experiment_key_line[k]);
     p->experiment_key_line[k] = p->line;
     switch (k) {
-    case E_NAME:
+    case E_NAME: {
         if (!*value) return fail(p, "name: expected a name, got ''");
         if (strlen(value) >= sizeof p->name)
             return fail(p, "name: longer than %zu characters", sizeof p->name - 1);
-        if (strchr(value, '/'))
-            return fail(p, "name: must not contain '/' (it names the results file), got '%s'", value);
+        char why[128];
+        const char *problem = name_problem(value, why, sizeof why);
+        if (problem) return fail(p, "name: %s, got '%s'", problem, value);
         snprintf(p->name, sizeof p->name, "%s", value);
         return 1;
+    }
     case E_SEED: {
         unsigned long long seed;
-        if (!parse_u64(value, &seed))
-            return fail(p, "seed: expected an integer in [0, 2^64), got '%s'", value);
+        if (!parse_u64(value, &seed)) {
+            char why[512];
+            why_not_u64(value, why, sizeof why);
+            return fail(p, "seed: %s", why);
+        }
         p->seed = seed;
         return 1;
     }
@@ -516,8 +598,11 @@ static int grid_key(Parser *p, const char *name, const char *value) {
     sec->key_line[k] = p->line;
     if (KEYS[k].type == T_COUNT) {
         long n;
-        if (!parse_long(value, 1, INT_MAX, &n))
-            return fail(p, "%s: expected an integer >= 1, got '%s'", name, value);
+        if (!parse_long(value, 1, INT_MAX, &n)) {
+            char why[512];
+            why_not_long(value, 1, INT_MAX, why, sizeof why);
+            return fail(p, "%s: %s", name, why);
+        }
         if (k == K_SEEDS) sec->seeds = (int)n;
         else sec->trials = (int)n;
         return 1;
@@ -534,6 +619,10 @@ static int on_key(void *user, const char *section, const char *name, const char 
     Parser *p = user;
     (void)section; /* ours, from the reader, is not cut at inih's 50 characters */
     if (p->err_line) return 0;
+    if (p->long_name) {
+        name = p->long_name;
+        value = p->long_value;
+    }
     if (!*name) return fail(p, "syntax error");
     switch (p->where) {
     case IN_EXPERIMENT: return experiment_key(p, name, value);
@@ -747,14 +836,54 @@ static int expand(Parser *p, Experiment *ex) {
 /* ------------------------------------------------------------------------- */
 /* the interface */
 
+/* the message for err: "path:line: msg" (or "path: msg" for line 0), with
+   every character that would not show as itself made visible */
 static void set_err(char *err, size_t err_len, const char *path, int line, const char *msg) {
     if (!err || !err_len) return;
-    if (line > 0) snprintf(err, err_len, "%s:%d: %s", path, line, msg);
-    else snprintf(err, err_len, "%s: %s", path, msg);
+    char raw[4096];
+    if (line > 0) snprintf(raw, sizeof raw, "%s:%d: %s", path, line, msg);
+    else snprintf(raw, sizeof raw, "%s: %s", path, msg);
+    text_visible(raw, err, err_len);
+}
+
+/* the experiment's name: `name =`, else the file's base name without .ini,
+   held to the same rules. 1, or 0 with the reason in msg */
+static int experiment_name(const Parser *p, const char *path, char *out, size_t cap, char *msg,
+                           size_t msg_len) {
+    if (p->experiment_key_line[E_NAME]) {
+        snprintf(out, cap, "%s", p->name); /* experiment_key checked it */
+        return 1;
+    }
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n > 4 && !strcmp(base + n - 4, ".ini")) n -= 4;
+    char name[1024], why[128];
+    snprintf(name, sizeof name, "%.*s", (int)n, base);
+    const char *problem = name_problem(name, why, sizeof why);
+    if (!problem && strlen(name) >= cap) {
+        snprintf(why, sizeof why, "is longer than %zu characters", cap - 1);
+        problem = why;
+    }
+    if (problem) {
+        snprintf(msg, msg_len, "the experiment name '%s' (from the file name) %s; set one with `name =` in "
+                 "[experiment]", name, problem);
+        return 0;
+    }
+    memcpy(out, name, strlen(name) + 1);
+    return 1;
 }
 
 /* parses text[0..len) (which it owns: into ex->text, or freed) */
 static int load(const char *path, char *text, size_t len, Experiment *ex, char *err, size_t err_len) {
+    memset(ex, 0, sizeof *ex);
+    char file_msg[1536] = ""; /* what is wrong with the file as a whole (no line) */
+    if (strlen(path) >= sizeof ex->path) {
+        snprintf(file_msg, sizeof file_msg, "path longer than %zu characters", sizeof ex->path - 1);
+        set_err(err, err_len, path, 0, file_msg);
+        free(text);
+        return -1;
+    }
     Parser p = {0};
     p.text = text;
     p.len = len;
@@ -769,26 +898,18 @@ static int load(const char *path, char *text, size_t len, Experiment *ex, char *
     }
     if (!p.err_line && !p.n_sections)
         fail_at(&p, 1, "no [grid] section (see experiments/quickstart.ini)");
-    memset(ex, 0, sizeof *ex);
-    if (!p.err_line) expand(&p, ex);
+    int failed = p.err_line != 0;
+    if (!failed) failed = !experiment_name(&p, path, ex->name, sizeof ex->name, file_msg, sizeof file_msg);
+    if (!failed) failed = !expand(&p, ex);
     parser_free(&p);
-    if (p.err_line) {
-        set_err(err, err_len, path, p.err_line, p.err);
+    if (failed) {
+        set_err(err, err_len, path, p.err_line, p.err_line ? p.err : file_msg);
         free(ex->runs);
         memset(ex, 0, sizeof *ex);
         free(text);
         return -1;
     }
     snprintf(ex->path, sizeof ex->path, "%s", path);
-    if (p.experiment_key_line[E_NAME]) {
-        snprintf(ex->name, sizeof ex->name, "%s", p.name);
-    } else {
-        const char *base = strrchr(path, '/');
-        base = base ? base + 1 : path;
-        size_t n = strlen(base);
-        if (n > 4 && !strcmp(base + n - 4, ".ini")) n -= 4;
-        snprintf(ex->name, sizeof ex->name, "%.*s", (int)n, base);
-    }
     ex->text = text;
     ex->seed = p.seed;
     return 0;

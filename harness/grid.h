@@ -11,7 +11,12 @@
    Every run's id and seed derive from (experiment seed, its parameters), never
    from its position (config_finalize). Errors name the file, the line, the
    key and the value: "experiments/x.ini:7: lr: expected a number or a
-   distribution, got 'fast'". Unknown keys and sections are errors. */
+   distribution, got 'fast'", with invisible and control characters shown as
+   <U+XXXX>. Unknown keys and sections are errors. A line may be up to
+   GRID_MAX_LINE bytes long (a list of many values is one line). The
+   experiment's name (`name =`, else the file's name without .ini) names
+   results/<name>.h5: it may not contain '/', start with '.', or hold an
+   invisible or control character. */
 #ifndef RNNBENCH_GRID_H
 #define RNNBENCH_GRID_H
 
@@ -20,6 +25,8 @@
 #include "config.h"
 
 #define GRID_MAX_RUNS 100000
+/* the longest line of an experiment file, in bytes without its line end */
+#define GRID_MAX_LINE 65536
 
 typedef struct {
     char path[1024];

@@ -1,5 +1,6 @@
 /* main.c: the rnnbench command line. Subcommands only; each lives in its
-   own file. Exit status: 0 success, 1 a failed run, 2 bad usage or input. */
+   own file. Exit status: 0 success, 1 a failed run, 2 bad usage or input
+   (said in one line, with invisible characters shown as <U+XXXX>). */
 #include "bench.h"
 #include "h5io.h"
 #include "runner.h"
@@ -56,7 +57,7 @@ static int cmd_list(int argc, char **argv) {
         }
         return 0;
     }
-    fprintf(stderr, "rnnbench list: unknown list '%s' (cells or tasks)\n", argv[1]);
+    print_error("rnnbench list: unknown list '%s' (cells or tasks)", argv[1]);
     return 2;
 }
 
@@ -86,7 +87,6 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "show")) return cmd_show(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
-    fprintf(stderr, "rnnbench: unknown command '%s'\n", cmd);
-    usage(stderr);
+    print_error("rnnbench: unknown command '%s' (rnnbench --help lists them)", cmd);
     return 2;
 }

@@ -1,27 +1,150 @@
 /* trace.c: `rnnbench trace`, one forward and backward pass of a cell with
    its readout on random data, written to HDF5 for checking against other
    implementations (tests/test_trace_torch.py) and for debugging. Not a
-   training run: nothing is updated. */
+   training run: nothing is updated.
+   -o never destroys what it did not write: it creates FILE, or replaces a
+   trace rnnbench wrote (attribute format = "rnnbench-trace"), and refuses
+   anything else (a results or experiment file, a directory, ...). The trace
+   is written to FILE.tmp.<pid>, created exclusively, then renamed over FILE. */
 #include "trace.h"
 #include "h5io.h"
 #include "util.h"
 #include "../cells/gemm.h"
 #include "../cells/model.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TRACE_FORMAT "rnnbench-trace"
+#define TRACE_FORMAT_VERSION 1
+/* the values one trace may hold (inputs, activation cache, gradients):
+   4 GiB as float, 8 GiB as double */
+#define TRACE_MAX_VALUES (1L << 30)
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: rnnbench trace --cell NAME --hidden H --input X --output Y --steps T\n"
-            "                      --batch B --loss mse|xent|bce --seed S -o FILE.h5\n"
-            "                      [--forget-bias F]\n"
+            "usage: rnnbench trace --cell NAME [--hidden H] [--input X] [--output Y] [--steps T]\n"
+            "                      [--batch B] [--loss mse|xent|bce] [--seed S] [--forget-bias F]\n"
+            "                      -o FILE.h5\n"
             "One forward and backward pass on random data (h_0 = c_0 = 0), written to FILE.h5:\n"
             "attributes describe the cell; datasets x, target, mask, y, loss, h, dx, dh0,\n"
-            "flow_h, params/<name> and grads/<name>.\n");
+            "flow_h, params/<name> and grads/<name>.\n"
+            "Defaults: H 8, X 3, Y 2, T 20, B 4, mse, seed 1. H, X, Y and B are at most 2^20, T at\n"
+            "most 2^24, the seed below 2^63, and the trace at most 2^30 values in all.\n"
+            "FILE.h5 is created, or replaced when it is a trace rnnbench wrote; any other existing\n"
+            "file (results, an experiment) or a directory is refused, and left as it was.\n");
+}
+
+typedef struct {
+    const char *cell, *out, *loss;
+    long hidden, input, output, steps, batch;
+    long seed;
+    double forget_bias;
+} TraceArgs;
+
+static const struct option OPTIONS[] = {
+    {"cell", required_argument, 0, 'c'},   {"hidden", required_argument, 0, 'H'},
+    {"input", required_argument, 0, 'X'},  {"output", required_argument, 0, 'Y'},
+    {"steps", required_argument, 0, 'T'},  {"batch", required_argument, 0, 'B'},
+    {"loss", required_argument, 0, 'l'},   {"seed", required_argument, 0, 's'},
+    {"forget-bias", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0}};
+
+static const char *option_name(int val) {
+    for (const struct option *o = OPTIONS; o->name; o++)
+        if (o->val == val) return o->name;
+    return "?";
+}
+
+/* a whole number in [lo, hi] into *field; 1, or 0 with why */
+static int set_long(long *field, const char *arg, long lo, long hi, char *why, size_t n) {
+    if (parse_long(arg, lo, hi, field)) return 1;
+    why_not_long(arg, lo, hi, why, n);
+    return 0;
+}
+
+/* one option into a; 1, or 0 with the reason in why */
+static int apply_option(int opt, const char *arg, TraceArgs *a, char *why, size_t n) {
+    switch (opt) {
+    case 'c': a->cell = arg; return 1;
+    case 'H': return set_long(&a->hidden, arg, 1, 1L << 20, why, n);
+    case 'X': return set_long(&a->input, arg, 1, 1L << 20, why, n);
+    case 'Y': return set_long(&a->output, arg, 1, 1L << 20, why, n);
+    case 'T': return set_long(&a->steps, arg, 1, 1L << 24, why, n);
+    case 'B': return set_long(&a->batch, arg, 1, 1L << 20, why, n);
+    /* the seed attribute is a signed 64-bit integer */
+    case 's': return set_long(&a->seed, arg, 0, LONG_MAX, why, n);
+    case 'l': {
+        LossKind k;
+        if (loss_parse(arg, &k) == 0) {
+            a->loss = arg;
+            return 1;
+        }
+        snprintf(why, n, "expected mse, xent or bce, got '%s'", arg);
+        return 0;
+    }
+    case 'f':
+        if (parse_double(arg, &a->forget_bias)) return 1;
+        why_not_double(arg, "a number", why, n);
+        return 0;
+    }
+    snprintf(why, n, "not an option of trace");
+    return 0;
+}
+
+/* the command line into a: -1 to go on, else the exit status */
+static int parse_args(int argc, char **argv, TraceArgs *a) {
+    *a = (TraceArgs){.loss = "mse", .hidden = 8, .input = 3, .output = 2, .steps = 20, .batch = 4,
+                     .seed = 1, .forget_bias = 1.0};
+    int opt;
+    optind = 1;
+    opterr = 0; /* our own one-line messages */
+    while ((opt = getopt_long(argc, argv, ":o:h", OPTIONS, NULL)) != -1) {
+        char why[512];
+        if (opt == 'h') {
+            usage(stdout);
+            return 0;
+        }
+        if (opt == '?' || opt == ':') {
+            print_getopt_error("trace", opt, argv);
+            return 2;
+        }
+        if (opt == 'o') a->out = optarg;
+        else if (!apply_option(opt, optarg, a, why, sizeof why)) {
+            print_error("rnnbench trace: --%s: %s", option_name(opt), why);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        print_error("rnnbench trace: unexpected argument '%s' (rnnbench trace --help)", argv[optind]);
+        return 2;
+    }
+    if (!a->cell || !a->out) {
+        print_error("rnnbench trace: --cell and -o are required (rnnbench trace --help)");
+        return 2;
+    }
+    if (!*a->out) {
+        print_error("rnnbench trace: -o: expected a file name, got ''");
+        return 2;
+    }
+    return -1;
+}
+
+/* Roughly the values the trace's buffers hold, in double (no overflow): per
+   row of T x B the input, output, target and the widest cell's activation
+   cache (under 16 per hidden unit); the parameters and their gradients. */
+static double trace_values(const TraceArgs *a) {
+    double H = (double)a->hidden, X = (double)a->input, Y = (double)a->output;
+    double rows = (double)a->steps * (double)a->batch;
+    double params = 16 * H * (X + H + 2) + Y * (H + 1);
+    return rows * (2 * X + 3 * Y + 16 * H + 2) + 2 * params + 8 * (double)a->batch * H;
 }
 
 /* Random inputs, targets and a mask with some zeros (a whole step and
@@ -47,20 +170,126 @@ static void random_batch(Rng *rng, const Model *m, int T, int B, real *x, real *
     mask[(size_t)(T - 1) * B] = 1;               /* at least one row counts */
 }
 
+/* ------------------------------------------------------------------------- */
+/* what -o may replace */
+
+/* 1 when obj has a scalar string attribute `name` equal to want */
+static int attr_str_equals(hid_t obj, const char *name, const char *want) {
+    if (H5Aexists(obj, name) <= 0) return 0;
+    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    if (attr < 0) return 0;
+    hid_t space = H5Aget_space(attr), type = H5Aget_type(attr);
+    int equal = 0;
+    if (space >= 0 && type >= 0 && H5Sget_simple_extent_type(space) == H5S_SCALAR &&
+        H5Tget_class(type) == H5T_STRING) {
+        if (H5Tis_variable_str(type) > 0) {
+            hid_t mem = H5Tcopy(H5T_C_S1);
+            char *value = NULL;
+            if (mem >= 0 && H5Tset_size(mem, H5T_VARIABLE) >= 0 &&
+                H5Tset_cset(mem, H5Tget_cset(type)) >= 0 && H5Aread(attr, mem, &value) >= 0 && value) {
+                equal = !strcmp(value, want);
+                H5free_memory(value);
+            }
+            if (mem >= 0) H5Tclose(mem);
+        } else {
+            char value[64] = "";
+            if (H5Tget_size(type) < sizeof value && H5Aread(attr, type, value) >= 0)
+                equal = !strcmp(value, want);
+        }
+    }
+    if (type >= 0) H5Tclose(type);
+    if (space >= 0) H5Sclose(space);
+    H5Aclose(attr);
+    return equal;
+}
+
+/* a trace of rnnbench 0.1.0, written before the format attribute: no format,
+   and the attributes and datasets only a trace has */
+static int is_early_trace(hid_t f) {
+    return H5Aexists(f, "format") == 0 && H5Aexists(f, "rnnbench_version") > 0 &&
+           H5Aexists(f, "loss_kind") > 0 && H5Lexists(f, "flow_h", H5P_DEFAULT) > 0 &&
+           H5Lexists(f, "grads", H5P_DEFAULT) > 0;
+}
+
+/* 1 when the regular file at path is a trace rnnbench wrote */
+static int is_rnnbench_trace(const char *path) {
+    if (H5Fis_hdf5(path) <= 0) return 0;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return 0;
+    int trace = attr_str_equals(f, "format", TRACE_FORMAT) || is_early_trace(f);
+    H5Fclose(f);
+    return trace;
+}
+
+/* 1 when the directory a new file at path would go in exists and takes
+   files; else 0 with the reason in why */
+static int directory_usable(const char *path, char *why, size_t n) {
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t len = slash ? (size_t)(slash - path) : 1;
+    if (len >= sizeof dir) {
+        snprintf(why, n, "path too long");
+        return 0;
+    }
+    if (!slash) memcpy(dir, ".", 1);
+    else if (len == 0) memcpy(dir, "/", len = 1);
+    else memcpy(dir, path, len);
+    dir[len] = '\0';
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(why, n, "no directory '%s' to write it in", dir);
+        return 0;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        snprintf(why, n, "cannot write in the directory '%s': %s", dir, strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
+/* 1 when a trace may be written at path: nothing is there, or a trace
+   rnnbench wrote; else 0 with the reason in why */
+static int may_write_trace(const char *path, char *why, size_t n) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno != ENOENT) {
+            snprintf(why, n, "%s", strerror(errno));
+            return 0;
+        }
+        if (lstat(path, &st) == 0) {
+            snprintf(why, n, "is a symbolic link to nothing; not replacing it");
+            return 0;
+        }
+        if (path[strlen(path) - 1] == '/') {
+            snprintf(why, n, "ends in '/': a directory, not a file");
+            return 0;
+        }
+        return directory_usable(path, why, n);
+    }
+    if (S_ISDIR(st.st_mode)) snprintf(why, n, "is a directory");
+    else if (!S_ISREG(st.st_mode)) snprintf(why, n, "is not a regular file; not replacing it");
+    else if (!is_rnnbench_trace(path))
+        snprintf(why, n, "exists and is not a trace rnnbench wrote; not replacing it (remove it, or "
+                 "choose another -o)");
+    else return 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* the trace */
+
+/* writes the trace into a new file at path (which must not exist); 0 or -1 */
 static int write_trace(const char *path, const Model *m, int T, int B, unsigned long long seed,
                        const real *params, const real *grads, const real *x,
                        const real *target, const real *mask, const ModelWork *w, double loss,
                        const real *flow_h, const real *flow_c) {
     const Cell *c = &m->cell;
     int X = c->X, H = c->H, Y = m->Y;
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) {
-        fprintf(stderr, "rnnbench: cannot create '%s' (is the directory writable?)\n", tmp);
-        return -1;
-    }
+    hid_t f = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) return -1;
     int rc = 0;
+    rc |= h5_attr_str(f, "format", TRACE_FORMAT);
+    rc |= h5_attr_int(f, "format_version", TRACE_FORMAT_VERSION);
     rc |= h5_attr_str(f, "cell", c->name);
     rc |= h5_attr_int(f, "hidden", H);
     rc |= h5_attr_int(f, "input_size", X);
@@ -98,98 +327,97 @@ static int write_trace(const char *path, const Model *m, int T, int B, unsigned 
     if (gp >= 0) H5Gclose(gp);
     if (gg >= 0) H5Gclose(gg);
     if (H5Fclose(f) < 0) rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0) {
-        perror(path);
-        rc = -1;
+    return rc ? -1 : 0;
+}
+
+/* the temporary file beside out, then renamed over it when out may still be
+   replaced: 0, 1 (could not write) or 2 (out may not be replaced) */
+static int save_trace(const char *out, const Model *m, int T, int B, unsigned long long seed,
+                      const real *params, const real *grads, const real *x, const real *target,
+                      const real *mask, const ModelWork *w, double loss, const real *flow) {
+    char tmp[PATH_MAX], why[256];
+    int len = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
+    if (len < 0 || (size_t)len >= sizeof tmp) {
+        print_error("rnnbench trace: -o %s: path too long", out);
+        return 2;
     }
-    if (rc != 0) {
-        fprintf(stderr, "rnnbench: could not write trace '%s'\n", path);
+    if (write_trace(tmp, m, T, B, seed, params, grads, x, target, mask, w, loss, flow, flow + T) != 0) {
+        print_error("rnnbench trace: -o %s: could not write the trace to %s (disk full?)", out, tmp);
         remove(tmp);
+        return 1;
     }
+    /* checked again: something may have appeared there since the start */
+    if (!may_write_trace(out, why, sizeof why)) {
+        print_error("rnnbench trace: -o %s: %s", out, why);
+        remove(tmp);
+        return 2;
+    }
+    if (rename(tmp, out) != 0) {
+        print_error("rnnbench trace: -o %s: %s", out, strerror(errno));
+        remove(tmp);
+        return 1;
+    }
+    return 0;
+}
+
+/* one forward and backward pass of m on random data, saved to a->out */
+static int trace_pass(const TraceArgs *a, const Model *m) {
+    int T = (int)a->steps, B = (int)a->batch;
+    unsigned long long seed = (unsigned long long)a->seed;
+    gemm_single_thread();
+    size_t TB = (size_t)T * B;
+    real *params = calloc(m->n_params, sizeof(real));
+    real *grads = calloc(m->n_params, sizeof(real));
+    real *x = malloc(TB * m->cell.X * sizeof(real));
+    real *target = malloc(TB * m->Y * sizeof(real));
+    real *mask = malloc(TB * sizeof(real));
+    real *flow = malloc(2 * (size_t)T * sizeof(real));
+    ModelWork w;
+    int have_work = model_work_alloc(m, T, B, &w) == 0;
+    int rc = 1;
+    if (!params || !grads || !x || !target || !mask || !flow || !have_work) {
+        print_error("rnnbench trace: out of memory for T=%d B=%d H=%d", T, B, m->cell.H);
+    } else {
+        Rng rng;
+        rng_stream(&rng, seed, "init");
+        model_init(m, params, &rng, 0, a->forget_bias);
+        rng_stream(&rng, seed, "data");
+        random_batch(&rng, m, T, B, x, target, mask);
+        w.readout_all = 1;
+        model_zero_state(m, &w);
+        double loss = model_forward(m, params, x, target, mask, &w);
+        model_backward(m, params, x, &w, grads, flow, flow + T);
+        rc = save_trace(a->out, m, T, B, seed, params, grads, x, target, mask, &w, loss, flow);
+    }
+    if (have_work) model_work_free(&w);
+    free(params); free(grads); free(x); free(target); free(mask); free(flow);
     return rc;
 }
 
 int cmd_trace(int argc, char **argv) {
-    const char *cell_name = NULL, *out = NULL, *loss_s = "mse";
-    long hidden = 8, input = 3, output = 2, steps = 20, batch = 4;
-    unsigned long long seed = 1;
-    double forget_bias = 1.0;
-    static const struct option opts[] = {
-        {"cell", required_argument, 0, 'c'},   {"hidden", required_argument, 0, 'H'},
-        {"input", required_argument, 0, 'X'},  {"output", required_argument, 0, 'Y'},
-        {"steps", required_argument, 0, 'T'},  {"batch", required_argument, 0, 'B'},
-        {"loss", required_argument, 0, 'l'},   {"seed", required_argument, 0, 's'},
-        {"forget-bias", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        int ok = 1;
-        switch (opt) {
-        case 'c': cell_name = optarg; break;
-        case 'H': ok = parse_long(optarg, 1, 1 << 20, &hidden); break;
-        case 'X': ok = parse_long(optarg, 1, 1 << 20, &input); break;
-        case 'Y': ok = parse_long(optarg, 1, 1 << 20, &output); break;
-        case 'T': ok = parse_long(optarg, 1, 1 << 24, &steps); break;
-        case 'B': ok = parse_long(optarg, 1, 1 << 20, &batch); break;
-        case 'l': loss_s = optarg; break;
-        case 's': ok = parse_u64(optarg, &seed); break;
-        case 'f': ok = parse_double(optarg, &forget_bias); break;
-        case 'o': out = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-        if (!ok) {
-            const char *name = "?";
-            for (const struct option *o = opts; o->name; o++)
-                if (o->val == opt) name = o->name;
-            fprintf(stderr, "rnnbench trace: invalid value '%s' for --%s\n", optarg, name);
-            return 2;
-        }
+    TraceArgs a;
+    int status = parse_args(argc, argv, &a);
+    if (status >= 0) return status;
+    double values = trace_values(&a);
+    if (values > (double)TRACE_MAX_VALUES) {
+        print_error("rnnbench trace: --steps %ld --batch %ld --hidden %ld --input %ld --output %ld: too large "
+                    "for one trace (about %.2g values, the limit is %ld)", a.steps, a.batch, a.hidden,
+                    a.input, a.output, values, TRACE_MAX_VALUES);
+        return 2;
     }
-    if (!cell_name || !out) {
-        fprintf(stderr, "rnnbench trace: --cell and -o are required\n");
-        usage(stderr);
+    h5_quiet();
+    char why[256];
+    if (!may_write_trace(a.out, why, sizeof why)) {
+        print_error("rnnbench trace: -o %s: %s", a.out, why);
         return 2;
     }
     LossKind loss;
-    if (loss_parse(loss_s, &loss) != 0) {
-        fprintf(stderr, "rnnbench trace: unknown loss '%s' (mse, xent or bce)\n", loss_s);
-        return 2;
-    }
+    loss_parse(a.loss, &loss); /* checked by apply_option */
     Model m;
     char err[256];
-    if (model_make(&m, cell_name, (int)input, (int)hidden, (int)output, loss, err, sizeof err)) {
-        fprintf(stderr, "rnnbench: %s\n", err);
+    if (model_make(&m, a.cell, (int)a.input, (int)a.hidden, (int)a.output, loss, err, sizeof err)) {
+        print_error("rnnbench: %s", err);
         return 2;
     }
-    int T = (int)steps, B = (int)batch;
-    gemm_single_thread();
-    real *params = calloc(m.n_params, sizeof(real));
-    real *grads = calloc(m.n_params, sizeof(real));
-    size_t TB = (size_t)T * B;
-    real *x = malloc(TB * m.cell.X * sizeof(real));
-    real *target = malloc(TB * m.Y * sizeof(real));
-    real *mask = malloc(TB * sizeof(real));
-    real *flow = malloc(2 * (size_t)T * sizeof(real));
-    ModelWork w;
-    if (!params || !grads || !x || !target || !mask || !flow || model_work_alloc(&m, T, B, &w)) {
-        fprintf(stderr, "rnnbench trace: out of memory for T=%d B=%d H=%d\n", T, B, m.cell.H);
-        return 1;
-    }
-    Rng rng;
-    rng_stream(&rng, seed, "init");
-    model_init(&m, params, &rng, 0, forget_bias);
-    rng_stream(&rng, seed, "data");
-    random_batch(&rng, &m, T, B, x, target, mask);
-    w.readout_all = 1;
-    model_zero_state(&m, &w);
-    double loss_v = model_forward(&m, params, x, target, mask, &w);
-    model_backward(&m, params, x, &w, grads, flow, flow + T);
-    h5_quiet();
-    int rc = write_trace(out, &m, T, B, seed, params, grads, x, target, mask, &w, loss_v, flow,
-                         flow + T);
-    model_work_free(&w);
-    free(params); free(grads); free(x); free(target); free(mask); free(flow);
-    return rc ? 1 : 0;
+    return trace_pass(&a, &m);
 }

@@ -3,8 +3,9 @@
 Experiment files: every tests/bad_experiments/*.ini starts with `; expect: LINE: TEXT`. For each,
 and for the inputs that cannot be committed as text (empty, binary, non-UTF-8, a 1 MB line, more
 than 16 MiB: written into tmp_path here), `rnnbench run FILE -o OUT` must exit 2, print exactly
-one line `FILE:LINE: ...` on stderr containing TEXT, create neither OUT nor OUT.parts, and leave
-an OUT that already exists (a real results file) byte for byte as it was.
+one line `FILE:LINE: ...` on stderr containing TEXT (invisible and control characters written as
+<U+XXXX>, never raw), create neither OUT nor OUT.parts, and leave an OUT that already exists (a
+real results file) byte for byte as it was.
 Results files: `rnnbench show` on a truncated file, a text file, another program's HDF5 file or
 a results file without its summary table must print one line on stderr and exit non-zero, never
 by a signal; `rnnbench run -o` onto such a file must refuse to touch it.
@@ -61,8 +62,10 @@ GENERATED = [
     ("overlong-slash", b"[experiment]\nname = a\xc0\xafb\n[grid]\n", 2, "not valid UTF-8 text"),
     ("utf16-surrogate", b"[grid]\ntask = \xed\xa0\x80\n", 2, "not valid UTF-8 text"),
     ("cut-multibyte", b"[grid]\ntask = adding\xe2\x82", 2, "not valid UTF-8 text"),
-    ("mb-line", b"[grid]\nhidden = " + b"1," * 500000 + b"1\n", 2, "line longer than"),
-    ("mb-comment", b"[grid]\n; " + b"x" * (1 << 20) + b"\n", 2, "line longer than"),
+    ("mb-line", b"[grid]\nhidden = " + b"1," * 500000 + b"1\n", 2, "line longer than 65536 bytes"),
+    ("mb-comment", b"[grid]\n; " + b"x" * (1 << 20) + b"\n", 2, "line longer than 65536 bytes"),
+    # a line longer than inih's 200-byte buffer is read whole: the fault is the next line's
+    ("long-comment", b"[grid]\n; " + b"x" * 5000 + b"\nhidden = -1\n", 3, "hidden: must be between"),
     # not bad, but the BOM must not shift or hide the line of the real fault
     ("bom-then-bad", b"\xef\xbb\xbf[grid]\nhidden = -1\n", 2, "hidden: must be between"),
 ]
@@ -91,6 +94,10 @@ def rnnbench(*args, timeout=60):
     return subprocess.run([RNNBENCH, *args], capture_output=True, timeout=timeout)
 
 
+# characters that do not show as themselves: a message writes them as <U+XXXX>
+HIDDEN = re.compile("[\x00-\x1f\x7f-\xa0\xad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+
+
 def one_line(r):
     """The single line on stderr, after checking the run ended by exit() with a clean message."""
     assert r.returncode >= 0, f"killed by signal {-r.returncode}: {r.stderr[-2000:]!r}"
@@ -98,7 +105,7 @@ def one_line(r):
     assert "Traceback" not in err and "AddressSanitizer" not in err, err
     lines = err.split("\n")
     assert len(lines) == 2 and lines[1] == "", f"expected one line on stderr, got {err!r}"
-    assert not re.search(r"[\x00-\x08\x0a-\x1f\x7f]", lines[0]), f"control characters in {lines[0]!r}"
+    assert not HIDDEN.search(lines[0]), f"invisible or control characters in {lines[0]!r}"
     return lines[0]
 
 
@@ -180,6 +187,16 @@ def test_more_than_16_mib(tmp_path, good_results):
     with open(path, "wb") as f:
         f.truncate(17 << 20)  # sparse: no 17 MiB written to disk
     check_refused(str(path), tmp_path, good_results, f"{path}: ", "larger than 16 MiB")
+
+
+@pytest.mark.parametrize("name,shown", [(".hidden.ini", ".hidden"), ("..ini", "."),
+                                        ("a\u00a0b.ini", "a<U+00A0>b")])
+def test_name_from_the_file_name(name, shown, tmp_path, good_results):
+    """Without `name =`, the file's name names the experiment, and is held to the same rules."""
+    path = tmp_path / name
+    path.write_text(TINY.replace("name = tiny\n", ""))
+    check_refused(str(path), tmp_path, good_results, f"{tmp_path}/",
+                  f"the experiment name '{shown}' (from the file name)")
 
 
 def test_missing_file(tmp_path, good_results):

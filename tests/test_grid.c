@@ -6,8 +6,10 @@
    loguniform uniform in log, the same draws for every point of the product,
    draws that depend only on (seed, section, key, trial)); ids and seeds that
    do not move when sections or keys are reordered or other sections added;
-   repeated runs kept once; every error message, exactly, with its line; the
-   line-length, UTF-8 and run-count limits; reading a real file. */
+   repeated runs kept once; every error message, exactly, with its line
+   (invisible and control characters in it shown as <U+XXXX>); long lines
+   read whole, the line-length, UTF-8 and run-count limits; reading a real
+   file. */
 #include <criterion/criterion.h>
 
 #include <math.h>
@@ -229,13 +231,41 @@ Test(grid, experiment_name_and_seed) {
     cr_expect_eq(ex.seed, UINT64_MAX);
     cr_expect_eq(ex.runs[0].experiment_seed, UINT64_MAX);
     grid_free(&ex);
-    char err[256] = "";
+    char err[1024] = "";
     cr_assert_eq(grid_load_string("experiments/sub/my-study.ini", "[grid]\n", &ex, err, sizeof err), 0);
     cr_expect_str_eq(ex.name, "my-study");
     cr_expect_str_eq(ex.path, "experiments/sub/my-study.ini");
     grid_free(&ex);
     cr_assert_eq(grid_load_string("notes.txt", "[grid]\n", &ex, err, sizeof err), 0);
     cr_expect_str_eq(ex.name, "notes.txt");
+    grid_free(&ex);
+    /* a name taken from the file's name is held to the rules of `name =` */
+    const struct { const char *path, *expected; } bad[] = {
+        {"dir/.hidden.ini", "dir/.hidden.ini: the experiment name '.hidden' (from the file name) must not start "
+                            "with '.' (it names the results file); set one with `name =` in [experiment]"},
+        {"..ini", "..ini: the experiment name '.' (from the file name) must not start with '.' (it names the "
+                  "results file); set one with `name =` in [experiment]"},
+        {".ini", ".ini: the experiment name '.ini' (from the file name) must not start with '.' (it names the "
+                 "results file); set one with `name =` in [experiment]"},
+        {"a\xc2\xa0" "b.ini", "a<U+00A0>b.ini: the experiment name 'a<U+00A0>b' (from the file name) contains an "
+                           "invisible or control character (<U+00A0>); set one with `name =` in [experiment]"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_expect_eq(grid_load_string(bad[i].path, "[grid]\n", &ex, err, sizeof err), -1, "%s", bad[i].path);
+        cr_expect_str_eq(err, bad[i].expected);
+        cr_expect_null(ex.runs);
+    }
+    char long_path[300], expected[700];
+    memset(long_path, 'n', 200);
+    snprintf(long_path + 200, sizeof long_path - 200, ".ini");
+    snprintf(expected, sizeof expected,
+             "%s: the experiment name '%.200s' (from the file name) is longer than 127 characters; set one "
+             "with `name =` in [experiment]", long_path, long_path);
+    cr_expect_eq(grid_load_string(long_path, "[grid]\n", &ex, err, sizeof err), -1);
+    cr_expect_str_eq(err, expected);
+    cr_assert_eq(grid_load_string("dir/.hidden.ini", "[experiment]\nname = shown\n[grid]\n", &ex, err,
+                                  sizeof err), 0, "%s", err);
+    cr_expect_str_eq(ex.name, "shown");
     grid_free(&ex);
     grid_free(&ex); /* twice is harmless */
 }
@@ -423,7 +453,13 @@ static const Case ERRORS[] = {
     {"[grid]\nhidden = 3.5\n", "x.ini:2: hidden: expected an integer, got '3.5'"},
     {"[grid]\nhidden = 8, 3.5\n", "x.ini:2: hidden: expected an integer, got '3.5'"},
     {"[grid]\nsteps = 1e3\n", "x.ini:2: steps: expected an integer, got '1e3'"},
-    {"[grid]\nbatch = 99999999999\n", "x.ini:2: batch: expected an integer, got '99999999999'"},
+    {"[grid]\nbatch = 99999999999\n",
+     "x.ini:2: batch: expected an integer from -2147483648 to 2147483647, got '99999999999'"},
+    {"[grid]\ndelay = 2147483648\n", "x.ini:2: delay: expected an integer from 1 to 2147483647, got '2147483648'"},
+    {"[grid]\nsteps = 9223372036854775808\n",
+     "x.ini:2: steps: expected an integer from -9223372036854775808 to 9223372036854775807, got "
+     "'9223372036854775808'"},
+    {"[grid]\nhidden = 08x\n", "x.ini:2: hidden: expected an integer, got '08x'"},
     {"[grid]\ndelay = 0\n", "x.ini:2: delay: expected an integer >= 1, got '0'"},
     {"[grid]\nhidden = 8,,16\n", "x.ini:2: hidden: empty item in the list '8,,16'"},
     {"[grid]\nhidden = 8, 16,\n", "x.ini:2: hidden: empty item in the list '8, 16,'"},
@@ -435,11 +471,46 @@ static const Case ERRORS[] = {
      "x.ini:2: task: longer than 31 characters, got 'abcdefghijabcdefghijabcdefghijab'"},
     {"[grid]\nseeds = 0\n", "x.ini:2: seeds: expected an integer >= 1, got '0'"},
     {"[grid]\nseeds = 1, 2\n", "x.ini:2: seeds: expected an integer >= 1, got '1, 2'"},
+    {"[grid]\nseeds = 4294967297\n", "x.ini:2: seeds: expected an integer from 1 to 2147483647, got '4294967297'"},
     {"[grid]\nlr = uniform(0.1, 1)\ntrials = uniform(1, 5)\n",
      "x.ini:3: trials: expected an integer >= 1, got 'uniform(1, 5)'"},
-    {"[experiment]\nseed = -1\n[grid]\n", "x.ini:2: seed: expected an integer in [0, 2^64), got '-1'"},
+    {"[experiment]\nseed = -1\n[grid]\n",
+     "x.ini:2: seed: expected an integer from 0 to 18446744073709551615, got '-1'"},
     {"[experiment]\nseed = 18446744073709551616\n[grid]\n",
-     "x.ini:2: seed: expected an integer in [0, 2^64), got '18446744073709551616'"},
+     "x.ini:2: seed: expected an integer from 0 to 18446744073709551615, got '18446744073709551616'"},
+    /* numbers past what a double holds: not "expected a number" */
+    {"[grid]\nlr = 1e-400\n", "x.ini:2: lr: '1e-400' is too small: below the smallest normal double (2.2e-308)"},
+    {"[grid]\nlr = 0.1, -1e-400\n",
+     "x.ini:2: lr: '-1e-400' is too small: below the smallest normal double (2.2e-308)"},
+    {"[grid]\nlr = 1e-310\n", "x.ini:2: lr: '1e-310' is too small: below the smallest normal double (2.2e-308)"},
+    {"[grid]\nlr = 1e400\n", "x.ini:2: lr: '1e400' is too large: above the largest double (1.8e+308)"},
+    {"[grid]\nforget_bias = -1e999\n",
+     "x.ini:2: forget_bias: '-1e999' is too large: above the largest double (1.8e+308)"},
+    {"[grid]\nlr = uniform(1e-400, 1)\ntrials = 2\n",
+     "x.ini:2: lr: bad distribution 'uniform(1e-400, 1)': '1e-400' is too small: below the smallest normal "
+     "double (2.2e-308)"},
+    /* names that would hide the results file */
+    {"[experiment]\nname = .\n[grid]\n",
+     "x.ini:2: name: must not start with '.' (it names the results file), got '.'"},
+    {"[experiment]\nname = ..\n[grid]\n",
+     "x.ini:2: name: must not start with '.' (it names the results file), got '..'"},
+    {"[experiment]\nname = .study\n[grid]\n",
+     "x.ini:2: name: must not start with '.' (it names the results file), got '.study'"},
+    /* invisible, bidirectional and control characters: an error, and shown as <U+XXXX> */
+    {"[experiment]\nname = my\xc2\xa0study\n[grid]\n",
+     "x.ini:2: name: contains an invisible or control character (<U+00A0>), got 'my<U+00A0>study'"},
+    {"[experiment]\nname = \xe2\x80\xae" "evil\n[grid]\n",
+     "x.ini:2: name: contains an invisible or control character (<U+202E>), got '<U+202E>evil'"},
+    {"[grid a\xe2\x80\x8b]\n",
+     "x.ini:1: [grid a<U+200B>]: the section name contains an invisible or control character (<U+200B>)"},
+    {"[grid]\nlr = 0.1\xc2\xa0\n", "x.ini:2: lr: expected a number or a distribution, got '0.1<U+00A0>'"},
+    {"[grid]\nhidden = 8\xe2\x81\xa6\n", "x.ini:2: hidden: expected an integer, got '8<U+2066>'"},
+    {"[grid]\noptimizer = adam\xef\xbb\xbf\n", "x.ini:2: optimizer: expected sgd or adam, got 'adam<U+FEFF>'"},
+    {"[grid]\ntask = add\xe2\x80\x8bing\n",
+     "x.ini:2: task: unknown task 'add<U+200B>ing' (try: rnnbench list tasks)"},
+    {"[grid]\ncell = lstm\xe2\x80\xae\n", "x.ini:2: cell: unknown cell 'lstm<U+202E>' (try: rnnbench list cells)"},
+    {"[grid]\ncell = gru\xf3\xa0\x81\x81\n", "x.ini:2: cell: unknown cell 'gru<U+E0041>' (try: rnnbench list cells)"},
+    {"[grid]\nl\xe2\x80\x8dr = 0.1\n", "x.ini:2: l<U+200D>r: unknown key"},
     {"[experiment]\nname =\n[grid]\n", "x.ini:2: name: expected a name, got ''"},
     {"[experiment]\nname = a/b\n[grid]\n",
      "x.ini:2: name: must not contain '/' (it names the results file), got 'a/b'"},
@@ -461,7 +532,7 @@ static const Case ERRORS[] = {
      "x.ini:2: lr: bad distribution 'loguniform(0.1, 0.01)': needs 0 < a < b"},
     {"[grid]\nmomentum = uniform(0.5, 0.5)\n",
      "x.ini:2: momentum: bad distribution 'uniform(0.5, 0.5)': needs a < b"},
-    {"[grid]\nlr = uniform(x, 1)\n", "x.ini:2: lr: bad distribution 'uniform(x, 1)': 'x' is not a number"},
+    {"[grid]\nlr = uniform(x, 1)\n", "x.ini:2: lr: bad distribution 'uniform(x, 1)': expected a number, got 'x'"},
     {"[grid]\ndelay = uniform(0, 10)\n", "x.ini:2: delay: bad distribution 'uniform(0, 10)': needs a >= 1"},
     {"[grid]\nhidden = loguniform(1, 1e10)\n",
      "x.ini:2: hidden: bad distribution 'loguniform(1, 1e10)': needs b <= 2147483647"},
@@ -529,29 +600,96 @@ Test(grid, check_errors_point_at_the_parameter_at_fault) {
     }
 }
 
-Test(grid, lines_up_to_198_characters) {
-    char text[1024], line[256];
-    /* inih reads into 200 bytes: 198 characters, the '\n' and the NUL */
-    memset(line, 'a', sizeof line);
-    memcpy(line, "# ", 2);
-    snprintf(text, sizeof text, "[grid]\n%.198s\nhidden = 8\n", line);
+/* "lr = v1, ..., v40" with the 40 learning rates 1e-4 * 1.2^i: 40 values need ~400 characters */
+static void lr_list_40(char *buf, size_t cap, double *lr) {
+    size_t len = (size_t)snprintf(buf, cap, "lr = ");
+    for (int i = 0; i < 40; i++) {
+        lr[i] = 1e-4 * pow(1.2, i);
+        len += (size_t)snprintf(buf + len, cap - len, "%.17g%s", lr[i], i < 39 ? ", " : "");
+    }
+}
+
+static void expect_lrs(const Experiment *ex, const double *lr, const char *what) {
+    cr_assert_eq(ex->n_runs, 40, "%s: %d runs", what, ex->n_runs);
+    for (int i = 0; i < 40; i++) cr_expect_eq(ex->runs[i].lr, lr[i], "%s: run %d", what, i);
+}
+
+Test(grid, long_lines_are_read_whole) {
+    char list[2048], text[8192], pad[400];
+    double lr[40];
+    lr_list_40(list, sizeof list, lr);
+    cr_assert_gt(strlen(list), 400, "the list is longer than inih's 200-byte line buffer");
+    memset(pad, 'x', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+
+    snprintf(text, sizeof text, "[grid]\n%s\nhidden = 8\n", list);
     Experiment ex = load_ok(text);
-    cr_expect_eq(ex.runs[0].hidden, 8, "the line after a 198-character one is read");
+    expect_lrs(&ex, lr, "a 40-value list");
+    cr_expect_eq(ex.runs[39].hidden, 8, "the line after a long one is read");
     grid_free(&ex);
-    snprintf(text, sizeof text, "[grid]\r\n%.198s\r\nhidden = 8\r\n", line);
+    /* the same rules as a short line: an inline comment, CRLF, ':' and indentation */
+    snprintf(text, sizeof text, "[grid]\r\n   %s   ; %s\r\nhidden = 8\r\n", list, pad);
     ex = load_ok(text);
-    cr_expect_eq(ex.runs[0].hidden, 8, "\"\\r\\n\" does not count");
+    expect_lrs(&ex, lr, "with an inline comment and CRLF");
     grid_free(&ex);
-    snprintf(text, sizeof text, "[grid]\nhidden = 8\n%.198s", line);
+    snprintf(text, sizeof text, "[grid]\nlr:%s\n", list + strlen("lr ="));
+    ex = load_ok(text);
+    expect_lrs(&ex, lr, "with ':'");
+    grid_free(&ex);
+    /* a short value on a long line: long comments, a long header, a last line without '\n' */
+    snprintf(text, sizeof text, "; %s\n[grid a]   ; %s\nhidden = 8 ; %s\n# %s", pad, pad, pad, pad);
+    ex = load_ok(text);
+    cr_assert_eq(ex.n_runs, 1);
+    cr_expect_eq(ex.runs[0].hidden, 8);
+    cr_expect_str_eq(ex.runs[0].section, "a");
+    grid_free(&ex);
+    snprintf(text, sizeof text, "[experiment]\ndescription = %s\n[grid]\n", pad);
     ex = load_ok(text);
     grid_free(&ex);
-    snprintf(text, sizeof text, "[grid]\n\n%.199s\nhidden = 8\n", line);
-    expect_error(text, "x.ini:3: line longer than 198 characters");
-    snprintf(text, sizeof text, "[grid]\nhidden = 8\n%.250s", line);
-    expect_error(text, "x.ini:3: line longer than 198 characters");
-    /* a value cut at inih's buffer would be silently another value */
-    snprintf(text, sizeof text, "[grid]\ncell = %.200s\n", line);
-    expect_error(text, "x.ini:2: line longer than 198 characters");
+
+    /* errors on a long line are those of a short one */
+    snprintf(text, sizeof text, "[grid]\n\n%s\n", pad);
+    expect_error(text, "x.ini:3: syntax error");
+    snprintf(text, sizeof text, "[grid]\nlr ;%s = 0.1\n", pad);
+    expect_error(text, "x.ini:2: syntax error");
+    snprintf(text, sizeof text, "[grid]\n= %s\n", pad);
+    expect_error(text, "x.ini:2: syntax error");
+    snprintf(text, sizeof text, "[grid]\n%s = 1\n", pad);
+    char expected[1024];
+    snprintf(expected, sizeof expected, "x.ini:2: %s: unknown key", pad);
+    expect_error(text, expected);
+    snprintf(text, sizeof text, "[grid]\nhidden = 8, 16, 3.5 ; %s\n", pad);
+    expect_error(text, "x.ini:2: hidden: expected an integer, got '3.5'");
+    snprintf(text, sizeof text, "%s\n[grid]\n", list);
+    expect_error(text, "x.ini:1: lr: key outside a section");
+    snprintf(text, sizeof text, "[grid]\n%s\n%s\n", list, list);
+    expect_error(text, "x.ini:3: lr: given twice (first on line 2)");
+    snprintf(text, sizeof text, "[grid %s]\n", pad);
+    snprintf(expected, sizeof expected, "x.ini:1: [grid %s]: section name longer than 63 characters", pad);
+    expect_error(text, expected);
+}
+
+Test(grid, line_length_limit) {
+    /* GRID_MAX_LINE characters are read, one more is refused (not cut: a cut
+       value would silently be another value) */
+    size_t n = GRID_MAX_LINE + 64;
+    char *text = malloc(n), *line = malloc(GRID_MAX_LINE + 2);
+    cr_assert(text && line);
+    memset(line, ' ', GRID_MAX_LINE + 1);
+    memcpy(line, "hidden = 8", 10);
+    line[GRID_MAX_LINE] = '\0';
+    snprintf(text, n, "[grid]\n%s\n", line);
+    Experiment ex = load_ok(text);
+    cr_expect_eq(ex.runs[0].hidden, 8);
+    grid_free(&ex);
+    line[GRID_MAX_LINE] = ' ';
+    line[GRID_MAX_LINE + 1] = '\0';
+    snprintf(text, n, "[grid]\n\n%s\nhidden = 8\n", line);
+    char expected[128];
+    snprintf(expected, sizeof expected, "x.ini:3: line longer than %d bytes", GRID_MAX_LINE);
+    expect_error(text, expected);
+    free(text);
+    free(line);
 }
 
 Test(grid, run_count_limit) {
