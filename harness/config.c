@@ -66,12 +66,6 @@ void config_finalize(RunConfig *c) {
     c->seed = hash_bytes("seed", 4, h);
 }
 
-/* the largest hidden size tests/test_limits.py runs: lstm-peep+fgr, the cell
-   with the most weights (13 H^2), holds 14 M of them at 1024, 0.6 GB with
-   gradients and Adam's state in double. At 2048 that is 2.3 GB a run; at
-   config.h's CONFIG_MAX_HIDDEN (16384), 150 GB. */
-#define CONFIG_TESTED_MAX_HIDDEN 1024
-
 int config_check(const RunConfig *c, char *err, size_t n) {
     const Task *task = task_find(c->task);
     if (!task) {
@@ -84,8 +78,8 @@ int config_check(const RunConfig *c, char *err, size_t n) {
         return -1;
     }
 #define REQUIRE(cond, ...) do { if (!(cond)) { snprintf(err, n, __VA_ARGS__); return -1; } } while (0)
-    REQUIRE(c->hidden >= 1 && c->hidden <= CONFIG_TESTED_MAX_HIDDEN, "hidden: must be between 1 and %d, got %d",
-            CONFIG_TESTED_MAX_HIDDEN, c->hidden);
+    REQUIRE(c->hidden >= 1 && c->hidden <= CONFIG_MAX_HIDDEN, "hidden: must be between 1 and %d, got %d",
+            CONFIG_MAX_HIDDEN, c->hidden);
     Cell cell;
     if (cell_make(&cell, c->cell, 1, c->hidden, why, sizeof why) != 0) {
         snprintf(err, n, "cell: %s", why);

@@ -201,7 +201,7 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
     char err[1400] = "";
     int status;
     if (results_open(&rs, opt->out, ex, opt->force, err, sizeof err, &status) != 0) {
-        fprintf(stderr, "rnnbench: %s\n", err);
+        print_error("rnnbench: %s", err);
         return status;
     }
     Todo *todo = malloc((size_t)(ex->n_runs > 0 ? ex->n_runs : 1) * sizeof(Todo));
@@ -351,14 +351,16 @@ int cmd_run(int argc, char **argv) {
     const char *out = NULL;
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "o:j:qh", opts, NULL)) != -1) {
+    opterr = 0; /* our own one-line messages */
+    while ((opt = getopt_long(argc, argv, ":o:j:qh", opts, NULL)) != -1) {
         switch (opt) {
         case 'o': out = optarg; break;
         case 'j': {
-            char *end;
-            long j = strtol(optarg, &end, 10);
-            if (*end || j < 1 || j > 4096) {
-                fprintf(stderr, "rnnbench run: -j: expected a thread count from 1 to 4096, got '%s'\n", optarg);
+            long j;
+            if (!parse_long(optarg, 1, 4096, &j)) {
+                char why[256];
+                why_not_long(optarg, 1, 4096, why, sizeof why);
+                print_error("rnnbench run: -j: %s (threads)", why);
                 return 2;
             }
             ro.threads = (int)j;
@@ -367,6 +369,8 @@ int cmd_run(int argc, char **argv) {
         case 'q': ro.quiet = 1; break;
         case 'f': ro.force = 1; break;
         case 'h': run_usage(stdout); return 0;
+        case '?':
+        case ':': print_getopt_error("run", opt, argv); return 2;
         default: run_usage(stderr); return 2;
         }
     }

@@ -130,7 +130,7 @@ TRAIN_BAD = [
     ("--init-scale", "1e-310", "is too small"),
     ("--forget-bias", "1e999", "is too large"),
     # the ranges of an experiment file, named by the option
-    ("--hidden", "20000", "must be between 1 and 16384"),
+    ("--hidden", "20000", "must be between 1 and 1024"),
     ("--steps", "200000000", "must be between 1 and 100000000"),
     ("--lr", "-0.5", "must be > 0"),
     ("--delay", "1", "needs delay >= 2"),

@@ -551,7 +551,7 @@ static const Case ERRORS[] = {
      "x.ini:6: momentum: a distribution needs `trials = N` in the section"},
     {"[grid]\ncell = lstm\ntrials = 5\n", "x.ini:3: trials: no key of the section is a distribution"},
     /* config_check, at the line that set the key */
-    {"[grid]\ncell = lstm\nhidden = 8, 0\n", "x.ini:3: hidden: must be between 1 and 16384, got 0"},
+    {"[grid]\ncell = lstm\nhidden = 8, 0\n", "x.ini:3: hidden: must be between 1 and 1024, got 0"},
     {"[grid]\nsteps = 0\n", "x.ini:2: steps: must be between 1 and 100000000, got 0"},
     {"[grid]\nlr = 0.1, -1\n", "x.ini:2: lr: must be > 0, got -1"},
     {"[grid]\n\ntask = nosuch\n", "x.ini:3: task: unknown task 'nosuch' (try: rnnbench list tasks)"},

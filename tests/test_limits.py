@@ -32,7 +32,7 @@ STACK_KIB = 512
 
 # the limits, as the checks state them
 MAX_DELAY = 100000             # harness/tasks/common.h TASK_MAX_DELAY (copy's n_symbols too)
-MAX_HIDDEN = 1024              # harness/config.c CONFIG_TESTED_MAX_HIDDEN
+MAX_HIDDEN = 1024              # harness/config.h CONFIG_MAX_HIDDEN
 MAX_BATCH = 1000000            # harness/config.c
 MAX_EVAL_SIZE = 1000000        # harness/config.c
 MAX_STEPS = 100000000          # harness/config.h CONFIG_MAX_STEPS

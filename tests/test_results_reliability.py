@@ -539,7 +539,7 @@ def test_largest_seed_is_recorded_exactly(tmp_path):
 def test_thread_count_out_of_range_says_the_range(tmp_path):
     exp = write(tmp_path, TINY)
     r = run("run", exp, "-j", "100000", check=False)
-    assert r.returncode == 2 and "from 1 to 4096" in one_line_error(r)
+    assert r.returncode == 2 and "from 1 to 4096" in one_line_error(r) and "-j" in r.stderr
 
 
 def test_show_into_a_full_device_fails(tmp_path):
