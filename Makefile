@@ -10,6 +10,12 @@
 # Objects go to build/<precision>-<blas>/ so the variants never mix.
 
 PRECISION ?= float
+# missing packages are installed before anything else is decided: the default
+# GEMM backend depends on whether oneDNN is there (a first `make run` on a fresh
+# machine would otherwise build with OpenBLAS, and the next with oneDNN)
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+DEPS_FIRST := $(shell [ -f build/.deps-ok ] || { sh scripts/install-deps.sh 1>&2 && mkdir -p build && touch build/.deps-ok; })
+endif
 ifeq ($(wildcard /usr/include/oneapi/dnnl/dnnl.h),)
 BLAS ?= openblas
 else
@@ -119,8 +125,10 @@ test-c: build/float-$(BLAS)$(VARIANT)/test-runner build/double-$(BLAS)$(VARIANT)
 test-py: $(BIN_float) $(BIN_double)
 	$(PYTHON) -m pytest -q tests
 
+# --force only matters when results/quickstart.h5 came from another build (a
+# file of this build is resumed as it is): the demo then starts over
 run: $(BIN_float)
-	$(BIN_float) run experiments/quickstart.ini -o results/quickstart.h5
+	$(BIN_float) run experiments/quickstart.ini -o results/quickstart.h5 --force
 
 # the benchmark: rnnbench, PyTorch and oneDNN's RNN primitive interleaved on one core
 build/bench_onednn: scripts/bench_onednn.c | $(DEPS_STAMP)
