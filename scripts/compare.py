@@ -13,6 +13,8 @@ a run that never solved counts as its step budget `steps`, a censored value: its
 longer, and a diverged run counts as never solving).
 
 It does not plot (plot.py does) and does not correct p-values for the number of tests.
+A file that is not a usable results file (missing, damaged, another program's), bad arguments and
+a --where matching nothing exit with status 2 and a one-line message.
 
 Examples:
     /usr/bin/python3 scripts/compare.py results/quickstart.h5 --by cell --baseline lstm
@@ -350,7 +352,7 @@ def compare(path, by="cell", baseline=None, metric="final_loss", where=None, fmt
     """Return the comparison of a results file as text in format `fmt` (see main)."""
     with rr.open_results(path) as res:
         df = res.summary
-        attrs = res.attrs
+        experiment = res.attr_text("experiment_name")
         complete = res.complete
     if by not in df.columns:
         raise UsageError(f"--by {by}: no such summary column (columns: {', '.join(df.columns)})")
@@ -367,7 +369,7 @@ def compare(path, by="cell", baseline=None, metric="final_loss", where=None, fmt
     groups = summarize(selected, by, metric, baseline)
     if fmt == "csv":
         return render_csv(groups, metric, by, baseline)
-    header_line = (f"{os.path.basename(path)}: experiment {attrs.get('experiment_name', '?')}, "
+    header_line = (f"{os.path.basename(path)}: experiment {experiment}, "
                    f"{len(selected)} of {len(df)} runs"
                    + (f" (where {rr.where_text(conditions)})" if conditions else "")
                    + f", metric {metric}, by {by}"
@@ -385,10 +387,7 @@ def main(argv=None):
     try:
         sys.stdout.write(compare(args.results, by=args.by, baseline=args.baseline,
                                  metric=args.metric, where=args.where, fmt=args.format))
-    except rr.ResultsError as exc:
-        print(f"compare.py: {exc}", file=sys.stderr)
-        return 1
-    except (UsageError, rr.WhereError) as exc:
+    except (rr.ResultsError, UsageError, rr.WhereError) as exc:
         print(f"compare.py: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -19,9 +19,11 @@ KIND is one of:
   gates     eval/gate_mean against the evaluation step, a line per gate, one panel per (task, delay,
             variant) (median over runs) or one run (--run ID).
   all       every plot that applies to the file, into the directory -o; prints one line
-            "FILE<TAB>CAPTION" per plot (report.sh uses it).
-A file that is not a usable results file, or a selection with nothing to draw, exits with status 1;
-bad arguments (a bad KIND, a --where matching nothing) with status 2; both with a one-line message.
+            "FILE<TAB>CAPTION" per plot (report.sh uses it); a plot with nothing to draw is left
+            out with a note on stderr.
+A file that is not a usable results file (missing, damaged, another program's) and bad arguments
+(a bad KIND, a --where matching nothing) exit with status 2; a selection with nothing to draw with
+status 1; both with a one-line message.
 
 It does not compute tables (compare.py does).
 
@@ -138,7 +140,7 @@ def suptitle(fig, text, res):
     """Title a figure with `text` and the experiment it comes from."""
     width_chars = int(fig.get_figwidth() * 11)  # about 11 characters per inch at 11 pt
     lines = textwrap.wrap(text, width=max(40, width_chars))
-    lines.append(f"{res.attrs.get('experiment_name', '?')} ({os.path.basename(res.path)})")
+    lines.append(f"{res.attr_text('experiment_name')} ({os.path.basename(res.path)})")
     fig.suptitle("\n".join(lines), fontsize=11)
 
 
@@ -283,7 +285,7 @@ def eval_median(res, rows, name):
         return None
     widths = {a.shape[1] for _, a in arrays}
     if len(widths) != 1:
-        raise PlotError(f"runs of one panel have {name} of different widths {sorted(widths)}")
+        raise res.error(f"runs of one panel have {name} of different widths {sorted(widths)}")
     steps = np.unique(np.concatenate([s for s, _ in arrays]))
     stack = np.full((len(arrays), len(steps), widths.pop()), np.nan)
     for i, (s, a) in enumerate(arrays):
@@ -377,10 +379,11 @@ def plot_box(plt, res, df, args):
         values = compare.metric_values(rows, args.metric)
         variants = compare.ordered_unique(rows[args.by])
         data = [values[rows[args.by] == v].dropna().to_numpy() for v in variants]
-        box = ax.boxplot(data, patch_artist=True, showmeans=True, widths=0.6,
-                         medianprops={"color": "black"},
-                         meanprops={"marker": "D", "markerfacecolor": "white",
-                                    "markeredgecolor": "black", "markersize": 5})
+        with np.errstate(invalid="ignore"):  # an infinite loss (a damaged file) is drawn quietly
+            box = ax.boxplot(data, patch_artist=True, showmeans=True, widths=0.6,
+                             medianprops={"color": "black"},
+                             meanprops={"marker": "D", "markerfacecolor": "white",
+                                        "markeredgecolor": "black", "markersize": 5})
         for patch, row in zip(box["boxes"], table):
             if row["is_baseline"]:
                 patch.set_facecolor("0.55")
@@ -477,9 +480,8 @@ def safe_name(*parts):
 def plan(res, df, args):
     """Return [(file name, caption, kind, rows, metric)] for every plot that applies to df."""
     items = []
-    has_gates = {}
-    for run_id in df.id:
-        has_gates[run_id] = res.run(run_id).has("eval/gate_mean")
+    has_flow = {run_id: res.run(run_id).has("eval/grad_flow_h") for run_id in df.id}
+    has_gates = {run_id: res.run(run_id).has("eval/gate_mean") for run_id in df.id}
     for task in compare.ordered_unique(df.task):
         rows = df[df.task == task]
         items.append((f"curves-{safe_name(task)}.png",
@@ -500,8 +502,9 @@ def plan(res, df, args):
         stem = safe_name(key["task"], key["delay"])
         title = compare.group_title(key)
         if rows[args.by].nunique() <= MAX_PANELS:
-            items.append((f"gradflow-{stem}.png", f"{title}: gradient flow ‖∂L/∂h_t‖",
-                          "gradflow", rows, args.metric))
+            if rows.id.map(has_flow).any():
+                items.append((f"gradflow-{stem}.png", f"{title}: gradient flow ‖∂L/∂h_t‖",
+                              "gradflow", rows, args.metric))
             gated = rows[rows.id.map(has_gates)]
             if not gated.empty:
                 items.append((f"gates-{stem}.png", f"{title}: mean gate activations",
@@ -510,12 +513,17 @@ def plan(res, df, args):
 
 
 def plot_all(plt, res, df, args):
-    """Write every plot that applies into the directory args.output; print FILE<TAB>CAPTION."""
+    """Write every plot that applies into the directory args.output; print FILE<TAB>CAPTION.
+    A plot with nothing to draw (PlotError) is left out with a note on stderr."""
     os.makedirs(args.output, exist_ok=True)
     for name, caption, kind, rows, metric in plan(res, df, args):
         sub = argparse.Namespace(**vars(args))
         sub.metric = metric
-        fig = PLOTTERS[kind](plt, res, rows, sub)
+        try:
+            fig = PLOTTERS[kind](plt, res, rows, sub)
+        except PlotError as exc:
+            print(f"plot.py: note: {name} not drawn: {exc}", file=sys.stderr)
+            continue
         fig.savefig(os.path.join(args.output, name), dpi=DPI)
         plt.close(fig)
         print(f"{name}\t{caption}")
@@ -588,10 +596,10 @@ def main(argv=None):
                 fig = PLOTTERS[args.kind](plt, res, selected, args)
                 fig.savefig(args.output, dpi=DPI)
                 plt.close(fig)
-    except (rr.ResultsError, PlotError) as exc:
+    except PlotError as exc:
         print(f"plot.py: {exc}", file=sys.stderr)
         return 1
-    except (compare.UsageError, rr.WhereError) as exc:
+    except (rr.ResultsError, compare.UsageError, rr.WhereError) as exc:
         print(f"plot.py: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

@@ -305,6 +305,18 @@ def test_steps_to_solve_counts_unsolved_runs_as_the_budget(tmp_path):
     assert "2/3" in text
 
 
+def test_format_versions(tmp_path):
+    path = str(tmp_path / "v.h5")
+    for version, readable in ((1, True), (2, True), (3, False), (0, False)):
+        write_results(path, [make_run()], file_attrs={"format_version": version})
+        if readable:
+            assert len(rr.read_summary(path)) == 1
+        else:
+            with pytest.raises(rr.ResultsError, match=f"format_version {version} is not one "
+                                                      f"this script reads \\(1 or 2\\)"):
+                rr.read_summary(path)
+
+
 def test_best_eval_metric_reads_best_eval_loss(sample_file):
     rows = csv_rows(compare.compare(sample_file, metric="best_eval", fmt="csv",
                                     where=["task=adding,delay=10,cell=lstm-peep"]))
@@ -450,7 +462,7 @@ def test_cli_bad_file_and_bad_option_no_traceback(tmp_path):
     truncated(path)
     script = os.path.join(SCRIPTS, "compare.py")
     r = subprocess.run([PYTHON, script, path], capture_output=True, text=True)
-    assert r.returncode == 1
+    assert r.returncode == 2
     assert r.stderr.startswith("compare.py: ") and "truncated" in r.stderr
     assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     r = subprocess.run([PYTHON, script, path, "--metric", "loss"], capture_output=True, text=True)

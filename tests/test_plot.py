@@ -113,7 +113,7 @@ def test_file_without_runs_is_bad_file(tmp_path):
     path = str(tmp_path / "empty.h5")
     write_results(path, [], complete=0)
     result = run_plot(path, "curves", "-o", str(tmp_path / "x.png"))
-    assert_one_line_error(result, 1, "no finished runs")
+    assert_one_line_error(result, 2, "no finished runs")
     assert not (tmp_path / "x.png").exists()
 
 
