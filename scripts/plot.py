@@ -21,6 +21,8 @@ KIND is one of:
   all       every plot that applies to the file, into the directory -o; prints one line
             "FILE<TAB>CAPTION" per plot (report.sh uses it); a plot with nothing to draw is left
             out with a note on stderr.
+Runs that failed (or were cancelled) have no result: they are left out of every plot, and the
+curves' legend counts them as it counts diverged runs.
 A file that is not a usable results file (missing, damaged, another program's) and bad arguments
 (a bad KIND, a --where matching nothing) exit with status 2; a selection with nothing to draw with
 status 1; both with a one-line message.
@@ -157,7 +159,9 @@ def plot_curves(plt, res, df, args):
     for ax, (key, rows) in zip(axes, groups):
         plotted = []
         for variant in compare.ordered_unique(rows[args.by]):
-            runs = rows[rows[args.by] == variant]
+            mine = rows[rows[args.by] == variant]
+            runs = mine[rr.has_result(mine)]
+            n_failed = len(mine) - len(runs)
             curves = []
             for run_id in runs.id:
                 run = res.run(run_id)
@@ -165,11 +169,15 @@ def plot_curves(plt, res, df, args):
                 smooth = pd.Series(loss).rolling(window, min_periods=1).mean().to_numpy()
                 smooth[np.isnan(loss)] = np.nan
                 curves.append((run["train/step"], smooth))
+            n_div = int((runs.status == "diverged").sum())
+            label = (f"{compare.format_value(variant)} ({len(curves)} run{'s' * (len(curves) != 1)}"
+                     + (f", {n_div} diverged" if n_div else "")
+                     + (f", {n_failed} failed" if n_failed else "") + ")")
+            if not curves:  # every run failed: a legend entry says so, there is no line
+                ax.plot([], [], color=colors[variant], lw=1.6, label=label)
+                continue
             steps, matrix = step_aligned(curves)
             q1, med, q3 = quiet_percentiles(matrix, (25, 50, 75))
-            n_div = int((runs.status == "diverged").sum())
-            label = (f"{compare.format_value(variant)} ({len(curves)} run{'s' * (len(curves) > 1)}"
-                     + (f", {n_div} diverged)" if n_div else ")"))
             short = np.isfinite(med).sum() <= 3  # a run that diverged at once: show its points
             ax.plot(steps, med, color=colors[variant], lw=1.6, label=label,
                     marker="o" if short else None)
@@ -209,6 +217,7 @@ def plot_delay(plt, res, df, args):
             values = rows["best_eval_loss"] / rows["baseline"]
         else:
             values = rows["loss_over_baseline"].astype(float)
+        values = values.where(rr.has_result(rows))  # a failed run's numbers are no data
         plotted = []
         for variant in compare.ordered_unique(rows[args.by]):
             mine = rows[args.by] == variant
@@ -260,6 +269,7 @@ def panel_groups(df, args):
         return [(f"{row.task}, delay {row.delay}: {row[args.by]}\nrun {row.id}, "
                  f"seed index {row.seed_index}", df)]
     panels = []
+    df = df[rr.has_result(df)]  # a failed run's curves are not data
     for key, rows in compare.group_rows(df, ["task", "delay", args.by]):
         n = len(rows)
         panels.append((f"{key['task']}, delay {key['delay']}: "

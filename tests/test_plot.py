@@ -8,6 +8,7 @@ bin/rnnbench and report.sh on it, end to end (skipped when bin/rnnbench is not b
 
 Run: /usr/bin/python3 -m pytest -q tests/test_plot.py
 """
+import argparse
 import os
 import re
 import subprocess
@@ -20,6 +21,7 @@ from test_compare import PYTHON, ROOT, SCRIPTS, make_run, write_results  # noqa:
 
 sys.path.insert(0, SCRIPTS)
 import plot  # noqa: E402
+import rnnbench_results as rr  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MIN_PNG_BYTES = 15_000  # an empty 1-panel figure is about 5 KB; drawn panels are several times that
@@ -130,6 +132,27 @@ def test_nothing_to_draw_and_bad_selection(tmp_path, capsys):
     assert plot.main([path, "curves", "--run", "ffff", "-o", out]) == 2
     assert plot.main([path, "curves", "-o", str(tmp_path / "nodir" / "x.png")]) == 2
     assert not os.path.exists(out)
+
+
+def test_failed_runs_are_left_out_and_counted(tmp_path):
+    """A failed run's curve is not in the median; the legend counts it beside the diverged."""
+    path = str(tmp_path / "failed.h5")
+    runs = [make_run(cell="lstm-peep", seed_index=s) for s in range(2)]
+    runs += [make_run(cell="lstm-peep", seed_index=2, final_loss=float("nan"), status="failed"),
+             make_run(cell="rnn", seed_index=0, final_loss=float("nan"), status="failed"),
+             make_run(cell="rnn", seed_index=1, status="diverged")]
+    write_results(path, runs)
+    plt = plot.pyplot()
+    args = argparse.Namespace(by="cell", metric="final_loss", run=None, baseline=None, state="h")
+    with rr.open_results(path) as res:
+        fig = plot.plot_curves(plt, res, res.summary, args)
+        labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        assert labels[:2] == ["lstm-peep (2 runs, 1 failed)",
+                              "rnn (1 run, 1 diverged, 1 failed)"]
+        plt.close(fig)
+        panels = plot.panel_groups(res.summary, args)
+        assert [title.split("\n")[1] for title, _ in panels] == ["median of 2 runs",
+                                                                  "median of 1 run"]
 
 
 @pytest.mark.skipif(not os.path.exists(RNNBENCH), reason="bin/rnnbench not built")
