@@ -21,6 +21,7 @@ KIND is one of:
   all       every plot that applies to the file, into the directory -o; prints one line
             "FILE<TAB>CAPTION" per plot (report.sh uses it); a plot with nothing to draw is left
             out with a note on stderr.
+-o names the image; if it is an existing directory, the image goes into it as KIND.png.
 Runs that failed (or were cancelled) have no result: they are left out of every plot, and the
 curves' legend counts them as it counts diverged runs.
 A file that is not a usable results file (missing, damaged, another program's) and bad arguments
@@ -568,7 +569,9 @@ def build_parser():
                         help="curves, delay, gradflow, box, gates, or all (every plot into the "
                              "directory -o)")
     parser.add_argument("-o", "--output", required=True,
-                        help="output image (.png; .pdf and .svg work too), a directory for all")
+                        help="output image (.png; .pdf and .svg work too); an existing directory "
+                             "receives KIND.png (e.g. DIR/curves.png); for all, the directory "
+                             "that receives every plot (made if missing)")
     parser.add_argument("--where", action="append", metavar="COND",
                         help="keep runs whose summary columns match, e.g. task=copy,delay=100 "
                              "(repeatable)")
@@ -584,14 +587,27 @@ def build_parser():
     return parser
 
 
+def output_file(output, kind):
+    """Return the image file for -o `output`: KIND.png inside it if it is a directory.
+    Raise UsageError if its directory does not exist."""
+    if os.path.isdir(output):
+        return os.path.join(output, f"{kind}.png")
+    if output.endswith(os.sep):
+        raise compare.UsageError(f"-o {output}: directory does not exist")
+    parent = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(parent):
+        raise compare.UsageError(f"-o {output}: directory {parent} does not exist")
+    return output
+
+
 def main(argv=None):
     """Parse the command line, draw the plot; return the exit status."""
     args = build_parser().parse_args(argv)
     if args.kind != "all":
-        parent = os.path.dirname(os.path.abspath(args.output))
-        if not os.path.isdir(parent):
-            print(f"plot.py: -o {args.output}: directory {parent} does not exist",
-                  file=sys.stderr)
+        try:
+            args.output = output_file(args.output, args.kind)
+        except compare.UsageError as exc:
+            print(f"plot.py: {exc}", file=sys.stderr)
             return 2
     plt = pyplot()
     try:

@@ -131,7 +131,19 @@ def test_nothing_to_draw_and_bad_selection(tmp_path, capsys):
     assert "no runs match --where delay=99" in capsys.readouterr().err
     assert plot.main([path, "curves", "--run", "ffff", "-o", out]) == 2
     assert plot.main([path, "curves", "-o", str(tmp_path / "nodir" / "x.png")]) == 2
+    assert plot.main([path, "curves", "-o", str(tmp_path / "nodir") + os.sep]) == 2
     assert not os.path.exists(out)
+
+
+def test_output_directory_receives_kind_png(results_file, tmp_path):
+    """-o an existing directory: the plot goes into it as KIND.png, not beside it as DIR.png."""
+    path, _ = results_file
+    outdir = tmp_path / "figures"
+    outdir.mkdir()
+    assert plot.main([path, "box", "-o", str(outdir)]) == 0
+    assert os.listdir(outdir) == ["box.png"] and not (tmp_path / "figures.png").exists()
+    assert_png(outdir / "box.png")
+    assert "KIND.png" in " ".join(plot.build_parser().format_help().split())
 
 
 def test_failed_runs_are_left_out_and_counted(tmp_path):
