@@ -11,6 +11,7 @@ Run: /usr/bin/python3 -m pytest -q tests/test_plot.py
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -193,5 +194,14 @@ def test_report_end_to_end_on_a_real_grid(tmp_path):
 
     bad = subprocess.run([os.path.join(SCRIPTS, "report.sh"), str(ini)],
                          capture_output=True, text=True)
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     assert bad.stderr == f"report.sh: {ini}: not an HDF5 file\n"
+
+    # names that start with a dash are files, not options
+    shutil.copy(results, tmp_path / "-dash.h5")
+    dashed = subprocess.run([os.path.join(SCRIPTS, "report.sh"), "-dash.h5", "-dash-report"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert dashed.returncode == 0, dashed.stderr
+    dashed_report = (tmp_path / "-dash-report" / "report.md").read_text()
+    assert dashed_report.startswith("# rnnbench report: -dash\n")
+    assert "- experiment: `tiny`" in dashed_report and "](curves-adding.png)" in dashed_report
