@@ -613,7 +613,7 @@ def test_flipped_data_bit_is_never_read_as_data(checksummed_file, tools, tmp_pat
         if outcome.status == 0:
             where = (" in a global heap: write text attributes as fixed-length strings"
                      if in_global_heap(good, position) else "")
-            assert outcome.stdout == clean.stdout, f"flip at byte {position} changed the data{where}"
+            assert outcome.stdout == clean.stdout, f"flip at {position} changed the data{where}"
         else:
             assert outcome.stderr.count("\n") == 1, outcome.stderr
 
