@@ -4,10 +4,10 @@ For every (task, delay) group of the summary, and every value of the --by column
 "variant": a cell by default), prints the number of runs, the median and quartiles of a metric,
 its mean, the fraction of runs solved, the number that diverged and, when there are any, the
 number that failed (or were cancelled): those have no result and are left out of every statistic
-and of the runs counted as solved or not. With --baseline, each variant
-is compared with the baseline variant of the same group by Welch's t-test
-(scipy.stats.ttest_ind, equal_var=False, two-sided), as Greff et al. compared each LSTM variant
-with the vanilla LSTM; `*` marks p < 0.05 (no correction for multiple comparisons).
+and of the runs counted as solved or not. With --baseline, each variant is compared with the
+baseline variant of the same group by Welch's t-test (scipy.stats.ttest_ind, equal_var=False,
+two-sided), as Greff et al. compared each LSTM variant with the vanilla LSTM; `*` marks p < 0.05
+(no correction for multiple comparisons).
 
 Metrics: final_loss (held-out loss at the last evaluation), best_eval (best_eval_loss, the lowest
 held-out loss seen), steps_to_solve (the first evaluation step at which the task's criterion held;
