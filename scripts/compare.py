@@ -2,10 +2,12 @@
 
 For every (task, delay) group of the summary, and every value of the --by column in it (a
 "variant": a cell by default), prints the number of runs, the median and quartiles of a metric,
-its mean, the fraction of runs solved and the number that diverged. With --baseline, each variant
-is compared with the baseline variant of the same group by Welch's t-test
-(scipy.stats.ttest_ind, equal_var=False, two-sided), as Greff et al. compared each LSTM variant
-with the vanilla LSTM; `*` marks p < 0.05 (no correction for multiple comparisons).
+its mean, the fraction of runs solved, the number that diverged and, when there are any, the
+number that failed (or were cancelled): those have no result and are left out of every statistic
+and of the runs counted as solved or not. With --baseline, each variant is compared with the
+baseline variant of the same group by Welch's t-test (scipy.stats.ttest_ind, equal_var=False,
+two-sided), as Greff et al. compared each LSTM variant with the vanilla LSTM; `*` marks p < 0.05
+(no correction for multiple comparisons).
 
 Metrics: final_loss (held-out loss at the last evaluation), best_eval (best_eval_loss, the lowest
 held-out loss seen), steps_to_solve (the first evaluation step at which the task's criterion held;
@@ -13,6 +15,8 @@ a run that never solved counts as its step budget `steps`, a censored value: its
 longer, and a diverged run counts as never solving).
 
 It does not plot (plot.py does) and does not correct p-values for the number of tests.
+A file that is not a usable results file (missing, damaged, another program's), bad arguments and
+a --where matching nothing exit with status 2 and a one-line message.
 
 Examples:
     /usr/bin/python3 scripts/compare.py results/quickstart.h5 --by cell --baseline lstm
@@ -66,15 +70,18 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def metric_values(df, metric):
-    """Return the per-run values of `metric` for the rows of `df` (see the module docstring)."""
+    """Return the per-run values of `metric` for the rows of `df` (see the module docstring);
+    NaN for a run without a result (failed or cancelled), whatever numbers its row holds."""
     if metric == "final_loss":
-        return df["final_loss"].astype(float)
-    if metric == "best_eval":
-        return df["best_eval_loss"].astype(float)
-    if metric == "steps_to_solve":
+        values = df["final_loss"].astype(float)
+    elif metric == "best_eval":
+        values = df["best_eval_loss"].astype(float)
+    elif metric == "steps_to_solve":
         solved = df["solved"].astype(int) != 0
-        return df["steps_to_solve"].where(solved, df["steps"]).astype(float)
-    raise ValueError(f"unknown metric {metric!r}")
+        values = df["steps_to_solve"].where(solved, df["steps"]).astype(float)
+    else:
+        raise ValueError(f"unknown metric {metric!r}")
+    return values.where(rr.has_result(df))
 
 
 def welch(a, b):
@@ -145,6 +152,16 @@ def group_title(key):
     return ", ".join(parts) if parts else "all runs"
 
 
+def quartiles(values):
+    """Return {median, q1, q3, mean} of a sample (NaN when empty; an infinite value, which a
+    damaged file can hold, gives NaN or inf quietly)."""
+    if len(values) == 0:
+        return {"median": np.nan, "q1": np.nan, "q3": np.nan, "mean": np.nan}
+    with np.errstate(invalid="ignore"):
+        return {"median": np.median(values), "q1": np.percentile(values, 25),
+                "q3": np.percentile(values, 75), "mean": np.mean(values)}
+
+
 def summarize_group(rows, by, metric, baseline):
     """Return (variant rows, notes) for one group: a dict of statistics per variant."""
     values = metric_values(rows, metric)
@@ -158,20 +175,19 @@ def summarize_group(rows, by, metric, baseline):
             base_values = values[base_mask].dropna().to_numpy()
         else:
             notes.append(f"baseline {baseline!r} has no runs in this group: no t-test.")
+    with_result = rr.has_result(rows)
     table = []
     for variant, label in zip(variants, labels):
         mask = rows[by] == variant
-        all_values = values[mask]
-        v = all_values.dropna().to_numpy()
-        n_missing = int(all_values.isna().sum())
+        counted = mask & with_result  # the runs that count: a failed one has no result
+        v = values[counted].dropna().to_numpy()
+        n_missing = int(values[counted].isna().sum())
         row = {"variant": label, "n": len(v), "n_missing": n_missing,
-               "median": np.median(v) if len(v) else np.nan,
-               "q1": np.percentile(v, 25) if len(v) else np.nan,
-               "q3": np.percentile(v, 75) if len(v) else np.nan,
-               "mean": np.mean(v) if len(v) else np.nan,
-               "n_runs": int(mask.sum()),
-               "n_solved": int((rows.loc[mask, "solved"].astype(int) != 0).sum()),
-               "n_diverged": int((rows.loc[mask, "status"] == "diverged").sum()),
+               **quartiles(v),
+               "n_runs": int(counted.sum()),
+               "n_solved": int((rows.loc[counted, "solved"].astype(int) != 0).sum()),
+               "n_diverged": int((rows.loc[counted, "status"] == "diverged").sum()),
+               "n_failed": int((mask & ~with_result).sum()),
                "is_baseline": baseline is not None and label == baseline,
                "t": np.nan, "p": np.nan}
         if n_missing:
@@ -225,9 +241,16 @@ def fmt_p(p):
     return f"{p:.3g}{mark}"
 
 
-def display_rows(table, metric, by, with_test):
+def any_failed(groups):
+    """True if a variant of any group has failed runs (the tables then get a `failed` column)."""
+    return any(r["n_failed"] for _, table, _ in groups for r in table)
+
+
+def display_rows(table, metric, by, with_test, with_failed=False):
     """Return the header and the text cells of a group's table."""
     header = [by, "n", "median", "q1", "q3", "mean", "solved", "div"]
+    if with_failed:
+        header.append("failed")
     if with_test:
         header += ["t", "p"]
     rows = []
@@ -236,6 +259,8 @@ def display_rows(table, metric, by, with_test):
                  fmt_metric(r["q1"], metric), fmt_metric(r["q3"], metric),
                  fmt_metric(r["mean"], metric), f"{r['n_solved']}/{r['n_runs']}",
                  str(r["n_diverged"])]
+        if with_failed:
+            cells.append(str(r["n_failed"]))
         if with_test:
             if r["is_baseline"]:
                 cells += ["baseline", ""]
@@ -245,11 +270,13 @@ def display_rows(table, metric, by, with_test):
     return header, rows
 
 
-def footnotes(metric, baseline, by):
+def footnotes(metric, baseline, by, with_failed=False):
     """Return the explanatory lines printed under the tables."""
     lines = [FOOTNOTES[metric],
              "n: runs with a value; median, q1, q3: median and quartiles over runs; "
-             "solved: runs that met the task's criterion; div: runs that diverged."]
+             "solved: runs that met the task's criterion; div: runs that diverged."
+             + (" failed: runs that failed or were cancelled; they have no result and are "
+                "left out of every other column." if with_failed else "")]
     if baseline is not None:
         lines.append(f"t, p: Welch's t-test (scipy.stats.ttest_ind, equal_var=False, two-sided) "
                      f"of each {by} against {baseline} on the {metric} values of the same group; "
@@ -260,8 +287,9 @@ def footnotes(metric, baseline, by):
 def render_text(groups, metric, by, baseline, header_line):
     """Return the comparison as aligned plain text."""
     out = [header_line, ""]
+    with_failed = any_failed(groups)
     for key, table, notes in groups:
-        header, rows = display_rows(table, metric, by, baseline is not None)
+        header, rows = display_rows(table, metric, by, baseline is not None, with_failed)
         widths = [max(len(row[j]) for row in [header] + rows) for j in range(len(header))]
         out.append(group_title(key))
         for row in [header] + rows:
@@ -271,7 +299,7 @@ def render_text(groups, metric, by, baseline, header_line):
             out += textwrap.wrap(f"note: {note}", width=100, initial_indent="  ",
                                  subsequent_indent="    ")
         out.append("")
-    for line in footnotes(metric, baseline, by):
+    for line in footnotes(metric, baseline, by, with_failed):
         out += textwrap.wrap(line, width=100, subsequent_indent="  ")
     return "\n".join(out) + "\n"
 
@@ -279,8 +307,9 @@ def render_text(groups, metric, by, baseline, header_line):
 def render_md(groups, metric, by, baseline, header_line):
     """Return the comparison as Markdown: a heading and a table per group."""
     out = [header_line, ""]
+    with_failed = any_failed(groups)
     for key, table, notes in groups:
-        header, rows = display_rows(table, metric, by, baseline is not None)
+        header, rows = display_rows(table, metric, by, baseline is not None, with_failed)
         out.append(f"### {group_title(key)}")
         out.append("")
         out.append("| " + " | ".join(header) + " |")
@@ -293,7 +322,7 @@ def render_md(groups, metric, by, baseline, header_line):
         out += [f"*Note: {n}*" for n in notes]
         if notes:
             out.append("")
-    for line in footnotes(metric, baseline, by):
+    for line in footnotes(metric, baseline, by, with_failed):
         out += [line, ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
@@ -304,8 +333,8 @@ def render_csv(groups, metric, by, baseline):
     writer = csv.writer(buffer, lineterminator="\n")
     keys = group_keys(by)
     writer.writerow(keys + [by, "metric", "n", "median", "q1", "q3", "mean", "n_runs",
-                            "n_solved", "solved_fraction", "n_diverged", "baseline", "t", "p",
-                            "significant"])
+                            "n_solved", "solved_fraction", "n_diverged", "n_failed", "baseline",
+                            "t", "p", "significant"])
 
     def number(x):
         return "" if x is None or np.isnan(x) else repr(float(x))
@@ -317,7 +346,7 @@ def render_csv(groups, metric, by, baseline):
                 r["variant"], metric, r["n"], number(r["median"]), number(r["q1"]),
                 number(r["q3"]), number(r["mean"]), r["n_runs"], r["n_solved"],
                 number(r["n_solved"] / r["n_runs"]) if r["n_runs"] else "", r["n_diverged"],
-                baseline or "", number(r["t"]), number(r["p"]),
+                r["n_failed"], baseline or "", number(r["t"]), number(r["p"]),
                 int(r["p"] < ALPHA) if tested else ""])
     return buffer.getvalue()
 
@@ -350,7 +379,7 @@ def compare(path, by="cell", baseline=None, metric="final_loss", where=None, fmt
     """Return the comparison of a results file as text in format `fmt` (see main)."""
     with rr.open_results(path) as res:
         df = res.summary
-        attrs = res.attrs
+        experiment = res.attr_text("experiment_name")
         complete = res.complete
     if by not in df.columns:
         raise UsageError(f"--by {by}: no such summary column (columns: {', '.join(df.columns)})")
@@ -367,7 +396,7 @@ def compare(path, by="cell", baseline=None, metric="final_loss", where=None, fmt
     groups = summarize(selected, by, metric, baseline)
     if fmt == "csv":
         return render_csv(groups, metric, by, baseline)
-    header_line = (f"{os.path.basename(path)}: experiment {attrs.get('experiment_name', '?')}, "
+    header_line = (f"{os.path.basename(path)}: experiment {experiment}, "
                    f"{len(selected)} of {len(df)} runs"
                    + (f" (where {rr.where_text(conditions)})" if conditions else "")
                    + f", metric {metric}, by {by}"
@@ -385,10 +414,7 @@ def main(argv=None):
     try:
         sys.stdout.write(compare(args.results, by=args.by, baseline=args.baseline,
                                  metric=args.metric, where=args.where, fmt=args.format))
-    except rr.ResultsError as exc:
-        print(f"compare.py: {exc}", file=sys.stderr)
-        return 1
-    except (UsageError, rr.WhereError) as exc:
+    except (rr.ResultsError, UsageError, rr.WhereError) as exc:
         print(f"compare.py: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -19,9 +19,14 @@ KIND is one of:
   gates     eval/gate_mean against the evaluation step, a line per gate, one panel per (task, delay,
             variant) (median over runs) or one run (--run ID).
   all       every plot that applies to the file, into the directory -o; prints one line
-            "FILE<TAB>CAPTION" per plot (report.sh uses it).
-A file that is not a usable results file, or a selection with nothing to draw, exits with status 1;
-bad arguments (a bad KIND, a --where matching nothing) with status 2; both with a one-line message.
+            "FILE<TAB>CAPTION" per plot (report.sh uses it); a plot with nothing to draw is left
+            out with a note on stderr.
+-o names the image; if it is an existing directory, the image goes into it as KIND.png.
+Runs that failed (or were cancelled) have no result: they are left out of every plot, and the
+curves' legend counts them as it counts diverged runs.
+A file that is not a usable results file (missing, damaged, another program's) and bad arguments
+(a bad KIND, a --where matching nothing) exit with status 2; a selection with nothing to draw with
+status 1; both with a one-line message.
 
 It does not compute tables (compare.py does).
 
@@ -138,7 +143,7 @@ def suptitle(fig, text, res):
     """Title a figure with `text` and the experiment it comes from."""
     width_chars = int(fig.get_figwidth() * 11)  # about 11 characters per inch at 11 pt
     lines = textwrap.wrap(text, width=max(40, width_chars))
-    lines.append(f"{res.attrs.get('experiment_name', '?')} ({os.path.basename(res.path)})")
+    lines.append(f"{res.attr_text('experiment_name')} ({os.path.basename(res.path)})")
     fig.suptitle("\n".join(lines), fontsize=11)
 
 
@@ -155,7 +160,9 @@ def plot_curves(plt, res, df, args):
     for ax, (key, rows) in zip(axes, groups):
         plotted = []
         for variant in compare.ordered_unique(rows[args.by]):
-            runs = rows[rows[args.by] == variant]
+            mine = rows[rows[args.by] == variant]
+            runs = mine[rr.has_result(mine)]
+            n_failed = len(mine) - len(runs)
             curves = []
             for run_id in runs.id:
                 run = res.run(run_id)
@@ -163,11 +170,15 @@ def plot_curves(plt, res, df, args):
                 smooth = pd.Series(loss).rolling(window, min_periods=1).mean().to_numpy()
                 smooth[np.isnan(loss)] = np.nan
                 curves.append((run["train/step"], smooth))
+            n_div = int((runs.status == "diverged").sum())
+            label = (f"{compare.format_value(variant)} ({len(curves)} run{'s' * (len(curves) != 1)}"
+                     + (f", {n_div} diverged" if n_div else "")
+                     + (f", {n_failed} failed" if n_failed else "") + ")")
+            if not curves:  # every run failed: a legend entry says so, there is no line
+                ax.plot([], [], color=colors[variant], lw=1.6, label=label)
+                continue
             steps, matrix = step_aligned(curves)
             q1, med, q3 = quiet_percentiles(matrix, (25, 50, 75))
-            n_div = int((runs.status == "diverged").sum())
-            label = (f"{compare.format_value(variant)} ({len(curves)} run{'s' * (len(curves) > 1)}"
-                     + (f", {n_div} diverged)" if n_div else ")"))
             short = np.isfinite(med).sum() <= 3  # a run that diverged at once: show its points
             ax.plot(steps, med, color=colors[variant], lw=1.6, label=label,
                     marker="o" if short else None)
@@ -207,6 +218,7 @@ def plot_delay(plt, res, df, args):
             values = rows["best_eval_loss"] / rows["baseline"]
         else:
             values = rows["loss_over_baseline"].astype(float)
+        values = values.where(rr.has_result(rows))  # a failed run's numbers are no data
         plotted = []
         for variant in compare.ordered_unique(rows[args.by]):
             mine = rows[args.by] == variant
@@ -258,6 +270,7 @@ def panel_groups(df, args):
         return [(f"{row.task}, delay {row.delay}: {row[args.by]}\nrun {row.id}, "
                  f"seed index {row.seed_index}", df)]
     panels = []
+    df = df[rr.has_result(df)]  # a failed run's curves are not data
     for key, rows in compare.group_rows(df, ["task", "delay", args.by]):
         n = len(rows)
         panels.append((f"{key['task']}, delay {key['delay']}: "
@@ -283,7 +296,7 @@ def eval_median(res, rows, name):
         return None
     widths = {a.shape[1] for _, a in arrays}
     if len(widths) != 1:
-        raise PlotError(f"runs of one panel have {name} of different widths {sorted(widths)}")
+        raise res.error(f"runs of one panel have {name} of different widths {sorted(widths)}")
     steps = np.unique(np.concatenate([s for s, _ in arrays]))
     stack = np.full((len(arrays), len(steps), widths.pop()), np.nan)
     for i, (s, a) in enumerate(arrays):
@@ -377,10 +390,11 @@ def plot_box(plt, res, df, args):
         values = compare.metric_values(rows, args.metric)
         variants = compare.ordered_unique(rows[args.by])
         data = [values[rows[args.by] == v].dropna().to_numpy() for v in variants]
-        box = ax.boxplot(data, patch_artist=True, showmeans=True, widths=0.6,
-                         medianprops={"color": "black"},
-                         meanprops={"marker": "D", "markerfacecolor": "white",
-                                    "markeredgecolor": "black", "markersize": 5})
+        with np.errstate(invalid="ignore"):  # an infinite loss (a damaged file) is drawn quietly
+            box = ax.boxplot(data, patch_artist=True, showmeans=True, widths=0.6,
+                             medianprops={"color": "black"},
+                             meanprops={"marker": "D", "markerfacecolor": "white",
+                                        "markeredgecolor": "black", "markersize": 5})
         for patch, row in zip(box["boxes"], table):
             if row["is_baseline"]:
                 patch.set_facecolor("0.55")
@@ -477,9 +491,8 @@ def safe_name(*parts):
 def plan(res, df, args):
     """Return [(file name, caption, kind, rows, metric)] for every plot that applies to df."""
     items = []
-    has_gates = {}
-    for run_id in df.id:
-        has_gates[run_id] = res.run(run_id).has("eval/gate_mean")
+    has_flow = {run_id: res.run(run_id).has("eval/grad_flow_h") for run_id in df.id}
+    has_gates = {run_id: res.run(run_id).has("eval/gate_mean") for run_id in df.id}
     for task in compare.ordered_unique(df.task):
         rows = df[df.task == task]
         items.append((f"curves-{safe_name(task)}.png",
@@ -500,8 +513,9 @@ def plan(res, df, args):
         stem = safe_name(key["task"], key["delay"])
         title = compare.group_title(key)
         if rows[args.by].nunique() <= MAX_PANELS:
-            items.append((f"gradflow-{stem}.png", f"{title}: gradient flow ‖∂L/∂h_t‖",
-                          "gradflow", rows, args.metric))
+            if rows.id.map(has_flow).any():
+                items.append((f"gradflow-{stem}.png", f"{title}: gradient flow ‖∂L/∂h_t‖",
+                              "gradflow", rows, args.metric))
             gated = rows[rows.id.map(has_gates)]
             if not gated.empty:
                 items.append((f"gates-{stem}.png", f"{title}: mean gate activations",
@@ -510,12 +524,17 @@ def plan(res, df, args):
 
 
 def plot_all(plt, res, df, args):
-    """Write every plot that applies into the directory args.output; print FILE<TAB>CAPTION."""
+    """Write every plot that applies into the directory args.output; print FILE<TAB>CAPTION.
+    A plot with nothing to draw (PlotError) is left out with a note on stderr."""
     os.makedirs(args.output, exist_ok=True)
     for name, caption, kind, rows, metric in plan(res, df, args):
         sub = argparse.Namespace(**vars(args))
         sub.metric = metric
-        fig = PLOTTERS[kind](plt, res, rows, sub)
+        try:
+            fig = PLOTTERS[kind](plt, res, rows, sub)
+        except PlotError as exc:
+            print(f"plot.py: note: {name} not drawn: {exc}", file=sys.stderr)
+            continue
         fig.savefig(os.path.join(args.output, name), dpi=DPI)
         plt.close(fig)
         print(f"{name}\t{caption}")
@@ -550,7 +569,9 @@ def build_parser():
                         help="curves, delay, gradflow, box, gates, or all (every plot into the "
                              "directory -o)")
     parser.add_argument("-o", "--output", required=True,
-                        help="output image (.png; .pdf and .svg work too), a directory for all")
+                        help="output image (.png; .pdf and .svg work too); an existing directory "
+                             "receives KIND.png (e.g. DIR/curves.png); for all, the directory "
+                             "that receives every plot (made if missing)")
     parser.add_argument("--where", action="append", metavar="COND",
                         help="keep runs whose summary columns match, e.g. task=copy,delay=100 "
                              "(repeatable)")
@@ -566,14 +587,27 @@ def build_parser():
     return parser
 
 
+def output_file(output, kind):
+    """Return the image file for -o `output`: KIND.png inside it if it is a directory.
+    Raise UsageError if its directory does not exist."""
+    if os.path.isdir(output):
+        return os.path.join(output, f"{kind}.png")
+    if output.endswith(os.sep):
+        raise compare.UsageError(f"-o {output}: directory does not exist")
+    parent = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(parent):
+        raise compare.UsageError(f"-o {output}: directory {parent} does not exist")
+    return output
+
+
 def main(argv=None):
     """Parse the command line, draw the plot; return the exit status."""
     args = build_parser().parse_args(argv)
     if args.kind != "all":
-        parent = os.path.dirname(os.path.abspath(args.output))
-        if not os.path.isdir(parent):
-            print(f"plot.py: -o {args.output}: directory {parent} does not exist",
-                  file=sys.stderr)
+        try:
+            args.output = output_file(args.output, args.kind)
+        except compare.UsageError as exc:
+            print(f"plot.py: {exc}", file=sys.stderr)
             return 2
     plt = pyplot()
     try:
@@ -588,10 +622,10 @@ def main(argv=None):
                 fig = PLOTTERS[args.kind](plt, res, selected, args)
                 fig.savefig(args.output, dpi=DPI)
                 plt.close(fig)
-    except (rr.ResultsError, PlotError) as exc:
+    except PlotError as exc:
         print(f"plot.py: {exc}", file=sys.stderr)
         return 1
-    except (compare.UsageError, rr.WhereError) as exc:
+    except (rr.ResultsError, compare.UsageError, rr.WhereError) as exc:
         print(f"plot.py: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

@@ -10,6 +10,8 @@
 # plot that applies (plot.py all), as PNGs beside it. The t-tests compare each cell with BASELINE
 # (environment; default lstm-peep if the file has it, else lstm, else no t-test).
 # It uses the first Python that can import h5py: /usr/bin/python3, then python3.
+# A file that is not a usable results file stops it with the loader's one-line message and exit
+# status 2. Paths may start with a dash (`scripts/report.sh -- -x.h5` or plain `-x.h5`).
 # It does not run experiments: make one with `bin/rnnbench run`.
 set -euo pipefail
 
@@ -20,16 +22,21 @@ if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
     echo "$usage"
     exit 0
 fi
+[ "${1:-}" = "--" ] && shift
 if [ "$#" -lt 1 ] || [ "$#" -gt 2 ]; then
     die "$usage" 2
 fi
 
-scripts=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$scripts")
-results=$1
-base=$(basename "$results")
+# not_an_option PATH: PATH, with ./ before it if it starts with a dash (the tools would take
+# "-x.h5" for an option)
+not_an_option() { case $1 in -*) echo "./$1" ;; *) echo "$1" ;; esac; }
+
+scripts=$(cd -- "$(dirname -- "$0")" && pwd)
+root=$(dirname -- "$scripts")
+results=$(not_an_option "$1")
+base=$(basename -- "$results")
 base=${base%.h5}
-outdir=${2:-$root/results/$base-report}
+outdir=$(not_an_option "${2:-$root/results/$base-report}")
 
 python=""
 for candidate in /usr/bin/python3 python3; do
@@ -40,13 +47,11 @@ for candidate in /usr/bin/python3 python3; do
 done
 [ -n "$python" ] || die "no Python that can import h5py (tried /usr/bin/python3, python3)"
 
-# a bad file stops here, with the loader's one-line message
+# a bad file stops here, with the loader's one-line message and its exit status
 loader() { "$python" "$scripts/rnnbench_results.py" "$@" 2>&1; }
-if ! description=$(loader describe "$results"); then
-    die "${description#rnnbench_results.py: }"
-fi
-cells=$(loader values "$results" cell) || die "${cells#rnnbench_results.py: }"
-solved=$(loader values "$results" solved) || die "${solved#rnnbench_results.py: }"
+description=$(loader describe "$results") || die "${description#rnnbench_results.py: }" "$?"
+cells=$(loader values "$results" cell) || die "${cells#rnnbench_results.py: }" "$?"
+solved=$(loader values "$results" solved) || die "${solved#rnnbench_results.py: }" "$?"
 
 baseline=${BASELINE:-}
 if [ -z "$baseline" ]; then

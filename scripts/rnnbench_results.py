@@ -2,9 +2,16 @@
 
 The one place the analysis scripts (compare.py, plot.py, report.sh) open HDF5. It checks that the
 file is an rnnbench results file and turns every way it can fail to be one into ResultsError, with a
-one-line message that names the file: missing, not HDF5, truncated or damaged, HDF5 of another
-program, no summary table, a missing run or dataset, no finished runs. It also parses the `--where`
-filters the scripts share ("task=copy,delay>=50,cell=lstm|gru").
+one-line message that names the file: missing, not HDF5, truncated or damaged (a checksum mismatch
+names the dataset), HDF5 of another program, no summary table, a missing run or dataset, a table or
+dataset of the wrong type or shape, no finished runs. It also parses the `--where` filters the
+scripts share ("task=copy,delay>=50,cell=lstm|gru").
+
+HDF5 is read in a child process that sends plain numpy arrays and dicts back through a pipe: a
+damaged file can crash the HDF5 library itself (a segmentation fault on some flipped bits), and
+then only the child dies and the script says so in one line. Every size the file declares (rows,
+values, attribute bytes) is checked against the size of the file and MAX_READ_BYTES before
+anything is allocated for it.
 
 It does not compute statistics or plot; it only reads.
 
@@ -17,23 +24,47 @@ Example:
     with rr.open_results("results/quickstart.h5") as res:
         df = res.summary                       # pandas DataFrame, strings decoded
         run = res.run(df.id[0])
-        print(run.attrs["cell"], run["eval/loss"], run.columns("eval/gate_mean"))
+        print(run.attrs["cell"], run["eval/loss"], run.columns("eval/gate_mean"), run.datasets)
 """
 import argparse
+import contextlib
+import math
+import multiprocessing
 import os
 import re
+import signal
 import sys
+import warnings
 
 import h5py
 import numpy as np
 import pandas as pd
 
 FORMAT = "rnnbench-results"
-FORMAT_VERSION = 2
-# the summary columns the scripts rely on; a file without one of them is not one we can read
-REQUIRED_COLUMNS = ("id", "task", "delay", "cell", "seed_index", "status", "baseline",
-                    "final_loss", "loss_over_baseline", "best_eval_loss", "solved",
-                    "steps_to_solve", "steps_done", "steps")
+# 2: every dataset chunked with a Fletcher-32 checksum, HDF5 1.10 metadata (checksummed too),
+#    string attributes sealed (strings_fnv1a64), the build recorded in every run
+FORMAT_VERSIONS = (1, 2)
+# the summary columns the scripts rely on and what they hold; a file without them is not ours
+REQUIRED_COLUMNS = {"id": "text", "task": "text", "delay": "integer", "cell": "text",
+                    "seed_index": "integer", "status": "text", "baseline": "number",
+                    "final_loss": "number", "loss_over_baseline": "number",
+                    "best_eval_loss": "number", "solved": "integer",
+                    "steps_to_solve": "integer", "steps_done": "integer", "steps": "integer"}
+COLUMN_KINDS = {"text": "SUO", "integer": "iub", "number": "iubf"}  # numpy dtype kinds
+KIND_WORDS = {"text": "text", "integer": "integers", "number": "numbers"}
+# the statuses whose numbers are results; a "failed" or "cancelled" run has none (NaN)
+RESULT_STATUSES = ("done", "diverged")
+# a run's datasets and their dimensions: train/* have a row per step of train/step, eval/* a row
+# per evaluation of eval/step
+RUN_DATASETS = {"train/step": 1, "train/loss": 1, "train/grad_norm": 1,
+                "train/grad_norm_by_tensor": 2, "eval/step": 1, "eval/loss": 1,
+                "eval/accuracy": 1, "eval/loss_over_baseline": 1, "eval/grad_flow_h": 2,
+                "eval/grad_flow_c": 2, "eval/gate_mean": 2}
+MAX_READ_BYTES = 2 << 30  # one dataset; 10^6 runs of summary, or 10^6 steps x 500 tensors
+MAX_ATTRIBUTE_BYTES = 64 << 20  # experiment_text, the largest, is at most 16 MiB
+MAX_COMPRESSION_RATIO = 1100  # deflate cannot shrink data more than about 1032 times
+READ_TIMEOUT_S = 300  # for one answer of the reading process; reading MAX_READ_BYTES takes seconds
+RUN_ID = re.compile(r"^[0-9A-Za-z_-]+$")  # 16 hex digits in practice; never a path
 
 
 class ResultsError(Exception):
@@ -45,12 +76,41 @@ class WhereError(ValueError):
 
 
 def _text(value):
-    """Return an HDF5 attribute as a Python value: bytes decoded, numpy scalars unwrapped."""
+    """Return an HDF5 value as a Python value: numpy scalars unwrapped, bytes decoded."""
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    if isinstance(value, np.generic):
-        return value.item()
     return value
+
+
+SEAL_ATTRIBUTE = "strings_fnv1a64"
+
+
+def strings_seal(texts):
+    """The seal rnnbench writes over an object's variable-length text attributes (results/README.md,
+    Integrity): FNV-1a 64 over name, NUL, value, NUL of each, in byte order of the names."""
+    h = 0xCBF29CE484222325
+    for name in sorted(texts, key=lambda k: k.encode()):
+        if name == SEAL_ATTRIBUTE:
+            continue
+        for byte in name.encode() + b"\0" + texts[name].encode() + b"\0":
+            h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def _plain(value):
+    """Return an attribute as plain, picklable Python: text decoded, numbers unwrapped, an array
+    of one value as that value, other arrays as lists, anything else as its text."""
+    if isinstance(value, h5py.Empty):
+        return None
+    if isinstance(value, np.ndarray):
+        flat = value.reshape(-1)
+        return _plain(flat[0]) if flat.size == 1 else [_plain(v) for v in flat]
+    value = _text(value)
+    if isinstance(value, (str, int, float, complex, type(None))):
+        return value
+    return str(value)
 
 
 def _one_line(exc):
@@ -58,138 +118,42 @@ def _one_line(exc):
     return " ".join(str(exc).split())
 
 
-class Run:
-    """One run group, runs/<id>: its attributes and its curves, read on demand."""
-
-    def __init__(self, results, run_id, group):
-        self.id = run_id
-        self._results = results
-        self._group = group
-        try:
-            self.attrs = {k: _text(v) for k, v in group.attrs.items()}
-        except OSError as exc:
-            raise results.error(f"run {run_id}: attributes unreadable ({_one_line(exc)})")
-
-    def has(self, name):
-        """True if the run has the dataset `name` (e.g. "eval/gate_mean"; absent for an RNN)."""
-        try:
-            return isinstance(self._group.get(name), h5py.Dataset)
-        except (OSError, KeyError):
-            return False
-
-    def _dataset(self, name):
-        try:
-            obj = self._group.get(name)
-        except (OSError, KeyError) as exc:
-            raise self._results.error(f"run {self.id}: {name} unreadable ({_one_line(exc)})")
-        if not isinstance(obj, h5py.Dataset):
-            raise self._results.error(f"run {self.id} has no dataset {name}")
-        return obj
-
-    def __getitem__(self, name):
-        """Return the dataset `name` (e.g. "train/loss") as a numpy array."""
-        dataset = self._dataset(name)
-        try:
-            return dataset[()]
-        except OSError as exc:
-            raise self._results.error(f"run {self.id}: {name} is damaged ({_one_line(exc)})")
-
-    def columns(self, name):
-        """Return the names in a 2-D dataset's `columns` attribute ("i,f,z,o" -> [i, f, z, o])."""
-        dataset = self._dataset(name)
-        text = _text(dataset.attrs.get("columns", ""))
-        names = [c.strip() for c in str(text).split(",") if c.strip()]
-        if dataset.ndim == 2 and len(names) != dataset.shape[1]:
-            names = [f"{name.rsplit('/', 1)[-1]}[{j}]" for j in range(dataset.shape[1])]
-        return names
+def _shown(value, width=40):
+    """Return repr(value), cut to about `width` characters (an attribute can be an array)."""
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
-class Results:
-    """An open rnnbench results file; use open_results() and a `with` block."""
+def _size_text(n_bytes):
+    """Return a byte count for people: 512 bytes, 60.2 KB, 768.0 MB."""
+    if n_bytes < 1000:
+        return f"{n_bytes} bytes"
+    for unit in ("KB", "MB", "GB", "TB"):
+        n_bytes /= 1000
+        if n_bytes < 1000 or unit == "TB":
+            return f"{n_bytes:.1f} {unit}"
 
-    def __init__(self, path, require_runs=True):
-        self.path = path
-        self._file = _open_hdf5(path)
-        try:
-            self.attrs = {k: _text(v) for k, v in self._file.attrs.items()}
-            fmt = self.attrs.get("format")
-            if fmt != FORMAT:
-                found = "no 'format' attribute" if fmt is None else f"format = {fmt!r}"
-                raise self.error(f"HDF5 but not an rnnbench results file ({found}, "
-                                 f"expected {FORMAT!r})")
-            version = self.attrs.get("format_version")
-            if not isinstance(version, int) or version > FORMAT_VERSION:
-                raise self.error(f"format_version {version!r} is not one this script reads "
-                                 f"(up to {FORMAT_VERSION})")
-            self.summary = self._read_summary()
-            if require_runs and len(self.summary) == 0:
-                raise self.error("no finished runs (the summary table is empty)")
-        except BaseException:
-            self._file.close()
-            raise
 
-    def error(self, message):
-        """Return a ResultsError whose message names this file."""
-        return ResultsError(f"{self.path}: {message}")
+def _problem(exc):
+    """Return what an error raised while reading says about the file, on one line."""
+    text = _one_line(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+    if "checksum" in text.lower():
+        what = "metadata checksum" if "metadata" in text.lower() else "checksum"
+        return f"{what} mismatch (the file is damaged)"
+    return f"cannot be read ({text or type(exc).__name__}; is the file damaged?)"
 
-    def _read_summary(self):
-        if "summary" not in self._file:
-            raise self.error("no summary table (is the grid still starting?)")
-        try:
-            table = self._file["summary"][()]
-        except OSError as exc:
-            raise self.error(f"summary table is damaged ({_one_line(exc)})")
-        if table.dtype.names is None:
-            raise self.error("summary is not a compound table")
-        df = pd.DataFrame(table)
-        missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-        if missing:
-            raise self.error(f"summary lacks column(s) {', '.join(missing)}")
-        for col in df.columns:
-            if df[col].dtype == object:
-                df[col] = df[col].map(_text)
-        if "run_index" in df.columns:
-            df = df.sort_values("run_index", kind="stable")
-        return df.reset_index(drop=True)
 
-    @property
-    def complete(self):
-        """True once the grid finished (attribute complete = 1)."""
-        return bool(self.attrs.get("complete", 0))
+def has_result(df):
+    """Return a boolean mask of the summary rows whose numbers are results: runs that finished
+    ("done") or diverged; a failed or cancelled run's numbers are NaN and are no data."""
+    return df["status"].isin(RESULT_STATUSES)
 
-    def run(self, run_id):
-        """Return the Run runs/<run_id>; ResultsError if it is missing or cannot be opened."""
-        try:
-            group = self._file["runs"][run_id]
-        except KeyError:
-            raise self.error(f"run {run_id} is in the summary but runs/{run_id} is missing "
-                             f"(a broken link into {os.path.basename(self.path)}.parts/?)")
-        except OSError as exc:
-            raise self.error(f"run {run_id} is unreadable ({_one_line(exc)})")
-        if not isinstance(group, h5py.Group):
-            raise self.error(f"runs/{run_id} is not a group")
-        return Run(self, run_id, group)
 
-    def close(self):
-        """Close the HDF5 file."""
-        self._file.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
+# ------------------------------------------------------------------------------------------------
+# the reading process: everything that touches HDF5 runs here
 
 def _open_hdf5(path):
     """Open `path` read-only with h5py, or raise ResultsError saying why it cannot be."""
-    if not os.path.exists(path):
-        raise ResultsError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise ResultsError(f"{path}: is a directory, not a results file")
-    size = os.path.getsize(path)
-    if size == 0:
-        raise ResultsError(f"{path}: empty file (0 bytes)")
     try:
         is_hdf5 = h5py.is_hdf5(path)
     except OSError as exc:
@@ -203,7 +167,455 @@ def _open_hdf5(path):
         if found:
             raise ResultsError(f"{path}: truncated HDF5 file ({found.group(1)} of "
                                f"{found.group(2)} bytes)")
-        raise ResultsError(f"{path}: damaged HDF5 file ({_one_line(exc)})")
+        problem = _problem(exc)
+        if problem.startswith("cannot be read"):
+            problem = f"damaged HDF5 file ({_one_line(exc)})"
+        raise ResultsError(f"{path}: {problem}")
+
+
+def _format_problem(attrs):
+    """Return why file attributes `attrs` are not those of a results file we read, or None."""
+    fmt = attrs.get("format")
+    if fmt != FORMAT:
+        found = "no 'format' attribute" if fmt is None else f"format = {_shown(fmt)}"
+        return f"HDF5 but not an rnnbench results file ({found}, expected {FORMAT!r})"
+    version = attrs.get("format_version")
+    if type(version) is not int or version not in FORMAT_VERSIONS:
+        readable = " or ".join(str(v) for v in FORMAT_VERSIONS)
+        return f"format_version {_shown(version)} is not one this script reads ({readable})"
+    return None
+
+
+def _table_problem(dtype, shape):
+    """Return what is wrong with a summary table of this dtype and shape, or None."""
+    if dtype.names is None:
+        return "is not a compound table"
+    if len(shape) != 1:
+        return f"is not a table of rows (its shape is {shape})"
+    for name in dtype.names:
+        field = dtype[name]
+        if field.shape != ():
+            return f"column {name} holds an array of shape {field.shape} per row, not one value"
+        if field.kind == "V":
+            return f"column {name} holds a compound per row, not one value"
+    missing = [c for c in REQUIRED_COLUMNS if c not in dtype.names]
+    if missing:
+        return f"lacks column(s) {', '.join(missing)}"
+    for name, kind in REQUIRED_COLUMNS.items():
+        if dtype[name].kind not in COLUMN_KINDS[kind]:
+            return f"column {name} holds {dtype[name]} values, not {KIND_WORDS[kind]}"
+    return None
+
+
+def _is_compressed(dataset):
+    """True if a filter of the dataset can shrink it (any filter but shuffle and Fletcher-32)."""
+    plist = dataset.id.get_create_plist()
+    harmless = (h5py.h5z.FILTER_SHUFFLE, h5py.h5z.FILTER_FLETCHER32)
+    return any(plist.get_filter(i)[0] not in harmless for i in range(plist.get_nfilters()))
+
+
+class _FileReader:
+    """In the reading process: the open file and one method per request of the parent."""
+
+    def __init__(self, path):
+        self.path = path
+        self.file = None
+        self._file_sizes = {}
+
+    def error(self, message):
+        return ResultsError(f"{self.path}: {message}")
+
+    @contextlib.contextmanager
+    def reading(self, where):
+        """Turn any error of h5py or HDF5 while reading `where` into a one-line ResultsError."""
+        try:
+            yield
+        except ResultsError:
+            raise
+        except Exception as exc:  # h5py raises most kinds (OSError, KeyError, TypeError, ...)
+            raise self.error(f"{where}: {_problem(exc)}") from None
+
+    def answer(self, request):
+        """Return ("ok", value) or ("error", one-line message) for a request (kind, *args)."""
+        kind, *args = request
+        handlers = {"header": self.header, "run": self.run_datasets, "run_attrs": self.run_attrs,
+                    "dataset": self.dataset, "columns": self.columns}
+        try:
+            return "ok", handlers[kind](*args)
+        except ResultsError as exc:
+            return "error", str(exc)
+        except Exception as exc:  # whatever else went wrong, it went wrong reading this file
+            return "error", f"{self.path}: {_problem(exc)}"
+
+    def member(self, group, name):
+        """Return group[name], or None if the group has no link `name`. A link that exists but
+        does not open is damage (h5py's get() would call it missing), except a link into another
+        file, which says which file it wanted."""
+        link = group.get(name, getlink=True)
+        if link is None:
+            return None
+        if not isinstance(link, h5py.ExternalLink):
+            return group[name]
+        try:
+            return group[name]
+        except Exception:  # a missing or damaged parts file
+            target = os.path.join(os.path.dirname(group.file.filename), link.filename)
+            state = ("is missing" if not os.path.exists(target)
+                     else "cannot be opened (truncated or damaged?)")
+            raise self.error(f"{group.name.rstrip('/')}/{name}: links to {link.filename}, "
+                             f"which {state}") from None
+
+    def file_size(self, obj):
+        """Size in bytes of the file that holds obj (a run may live in a parts file)."""
+        name = obj.file.filename
+        if name not in self._file_sizes:
+            self._file_sizes[name] = os.path.getsize(name)
+        return self._file_sizes[name]
+
+    def attributes(self, obj, where):
+        """Return obj's attributes as plain Python, each checked for size before it is read."""
+        limit = min(MAX_ATTRIBUTE_BYTES, self.file_size(obj))
+        values, texts = {}, {}
+        with self.reading(where):
+            for name in obj.attrs:
+                info = obj.attrs.get_id(name)
+                n_bytes = math.prod(info.shape or ()) * info.dtype.itemsize
+                if n_bytes > limit:
+                    raise self.error(f"{where}: attribute {name} declares {_size_text(n_bytes)} "
+                                     f"in a {_size_text(self.file_size(obj))} file "
+                                     f"(the file is damaged)")
+                raw = obj.attrs[name]
+                if isinstance(raw, str):  # variable-length text: outside HDF5's checksums
+                    texts[name] = raw
+                values[name] = _plain(raw)
+        seal = values.get(SEAL_ATTRIBUTE)
+        if seal is not None and int(seal) != strings_seal(texts):
+            raise self.error(f"{where}: its text attributes do not match their checksum "
+                             f"({SEAL_ATTRIBUTE}; the file is damaged)")
+        return values
+
+    def read(self, dataset, where):
+        """Return the values of a dataset, once the size it declares fits what the file stores."""
+        declared = math.prod(dataset.shape or ()) * dataset.dtype.itemsize
+        stored = dataset.id.get_storage_size()
+        file_bytes = self.file_size(dataset)
+        if dataset.dtype.names is not None and dataset.ndim == 1:
+            count = f"{dataset.shape[0]} rows"
+        else:
+            count = f"{math.prod(dataset.shape or ())} values"
+        if declared > MAX_READ_BYTES:
+            raise self.error(f"{where}: declares {count} ({_size_text(declared)}), more than "
+                             f"any results file holds (the file is damaged)")
+        if stored > file_bytes:
+            raise self.error(f"{where}: claims {_size_text(stored)} of storage in a "
+                             f"{_size_text(file_bytes)} file (the file is damaged)")
+        ratio = MAX_COMPRESSION_RATIO if _is_compressed(dataset) else 1
+        if declared > stored * ratio:
+            raise self.error(f"{where}: declares {count} ({_size_text(declared)}) but stores "
+                             f"{_size_text(stored)} in a {_size_text(file_bytes)} file "
+                             f"(the file is damaged)")
+        return dataset[()]
+
+    def header(self):
+        """Open the file; return its attributes and summary table (a numpy record array)."""
+        self.file = _open_hdf5(self.path)
+        attrs = self.attributes(self.file, "/")
+        problem = _format_problem(attrs)
+        if problem:
+            raise self.error(problem)
+        with self.reading("/summary"):
+            table = self.member(self.file, "summary")
+            if table is None:
+                raise self.error("no summary table (is the grid still starting?)")
+            if not isinstance(table, h5py.Dataset):
+                raise self.error("summary is not a table (it is a group)")
+            problem = _table_problem(table.dtype, table.shape)
+            if problem:
+                raise self.error(f"summary {problem}")
+            return {"attrs": attrs, "summary": self.read(table, "/summary")}
+
+    def run_group(self, run_id):
+        """Return the group runs/<run_id>, or raise ResultsError saying why there is none."""
+        runs = self.member(self.file, "runs")
+        if not isinstance(runs, h5py.Group):
+            raise self.error("no runs/ group (only the summary is left)")
+        group = self.member(runs, run_id)
+        if group is None:
+            raise self.error(f"run {run_id} is in the summary but runs/{run_id} is missing "
+                             f"(a broken link into {os.path.basename(self.path)}.parts/?)")
+        if not isinstance(group, h5py.Group):
+            raise self.error(f"runs/{run_id} is not a group")
+        return group
+
+    def run_datasets(self, run_id):
+        """Return {dataset name: (shape, dtype kind)} of a run."""
+        datasets = {}
+
+        def note(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                datasets[name] = (tuple(obj.shape or ()), obj.dtype.kind)
+
+        with self.reading(f"/runs/{run_id}"):
+            self.run_group(run_id).visititems(note)
+        return datasets
+
+    def run_attrs(self, run_id):
+        """Return the attributes of a run."""
+        where = f"/runs/{run_id}"
+        with self.reading(where):
+            return self.attributes(self.run_group(run_id), where)
+
+    def run_dataset(self, run_id, name):
+        """Return the h5py dataset `name` of a run (ResultsError if it is not one)."""
+        dataset = self.member(self.run_group(run_id), name)
+        if not isinstance(dataset, h5py.Dataset):
+            raise self.error(f"run {run_id} has no dataset {name}")
+        return dataset
+
+    def dataset(self, run_id, name):
+        """Return the values of a run's dataset."""
+        where = f"/runs/{run_id}/{name}"
+        with self.reading(where):
+            return self.read(self.run_dataset(run_id, name), where)
+
+    def columns(self, run_id, name):
+        """Return the `columns` attribute of a run's dataset ("" if it has none)."""
+        where = f"/runs/{run_id}/{name}"
+        with self.reading(where):
+            return self.attributes(self.run_dataset(run_id, name), where).get("columns", "")
+
+
+def _serve(conn, path):
+    """The reading process: answer the header, then each request, until the pipe closes.
+
+    Its stdout and stderr go to /dev/null (HDF5 and the C library print diagnostics there; the
+    parent reports in one line) and it ignores Ctrl-C (the parent handles it and ends this
+    process). It never returns."""
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        reader = _FileReader(path)
+        conn.send(reader.answer(("header",)))
+        while True:
+            try:
+                request = conn.recv()
+            except EOFError:
+                break
+            conn.send(reader.answer(request))
+    except BaseException:  # the pipe broke: the parent is gone
+        code = 1
+    finally:
+        os._exit(code)
+
+
+class _ReaderProcess:
+    """The parent's side of the reading process: ask() sends a request and waits for the answer."""
+
+    def __init__(self, path):
+        self.path = path
+        self.ended = None  # once the process is gone: the message saying why
+        parent_end, child_end = multiprocessing.Pipe()
+        try:
+            with warnings.catch_warnings():  # Python 3.12+ warns on fork with threads (BLAS's)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.pid = os.fork()
+        except OSError as exc:
+            parent_end.close()
+            child_end.close()
+            raise ResultsError(f"{path}: cannot start a process to read it ({exc.strerror})")
+        if self.pid == 0:
+            parent_end.close()
+            _serve(child_end, path)
+        child_end.close()
+        self.conn = parent_end
+
+    def ask(self, *request):
+        """Send a request (none: wait for the header) and return the value answered."""
+        if self.ended:
+            raise ResultsError(self.ended)
+        try:
+            if request:
+                self.conn.send(request)
+            if not self.conn.poll(READ_TIMEOUT_S):
+                self.close()
+                self.ended = (f"{self.path}: no answer from the HDF5 library after "
+                              f"{READ_TIMEOUT_S} s reading it (is the file damaged?)")
+                raise ResultsError(self.ended)
+            status, value = self.conn.recv()
+        except (EOFError, OSError):
+            self.ended = self._why_it_ended()
+            raise ResultsError(self.ended) from None
+        if status == "error":
+            raise ResultsError(value)
+        return value
+
+    def _why_it_ended(self):
+        """Reap the reading process that closed its pipe; return a message saying how it ended."""
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        if os.WIFSIGNALED(status):
+            return f"{self.path}: damaged HDF5 file (the HDF5 library crashed reading it)"
+        return (f"{self.path}: the process reading it ended unexpectedly "
+                f"(exit status {os.waitstatus_to_exitcode(status)})")
+
+    def close(self):
+        """End the reading process (it holds nothing to save) and reap it."""
+        self.conn.close()
+        self.ended = self.ended or f"{self.path}: read after the file was closed"
+        if self.pid is not None:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pid = None
+
+
+# ------------------------------------------------------------------------------------------------
+# the parent's view: plain numpy and pandas objects
+
+def _layout_problem(datasets):
+    """Return what is wrong with a run's {dataset name: (shape, kind)}, or None: a known dataset
+    that is not numbers, has the wrong number of dimensions or rows its step dataset has not."""
+    for name, ndim in RUN_DATASETS.items():
+        if name not in datasets:
+            continue
+        shape, kind = datasets[name]
+        if kind not in COLUMN_KINDS["number"]:
+            return f"{name} does not hold numbers"
+        if len(shape) != ndim:
+            return f"{name} has {len(shape)} dimension(s), not {ndim}"
+        step_name = name.split("/")[0] + "/step"
+        step_shape = datasets.get(step_name, ((),))[0]
+        if len(step_shape) == 1 and shape[0] != step_shape[0]:
+            return f"{name} has {shape[0]} rows but {step_name} has {step_shape[0]}"
+    return None
+
+
+def _summary_frame(table):
+    """Return the summary record array as a DataFrame: native byte order, strings decoded,
+    rows in run_index order."""
+    df = pd.DataFrame(table.astype(table.dtype.newbyteorder("=")))
+    for col in df.columns:
+        if df[col].dtype == object:
+            df[col] = df[col].map(_text)
+    if "run_index" in df.columns:
+        df = df.sort_values("run_index", kind="stable")
+    return df.reset_index(drop=True)
+
+
+class Run:
+    """One run group, runs/<id>: the names of its datasets; its attributes and the datasets'
+    values are read on demand."""
+
+    def __init__(self, results, run_id, datasets):
+        self.id = run_id
+        self._results = results
+        self._attrs = None
+        self._shapes = {name: shape for name, (shape, _) in datasets.items()}
+        self.datasets = tuple(sorted(self._shapes))
+        problem = _layout_problem(datasets)
+        if problem:
+            raise results.error(f"runs/{run_id}/{problem}")
+
+    @property
+    def attrs(self):
+        """The run's attributes as a dict (read once, when first asked for)."""
+        if self._attrs is None:
+            self._attrs = self._results._ask("run_attrs", self.id)
+        return self._attrs
+
+    def has(self, name):
+        """True if the run has the dataset `name` (e.g. "eval/gate_mean"; absent for an RNN)."""
+        return name in self._shapes
+
+    def __getitem__(self, name):
+        """Return the dataset `name` (e.g. "train/loss") as a numpy array."""
+        if not self.has(name):
+            raise self._results.error(f"run {self.id} has no dataset {name}")
+        return self._results._ask("dataset", self.id, name)
+
+    def columns(self, name):
+        """Return the names in a 2-D dataset's `columns` attribute ("i,f,z,o" -> [i, f, z, o])."""
+        if not self.has(name):
+            raise self._results.error(f"run {self.id} has no dataset {name}")
+        text = self._results._ask("columns", self.id, name)
+        names = [c.strip() for c in text.split(",") if c.strip()] if isinstance(text, str) else []
+        shape = self._shapes[name]
+        if len(shape) == 2 and len(names) != shape[1]:
+            names = [f"{name.rsplit('/', 1)[-1]}[{j}]" for j in range(shape[1])]
+        return names
+
+
+class Results:
+    """An open rnnbench results file; use open_results() and a `with` block."""
+
+    def __init__(self, path, require_runs=True):
+        self.path = path
+        _check_path(path)
+        self._reader = _ReaderProcess(path)
+        self._runs = {}
+        try:
+            header = self._reader.ask()
+            self.attrs = header["attrs"]
+            self.summary = _summary_frame(header["summary"])
+            if require_runs and len(self.summary) == 0:
+                raise self.error("no finished runs (the summary table is empty)")
+        except BaseException:
+            self._reader.close()
+            raise
+
+    def error(self, message):
+        """Return a ResultsError whose message names this file."""
+        return ResultsError(f"{self.path}: {message}")
+
+    def attr_text(self, name, default="?"):
+        """Return a file attribute as text for a title or a line: `default` if it is absent, an
+        array (a damaged or foreign file) cut short."""
+        value = self.attrs.get(name)
+        if value is None:
+            return default
+        return _shown(value) if isinstance(value, list) else str(value)
+
+    def _ask(self, *request):
+        return self._reader.ask(*request)
+
+    @property
+    def complete(self):
+        """True once the grid finished (attribute complete = 1)."""
+        value = self.attrs.get("complete", 0)
+        return isinstance(value, (int, float)) and bool(value)
+
+    def run(self, run_id):
+        """Return the Run runs/<run_id>; ResultsError if it is missing or cannot be read."""
+        if run_id not in self._runs:
+            if not isinstance(run_id, str) or not RUN_ID.match(run_id):
+                raise self.error(f"the summary names a run {_shown(run_id)}, not a run id "
+                                 f"(the file is damaged)")
+            self._runs[run_id] = Run(self, run_id, self._ask("run", run_id))
+        return self._runs[run_id]
+
+    def close(self):
+        """End the process that reads the file."""
+        self._reader.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def _check_path(path):
+    """Raise ResultsError if `path` is not a non-empty regular file (checked without HDF5)."""
+    if not os.path.exists(path):
+        raise ResultsError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise ResultsError(f"{path}: is a directory, not a results file")
+    if not os.path.isfile(path):
+        raise ResultsError(f"{path}: not a regular file")
+    if os.path.getsize(path) == 0:
+        raise ResultsError(f"{path}: empty file (0 bytes)")
 
 
 def open_results(path, require_runs=True):
@@ -299,15 +711,15 @@ def where_text(conditions):
 
 def describe_markdown(res):
     """Return Markdown lines describing a results file: experiment, provenance and run counts."""
-    a = res.attrs
+    a = res.attr_text
     df = res.summary
     lines = [f"- file: `{res.path}`",
-             f"- experiment: `{a.get('experiment_name', '?')}` "
-             f"(`{a.get('experiment_path', '?')}`, seed {a.get('experiment_seed', '?')})",
-             f"- rnnbench {a.get('rnnbench_version', '?')}, commit `{a.get('git_commit', '?')}`, "
-             f"{a.get('precision', '?')} precision, GEMM {a.get('gemm_backend', '?')}, "
-             f"host {a.get('host', '?')}, started {a.get('start_time', '?')}",
-             f"- runs: {a.get('n_finished', len(df))} finished of {a.get('n_runs', '?')} planned"
+             f"- experiment: `{a('experiment_name')}` "
+             f"(`{a('experiment_path')}`, seed {a('experiment_seed')})",
+             f"- rnnbench {a('rnnbench_version')}, commit `{a('git_commit')}`, "
+             f"{a('precision')} precision, GEMM {a('gemm_backend')}, "
+             f"host {a('host')}, started {a('start_time')}",
+             f"- runs: {a('n_finished', len(df))} finished of {a('n_runs')} planned"
              + ("" if res.complete else " (**incomplete**: the grid had not finished)"),
              f"- tasks: {', '.join(pd.unique(df.task))}; cells: {', '.join(pd.unique(df.cell))}"]
     n_div = int((df.status == "diverged").sum())
@@ -321,7 +733,8 @@ def main(argv=None):
     """Check a results file from the shell: `describe` prints Markdown, `count` a number,
     `values COLUMN` the distinct values of a summary column, one a line in file order."""
     parser = argparse.ArgumentParser(
-        description="Check and describe an rnnbench results file (exit 1 if it is not usable).")
+        description="Check and describe an rnnbench results file (exit 2 if it is not usable or "
+                    "a --where filter is bad, with one line on stderr).")
     parser.add_argument("command", choices=("describe", "count", "values"),
                         help="describe: Markdown lines about the file; count: runs matching "
                              "--where; values: distinct values of COLUMN")
@@ -346,10 +759,7 @@ def main(argv=None):
                     raise WhereError(f"no summary column {args.column!r}")
                 for value in pd.unique(selected[args.column]):
                     print(value)
-    except ResultsError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return 1
-    except WhereError as exc:
+    except (ResultsError, WhereError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -305,6 +305,50 @@ def test_steps_to_solve_counts_unsolved_runs_as_the_budget(tmp_path):
     assert "2/3" in text
 
 
+def test_failed_runs_are_counted_and_left_out(tmp_path):
+    """A failed run's NaN numbers are no data: not in n, the quartiles, the t-test or the runs
+    counted as solved, not the step budget under steps_to_solve; a `failed` column counts it."""
+    path = str(tmp_path / "failed.h5")
+    runs = [make_run(cell="lstm", seed_index=s, final_loss=0.1 + 0.01 * s) for s in range(3)]
+    runs += [make_run(cell="lstm", seed_index=3, final_loss=float("nan"), status="failed",
+                      steps_done=0),
+             make_run(cell="gru", seed_index=0, final_loss=0.2),
+             make_run(cell="gru", seed_index=1, final_loss=0.3),
+             make_run(cell="gru", seed_index=2, final_loss=5.0, status="failed")]
+    write_results(path, runs)
+    rows = {r["cell"]: r for r in csv_rows(compare.compare(path, fmt="csv", baseline="lstm"))}
+    assert (rows["lstm"]["n"], rows["lstm"]["n_runs"], rows["lstm"]["n_failed"]) == ("3", "3", "1")
+    assert (rows["gru"]["n"], rows["gru"]["n_runs"], rows["gru"]["n_failed"]) == ("2", "2", "1")
+    assert float(rows["gru"]["median"]) == pytest.approx(0.25)  # the failed 5.0 is not data
+    t, p = compare.welch([0.2, 0.3], [0.1, 0.11, 0.12])
+    assert float(rows["gru"]["t"]) == pytest.approx(t)
+    steps = {r["cell"]: r for r in csv_rows(compare.compare(path, fmt="csv",
+                                                            metric="steps_to_solve"))}
+    assert steps["lstm"]["n"] == "3" and steps["gru"]["n"] == "2"  # no budget for failed runs
+    text = compare.compare(path)
+    header = next(line for line in text.splitlines() if line.startswith("cell"))
+    assert header.split()[-1] == "failed"
+    assert "without a final_loss value" not in text  # failed runs are not "missing values"
+    assert "failed: runs that failed or were cancelled" in " ".join(text.split())
+    assert "| failed |" in compare.compare(path, fmt="md")
+
+
+def test_no_failed_column_without_failed_runs(sample_file):
+    assert "failed" not in compare.compare(sample_file)
+
+
+def test_format_versions(tmp_path):
+    path = str(tmp_path / "v.h5")
+    for version, readable in ((1, True), (2, True), (3, False), (0, False)):
+        write_results(path, [make_run()], file_attrs={"format_version": version})
+        if readable:
+            assert len(rr.read_summary(path)) == 1
+        else:
+            with pytest.raises(rr.ResultsError, match=f"format_version {version} is not one "
+                                                      f"this script reads \\(1 or 2\\)"):
+                rr.read_summary(path)
+
+
 def test_best_eval_metric_reads_best_eval_loss(sample_file):
     rows = csv_rows(compare.compare(sample_file, metric="best_eval", fmt="csv",
                                     where=["task=adding,delay=10,cell=lstm-peep"]))
@@ -362,7 +406,7 @@ def test_csv_format(sample_file):
     out = compare.compare(sample_file, baseline="lstm-peep", fmt="csv")
     lines = out.splitlines()
     assert lines[0] == ("task,delay,cell,metric,n,median,q1,q3,mean,n_runs,n_solved,"
-                        "solved_fraction,n_diverged,baseline,t,p,significant")
+                        "solved_fraction,n_diverged,n_failed,baseline,t,p,significant")
     rows = csv_rows(out)
     assert len(rows) == 4 * len(SAMPLE) == len(lines) - 1
     assert all(r["metric"] == "final_loss" and r["baseline"] == "lstm-peep" for r in rows)
@@ -450,7 +494,7 @@ def test_cli_bad_file_and_bad_option_no_traceback(tmp_path):
     truncated(path)
     script = os.path.join(SCRIPTS, "compare.py")
     r = subprocess.run([PYTHON, script, path], capture_output=True, text=True)
-    assert r.returncode == 1
+    assert r.returncode == 2
     assert r.stderr.startswith("compare.py: ") and "truncated" in r.stderr
     assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     r = subprocess.run([PYTHON, script, path, "--metric", "loss"], capture_output=True, text=True)

@@ -8,8 +8,10 @@ bin/rnnbench and report.sh on it, end to end (skipped when bin/rnnbench is not b
 
 Run: /usr/bin/python3 -m pytest -q tests/test_plot.py
 """
+import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -20,6 +22,7 @@ from test_compare import PYTHON, ROOT, SCRIPTS, make_run, write_results  # noqa:
 
 sys.path.insert(0, SCRIPTS)
 import plot  # noqa: E402
+import rnnbench_results as rr  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MIN_PNG_BYTES = 15_000  # an empty 1-panel figure is about 5 KB; drawn panels are several times that
@@ -113,7 +116,7 @@ def test_file_without_runs_is_bad_file(tmp_path):
     path = str(tmp_path / "empty.h5")
     write_results(path, [], complete=0)
     result = run_plot(path, "curves", "-o", str(tmp_path / "x.png"))
-    assert_one_line_error(result, 1, "no finished runs")
+    assert_one_line_error(result, 2, "no finished runs")
     assert not (tmp_path / "x.png").exists()
 
 
@@ -129,7 +132,40 @@ def test_nothing_to_draw_and_bad_selection(tmp_path, capsys):
     assert "no runs match --where delay=99" in capsys.readouterr().err
     assert plot.main([path, "curves", "--run", "ffff", "-o", out]) == 2
     assert plot.main([path, "curves", "-o", str(tmp_path / "nodir" / "x.png")]) == 2
+    assert plot.main([path, "curves", "-o", str(tmp_path / "nodir") + os.sep]) == 2
     assert not os.path.exists(out)
+
+
+def test_output_directory_receives_kind_png(results_file, tmp_path):
+    """-o an existing directory: the plot goes into it as KIND.png, not beside it as DIR.png."""
+    path, _ = results_file
+    outdir = tmp_path / "figures"
+    outdir.mkdir()
+    assert plot.main([path, "box", "-o", str(outdir)]) == 0
+    assert os.listdir(outdir) == ["box.png"] and not (tmp_path / "figures.png").exists()
+    assert_png(outdir / "box.png")
+    assert "KIND.png" in " ".join(plot.build_parser().format_help().split())
+
+
+def test_failed_runs_are_left_out_and_counted(tmp_path):
+    """A failed run's curve is not in the median; the legend counts it beside the diverged."""
+    path = str(tmp_path / "failed.h5")
+    runs = [make_run(cell="lstm-peep", seed_index=s) for s in range(2)]
+    runs += [make_run(cell="lstm-peep", seed_index=2, final_loss=float("nan"), status="failed"),
+             make_run(cell="rnn", seed_index=0, final_loss=float("nan"), status="failed"),
+             make_run(cell="rnn", seed_index=1, status="diverged")]
+    write_results(path, runs)
+    plt = plot.pyplot()
+    args = argparse.Namespace(by="cell", metric="final_loss", run=None, baseline=None, state="h")
+    with rr.open_results(path) as res:
+        fig = plot.plot_curves(plt, res, res.summary, args)
+        labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        assert labels[:2] == ["lstm-peep (2 runs, 1 failed)",
+                              "rnn (1 run, 1 diverged, 1 failed)"]
+        plt.close(fig)
+        panels = plot.panel_groups(res.summary, args)
+        assert [title.split("\n")[1] for title, _ in panels] == ["median of 2 runs",
+                                                                  "median of 1 run"]
 
 
 @pytest.mark.skipif(not os.path.exists(RNNBENCH), reason="bin/rnnbench not built")
@@ -158,5 +194,14 @@ def test_report_end_to_end_on_a_real_grid(tmp_path):
 
     bad = subprocess.run([os.path.join(SCRIPTS, "report.sh"), str(ini)],
                          capture_output=True, text=True)
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     assert bad.stderr == f"report.sh: {ini}: not an HDF5 file\n"
+
+    # names that start with a dash are files, not options
+    shutil.copy(results, tmp_path / "-dash.h5")
+    dashed = subprocess.run([os.path.join(SCRIPTS, "report.sh"), "-dash.h5", "-dash-report"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert dashed.returncode == 0, dashed.stderr
+    dashed_report = (tmp_path / "-dash-report" / "report.md").read_text()
+    assert dashed_report.startswith("# rnnbench report: -dash\n")
+    assert "- experiment: `tiny`" in dashed_report and "](curves-adding.png)" in dashed_report
