@@ -389,6 +389,28 @@ static void move_stale(Results *rs, PartsScan *ps, const char *name) {
     if (rename(from, to) == 0) ps->moved++;
 }
 
+/* parts/name opened when it is a whole file of this experiment by this
+   build; else -1, and it is moved aside (another experiment, damaged) or
+   noted (another build: resuming is refused) */
+static hid_t open_trusted(Results *rs, PartsScan *ps, const char *name, const char *want_hash) {
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s", rs->parts, name);
+    hid_t f = open_ro(path);
+    if (f < 0 || h5_check_seal(f) != 0 || !is_ours(f, want_hash, NULL)) {
+        if (f >= 0) H5Fclose(f);
+        move_stale(rs, ps, name);
+        return -1;
+    }
+    char why[512];
+    if (provenance_check(f, why, sizeof why) != 0) {
+        H5Fclose(f);
+        if (!ps->other_build) snprintf(ps->provenance_err, sizeof ps->provenance_err, "%s", why);
+        ps->other_build = 1;
+        return -1;
+    }
+    return f;
+}
+
 /* one <id>.h5 of the parts folder: kept (its row recorded), removed (a
    failed run, retried now; or a duplicate of a run the complete file holds)
    or moved aside (torn, of another experiment, or unknown) */
@@ -398,17 +420,9 @@ static int scan_part(Results *rs, PartsScan *ps, const char *name, const char *w
     memcpy(id, name, 16);
     id[16] = '\0';
     int idx = run_index_of(rs->ex, id);
-    hid_t f = idx >= 0 ? open_ro(path) : -1;
-    if (f < 0 || h5_check_seal(f) != 0 || !is_ours(f, want_hash, NULL)) {
-        if (f >= 0) H5Fclose(f);
-        move_stale(rs, ps, name);
-        return 0;
-    }
-    char why[512];
-    if (provenance_check(f, why, sizeof why) != 0) {
-        H5Fclose(f);
-        if (!ps->other_build) snprintf(ps->provenance_err, sizeof ps->provenance_err, "%s", why);
-        ps->other_build = 1;
+    hid_t f = idx >= 0 ? open_trusted(rs, ps, name, want_hash) : -1;
+    if (f < 0) {
+        if (idx < 0) move_stale(rs, ps, name);
         return 0;
     }
     SummaryRow row;
@@ -427,19 +441,9 @@ static int scan_part(Results *rs, PartsScan *ps, const char *name, const char *w
    main file is itself complete (then base is a leftover link to it) */
 static int scan_base(Results *rs, PartsScan *ps, const char *want_hash, int main_complete) {
     if (main_complete) { remove(rs->base); return 0; }
-    hid_t f = rs->base_unreadable ? -1 : open_ro(rs->base);
-    if (f < 0 || h5_check_seal(f) != 0 || !is_ours(f, want_hash, NULL)) {
-        if (f >= 0) H5Fclose(f);
-        move_stale(rs, ps, "base.h5");
-        return 0;
-    }
-    char why[512];
-    if (provenance_check(f, why, sizeof why) != 0) {
-        H5Fclose(f);
-        if (!ps->other_build) snprintf(ps->provenance_err, sizeof ps->provenance_err, "%s", why);
-        ps->other_build = 1;
-        return 0;
-    }
+    if (rs->base_unreadable) { move_stale(rs, ps, "base.h5"); return 0; }
+    hid_t f = open_trusted(rs, ps, "base.h5", want_hash);
+    if (f < 0) return 0;
     int summary_ok;
     rows_from_complete(rs, f, &summary_ok);
     H5Fclose(f);
