@@ -7,6 +7,7 @@
 #   make test-all         make test, the float suite on OpenBLAS, then make sanitize (ASan/UBSan, Valgrind)
 #   make run              run experiments/quickstart.ini and print the comparison table
 #   make bench            time a training step against PyTorch and oneDNN (scripts/bench_compare.py)
+#   make bench-index      results bookkeeping per run at 250 and 10 000 runs (scripts/bench_index.py)
 # Objects go to build/<precision>-<blas>/ so the variants never mix.
 
 PRECISION ?= float
@@ -69,7 +70,7 @@ BIN_float = bin/rnnbench$(VARIANT)
 BIN_double = bin/rnnbench-double$(VARIANT)
 DEPS_STAMP = build/.deps-ok
 
-.PHONY: all float double test test-c test-py test-all test-openblas run clean deps FORCE sanitize valgrind bench
+.PHONY: all float double test test-c test-py test-all test-openblas run clean deps FORCE sanitize valgrind bench bench-index
 all: $(BIN_$(PRECISION))
 
 float: $(BIN_float)
@@ -137,6 +138,9 @@ build/bench_onednn: scripts/bench_onednn.c | $(DEPS_STAMP)
 
 bench: $(BIN_float) build/bench_onednn
 	$(PYTHON) scripts/bench_compare.py
+
+bench-index: $(BIN_float)
+	$(PYTHON) scripts/bench_index.py
 
 # every Criterion test and a small grid under ASan + UBSan (leaks included)
 sanitize:

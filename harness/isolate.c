@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,11 @@ IsolatedStatus isolated_run(int (*fn)(void *arg, int fd), void *arg, double time
         return ISOLATED_NO_CHILD;
     }
     if (pid == 0) {
+        /* never outlive the parent (killed, it cannot kill a looping child),
+           nor the time the parent waits */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1) _exit(1);
+        alarm((unsigned)timeout_s + 5);
         close(fds[0]);
         int rc = fn(arg, fds[1]);
         _exit(rc == 0 ? 0 : 1);
