@@ -70,7 +70,7 @@ BIN_float = bin/rnnbench$(VARIANT)
 BIN_double = bin/rnnbench-double$(VARIANT)
 DEPS_STAMP = build/.deps-ok
 
-.PHONY: all float double test test-c test-py test-all test-openblas run clean deps FORCE sanitize valgrind bench bench-index
+.PHONY: all float double runners test test-c test-py test-all test-openblas run clean deps FORCE sanitize valgrind bench bench-index
 all: $(BIN_$(PRECISION))
 
 float: $(BIN_float)
@@ -116,6 +116,9 @@ build/$(1)-$(BLAS)$(VARIANT)/test-runner: $(call objs,$(1),$(LIB_SRC) $(TEST_SRC
 endef
 $(eval $(call PRECISION_RULES,float))
 $(eval $(call PRECISION_RULES,double))
+
+# every binary the tests of this variant use (so that CI can compile them with -j first)
+runners: build/float-$(BLAS)$(VARIANT)/test-runner build/double-$(BLAS)$(VARIANT)/test-runner $(BIN_float) $(BIN_double)
 
 test: test-c test-py
 
