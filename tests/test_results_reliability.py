@@ -242,7 +242,8 @@ def test_another_build_does_not_resume_a_running_grid(tmp_path):
     out = str(tmp_path / "x.h5")
     exp = interrupted_grid(tmp_path, TINY, out)
     saved = saved_runs(out)
-    r = subprocess.run([RNNBENCH_DOUBLE, "run", exp, "-o", out, "--quiet"], capture_output=True, text=True)
+    r = subprocess.run([RNNBENCH_DOUBLE, "run", exp, "-o", out, "--quiet"], capture_output=True, text=True,
+                       timeout=300)  # an endless grid: a build that resumed it would never end
     assert r.returncode == 2 and "precision float (this build: double)" in one_line_error(r)
     assert saved_runs(out) == saved
 
