@@ -601,6 +601,11 @@ int results_open(Results *rs, const char *path, const Experiment *ex, int force,
         return fail_open(rs, err, n, status, 2,
                          "%s.parts holds runs written by another build of rnnbench: %s; resuming would mix two builds' numbers "
                          "(use that build, -o another file, or --force to start over)", path, ps.provenance_err);
+    if (ps.other_build) { /* --force: start over, as the message says */
+        forget_rows(rs);
+        clear_parts(rs);
+        mi.complete = 0;
+    }
     if (ps.moved)
         fprintf(stderr, "rnnbench: moved %d file%s that do not belong to this experiment from %s to %s\n", ps.moved,
                 ps.moved == 1 ? "" : "s", rs->parts, ps.stale_dir);

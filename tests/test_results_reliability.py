@@ -279,6 +279,22 @@ def test_changed_string_attribute_is_an_error_in_show(tmp_path):
     assert r.returncode == 2 and "do not match their checksum" in one_line_error(r)
 
 
+def test_parts_of_another_build_are_refused_then_replaced_with_force(tmp_path):
+    exp, out = write(tmp_path, TINY), str(tmp_path / "t.h5")
+    r = subprocess.run([RNNBENCH, "run", exp, "-o", out, "--quiet"], capture_output=True, text=True,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (30_000, 30_000)))
+    assert r.returncode == 1 and len(saved_runs(out)) == 4, r.stderr  # every run saved, not combined
+    os.remove(out)  # the parts alone remain
+    r = subprocess.run([RNNBENCH_DOUBLE, "run", exp, "-o", out, "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 2 and "precision float (this build: double)" in one_line_error(r)
+    assert len(saved_runs(out)) == 4
+    r = subprocess.run([RNNBENCH_DOUBLE, "run", exp, "-o", out, "--quiet", "--force"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 1 and len(f["summary"]) == 4
+        assert {f["runs"][rid].attrs["precision"] for rid in f["runs"]} == {"double"}
+
+
 @pytest.mark.parametrize("attr,value", [("git_commit", "0123456789ab"), ("gemm_backend", "elsewhere"),
                                         ("format_version", 1)])
 def test_another_commit_backend_or_format_is_refused(tmp_path, attr, value):
