@@ -56,13 +56,18 @@ def numbers(path):
     with h5py.File(path, "r") as f:
         assert f.attrs["complete"] == 1
         for rid, g in f["runs"].items():
-            for k, v in g.attrs.items():
-                if k not in ("wall_s", "peak_rss_bytes"):  # measurements, not results
-                    out[(rid, "@" + k)] = v
-            def visit(name, obj):
-                if isinstance(obj, h5py.Dataset):
-                    out[(rid, name)] = obj[()]
-            g.visititems(visit)
+            out.update(run_numbers(rid, g))
+    return out
+
+
+def run_numbers(rid, group, skip=("wall_s", "peak_rss_bytes")):
+    """A run's numeric attributes (but the measurements in skip) and datasets, keyed (rid, name)."""
+    out = {(rid, "@" + k): v for k, v in group.attrs.items() if k not in skip}
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            out[(rid, name)] = obj[()]
+    group.visititems(visit)
     return out
 
 
@@ -121,13 +126,8 @@ def part_numbers(out, ids):
     result = {}
     for rid in ids:
         with h5py.File(f"{out}.parts/{rid}.h5", "r") as f:
-            for k, v in f.attrs.items():
-                if k not in ("wall_s", "peak_rss_bytes", "experiment_hash", "strings_fnv1a64"):
-                    result[(rid, "@" + k)] = v
-            def visit(name, obj):
-                if isinstance(obj, h5py.Dataset):
-                    result[(rid, name)] = obj[()]
-            f.visititems(visit)
+            result.update(run_numbers(rid, f, ("wall_s", "peak_rss_bytes", "experiment_hash",
+                                               "strings_fnv1a64")))
     return result
 
 

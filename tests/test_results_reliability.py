@@ -571,8 +571,12 @@ def test_many_threads_under_a_memory_limit_say_so(tmp_path):
     exp = write(tmp_path, TINY.replace("seeds = 2", "seeds = 200"))
     out = str(tmp_path / "t.h5")
     limit = 1_000_000_000  # 200 threads' stacks (8 MiB each) do not fit
+
+    def limits():
+        resource.setrlimit(resource.RLIMIT_STACK, (8 << 20, 8 << 20))  # the thread stack size
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     r = subprocess.run([RNNBENCH, "run", exp, "-o", out, "-j", "200", "--quiet"], capture_output=True,
-                       text=True, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+                       text=True, preexec_fn=limits)
     assert r.returncode == 0, r.stderr
     assert "could start only" in r.stderr and "running with" in r.stderr
 
