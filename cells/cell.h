@@ -1,12 +1,17 @@
 /* cell.h: what a recurrent cell is, how it is named, and its two kernels.
 
-   A cell is described by a kind (rnn, lstm, gru) plus flags; one LSTM
-   implementation covers every ablation of Greff et al. (see cells.md).
-   Its parameters are named tensors laid out back to back in one array;
-   the forward pass over a whole sequence caches what backward needs in a
-   CellCache carved from one preallocated block; backward goes through time
-   over the whole sequence, accumulates parameter gradients and returns
-   dL/dx_t and dL/dh_0 (and dL/dc_0 for the LSTM family).
+   Every kind of cell (rnn, lstm, gru, ...) is one file in cells/ that fills
+   a CellOps table: how its names parse, its named parameter tensors, the
+   size of its activation cache, forward and backward over a whole sequence,
+   initialisation, its gates and its HDF5 attributes. cells/kinds.h lists the
+   kinds, one line each; nothing outside a kind's file asks which kind a cell
+   is (docs/architecture.md, "Adding a cell").
+
+   A cell's parameters are named tensors laid out back to back in one array;
+   forward over a whole sequence caches what backward needs in a CellCache
+   carved from one preallocated block; backward goes through time over the
+   whole sequence, accumulates parameter gradients and returns dL/dx_t and
+   dL/dh_0 (and dL/dc_0 for cells with a second state c).
 
    Shapes: x is (T,B,X), h is (T+1,B,H) with h[0] = h_0, all row-major. */
 #ifndef RNNBENCH_CELL_H
@@ -14,25 +19,16 @@
 
 #include <stddef.h>
 #include "real.h"
-
-typedef enum { CELL_RNN, CELL_LSTM, CELL_GRU } CellKind;
-
-typedef struct {
-    /* LSTM family (cells.md): a removed gate has no parameters at all */
-    int input_gate, forget_gate, output_gate;
-    int peepholes;             /* p_i, p_f, p_o */
-    int coupled;               /* CIFG: f = 1 - i */
-    int full_gate_recurrence;  /* FGR: gates see i,f,o of the previous step */
-    int input_linear;          /* NIAF: g(x) = x */
-    int output_linear;         /* NOAF: k(x) = x */
-    /* rnn */
-    int relu;                  /* irnn */
-    /* gru */
-    int reset_after;           /* gru-ra (cuDNN/PyTorch form) */
-} CellFlags;
+#include "rng.h"
 
 #define CELL_MAX_TENSORS 12
 #define CELL_NAME_MAX 64
+#define CELL_MAX_GATES 4
+/* room for a kind's own resolved flags and tensor offsets (cell_kind_data) */
+#define CELL_KIND_DATA 256
+/* cache arrays only one kind uses (the LSTM's full gate recurrence, the GRU's
+   r ⊙ h): each kind names its own slots */
+#define CELL_CACHE_OWN 4
 
 typedef struct {
     char name[24];
@@ -40,54 +36,49 @@ typedef struct {
     size_t offset;    /* in reals from the start of the parameter array */
 } ParamTensor;
 
+typedef struct CellOps CellOps;
+typedef struct Carver Carver; /* kernel.h */
+
 typedef struct {
-    CellKind kind;
+    const CellOps *ops;       /* its kind */
     char name[CELL_NAME_MAX]; /* canonical name, e.g. "lstm-peep+cifg" */
-    CellFlags flags;
     int X, H;
-    int n_blocks;       /* H-sized blocks in weight_ih: 1 (rnn), 3 (gru), <= 4 (lstm) */
-    int blk_i, blk_f, blk_z, blk_o; /* LSTM block index of each gate, -1 if absent */
-    int n_fgr;          /* gates in the full gate recurrence (0 without FGR) */
-    int fgr_i, fgr_f, fgr_o;        /* their index inside the FGR block, -1 if absent */
+    int n_blocks;             /* H-sized blocks of the input projection W x (act rows hold n_blocks*H) */
+    int has_c;                /* 1: a second state c_t (dL/dc_0 and ||dL/dc_t|| exist) */
+    /* gates whose mean activation is recorded: block g of an act row */
+    int n_gates;
+    char gate_names[CELL_MAX_GATES][4];
     ParamTensor tensors[CELL_MAX_TENSORS];
     int n_tensors;
     size_t n_params;
-    /* offsets of the tensors the kernels use; (size_t)-1 when absent */
-    size_t w_ih, w_hh, bias, bias_rn, peep_i, peep_f, peep_o, w_gg;
+    /* the kind's own flags and tensor offsets, private to its file (memcpy'd
+       in and out there: see kernel.h) */
+    _Alignas(8) unsigned char kind_data[CELL_KIND_DATA];
 } Cell;
-
-#define NO_TENSOR ((size_t)-1)
 
 /* Build a cell from its name, e.g. "lstm-nfg" or "lstm+cifg+fgr". Returns 0 on
    success; on failure writes a one-line reason into err and returns -1. */
 int cell_make(Cell *cell, const char *name, int X, int H, char *err, size_t err_len);
 
-/* The registry for `rnnbench list cells`: one line per named cell. */
+/* One line of `rnnbench list cells`. */
 typedef struct { const char *name; const char *desc; const char *params; } CellInfo;
-const CellInfo *cell_registry(int *count);
-/* Modifiers accepted after '+' in a cell name, with what they do. */
-const CellInfo *cell_modifiers(int *count);
 
 /* Activations cached by forward, plus backward's scratch, all pointing into
-   one block of cell_cache_size() reals. Absent members are NULL. */
+   one block of cell_cache_size() reals. Members a kind does not use are NULL. */
 typedef struct {
     int T, B;
     real *h;        /* (T+1,B,H), h[0] = h_0 */
-    real *c;        /* (T+1,B,H), c[0] = c_0 (lstm); backward uses it as scratch when done */
-    real *act;      /* (T,B,n_blocks*H) gate activations (lstm, gru) */
-    real *aux;      /* (T,B,H) r*h_prev (gru) or R_n h_prev + b_rn (gru-ra) */
-    real *fgr_act;  /* (T+1,B,n_fgr*H) gated activations, slot 0 = zeros (fgr) */
-    real *dpre;     /* (T,B,n_blocks*H) dL/d(pre-activation), input side (lstm, gru-ra: = act) */
-    real *dhn;      /* (T,B,H) dL/d(R_n h_{t-1} + b_rn) (gru-ra) */
-    real *dfgr;     /* (T,B,n_fgr*H) (fgr) */
+    real *c;        /* (T+1,B,H), c[0] = c_0 (cells with has_c) */
+    real *act;      /* (T,B,n_blocks*H) gate activations, block g = gate g */
+    real *dpre;     /* (T,B,n_blocks*H) dL/d(pre-activation), input side (may share act) */
     real *dh;       /* (B,H) */
     real *dh_next;  /* (B,H) */
     real *dc;       /* (B,H) */
     real *dc_next;  /* (B,H) */
-    real *dact_fgr; /* (B,n_fgr*H) */
     real *tmp;      /* (B,n_blocks*H) */
     real *in_work;  /* ((X+1),n_blocks*H) W^T in forward, gradient sums in backward (small X) */
     real *r_t;      /* (H,n_blocks*H) weight_hh transposed for forward's product */
+    real *own[CELL_CACHE_OWN]; /* the kind's own arrays */
 } CellCache;
 
 size_t cell_cache_size(const Cell *cell, int T, int B);
@@ -110,53 +101,56 @@ typedef struct {
 /* Backward through time from the gradient above (up).
    Accumulates into dparams; writes dx (T,B,X), dh0 and dc0 (B,H) when not
    NULL. flow_h and flow_c (T), when not NULL, receive the batch mean of
-   ||dL/dh_t|| and ||dL/dc_t|| (total, through time), the gradient flow. */
+   ||dL/dh_t|| and ||dL/dc_t|| (total, through time), the gradient flow; dc0
+   and flow_c are zero for a cell without c. */
 void cell_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
                    const Upstream *up, real *dparams, real *dx, real *dh0, real *dc0,
                    real *flow_h, real *flow_c);
 
-/* kernels of each kind (dispatched by cell_forward/cell_backward) */
-void rnn_forward(const Cell *cell, const real *params, const real *x, CellCache *cc);
-void rnn_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
-                  const Upstream *up, real *dparams, real *dx, real *dh0, real *flow_h);
-void lstm_forward(const Cell *cell, const real *params, const real *x, CellCache *cc);
-void lstm_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
-                   const Upstream *up, real *dparams, real *dx, real *dh0, real *dc0,
-                   real *flow_h, real *flow_c);
-void gru_forward(const Cell *cell, const real *params, const real *x, CellCache *cc);
-void gru_backward(const Cell *cell, const real *params, const real *x, CellCache *cc,
-                  const Upstream *up, real *dparams, real *dx, real *dh0, real *flow_h);
+/* Initialisation after every parameter was drawn uniformly: the kind's own
+   special cases (irnn's identity, the LSTM's forget-gate bias). */
+typedef struct {
+    double forget_bias; /* NAN: leave the drawn value */
+    int chrono_T;       /* > 0: chrono initialisation for sequences up to this long */
+} CellInit;
+void cell_init(const Cell *cell, real *params, const CellInit *init, Rng *rng);
 
-/* helpers shared by the kernels */
-/* input.c: pre = x W^T + b and its gradients; inputs up to INPUT_SMALL_X wide
-   take hand-written loops (see there why), in_work as their scratch */
-#define INPUT_SMALL_X 16
-int input_is_small(int X);
-void input_transpose(real *wt, const real *W, int X, int G);
-void input_project_small(real *out, const real *x, const real *wt, const real *bias,
-                         int rows, int X, int G);
-/* small X, in backward: begin zeroes in_work, rows adds a step's dpre^T x and
-   dpre sums to it, finish adds them to dW and dbias */
-void input_grads_begin(real *in_work, int X, int G);
-void input_grads_rows(real *in_work, const real *dpre, const real *x, int rows, int X, int G);
-void input_grads_finish(real *dW, real *dbias, const real *in_work, int X, int G);
-/* dh (B,H) = dh_next + the gradient from above at step t (see Upstream) */
-void upstream_grad(const Upstream *up, int t, int B, int H, const real *dh_next, real *dh);
-/* the readout's gradients over rows: dV (Y,H) += dy^T h, dd (Y) += dy's column
-   sums; acc is scratch of (Y+1)*H reals */
-void readout_grads(real *dV, real *dd, const real *dy, const real *h, int rows, int Y, int H,
-                   real *acc);
-/* wide X: out (rows,G) = x W^T + bias over all rows at once; and dW += dpre^T x
-   over all rows (the bias gradient is summed step by step, while dpre is in
-   cache) */
-void input_project(real *out, const real *x, const real *W, const real *bias, int rows, int X,
-                   int G);
-void input_grads(real *dW, const real *dpre, const real *x, int rows, int X, int G);
-/* dR (G,H) += dpre^T h over rows; overwrites scratch if it holds H*G reals */
-void recurrent_grads(real *dR, const real *dpre, int ld_dpre, const real *h, int rows, int H,
-                     int G, real *scratch, size_t scratch_n);
-void add_bias_rows(real *out, const real *bias, int rows, int cols);
-void sum_rows_into(real *acc, const real *m, int rows, int cols);
-void flow_norms(const real *d, int B, int H, real *out);
+/* The kind's attributes (always `kind`, then its flags) through a writer that
+   knows the file format, so cells/ need not. Returns 0, or -1 if a put failed. */
+typedef struct {
+    void *ctx;
+    int (*put_int)(void *ctx, const char *name, long long value);
+    int (*put_str)(void *ctx, const char *name, const char *value);
+} AttrSink;
+int cell_write_attrs(const Cell *cell, const AttrSink *sink);
+
+/* Multiply-adds of the matrix products of one forward step of one sequence
+   (the scheduler's cost, the benchmark's flop count). */
+double cell_step_madds(const Cell *cell);
+
+/* The kinds, for `rnnbench list cells`. */
+int cell_kind_count(void);
+const CellOps *cell_kind_at(int k);
+
+struct CellOps {
+    const char *kind;                 /* written as the `kind` attribute */
+    const CellInfo *names;            /* the names `list cells` shows */
+    int n_names;
+    const char *modifier_intro;       /* NULL: no '+' modifiers */
+    const CellInfo *modifiers;
+    int n_modifiers;
+    /* 1 and cell filled if `name` is this kind's, 0 if not, -1 with err if it
+       is but is invalid. Sets name, the flags (kind_data) and the layout. */
+    int (*make)(Cell *cell, const char *name, char *err, size_t err_len);
+    /* carves the cache in order (see kernel.h's Carver); sizes it when block is NULL */
+    void (*cache)(const Cell *cell, int T, int B, Carver *cv, CellCache *cc);
+    void (*forward)(const Cell *cell, const real *params, const real *x, CellCache *cc);
+    void (*backward)(const Cell *cell, const real *params, const real *x, CellCache *cc,
+                     const Upstream *up, real *dparams, real *dx, real *dh0, real *dc0,
+                     real *flow_h, real *flow_c);
+    void (*init)(const Cell *cell, real *params, const CellInit *init, Rng *rng); /* may be NULL */
+    int (*attrs)(const Cell *cell, const AttrSink *sink);
+    double (*step_madds)(const Cell *cell);
+};
 
 #endif

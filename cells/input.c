@@ -9,7 +9,7 @@
    instead, one step at a time while its rows are in cache: the projection in
    forward, and in backward the weight and bias gradients together. Wider
    inputs go through the GEMM backend, over all T steps at once. */
-#include "cell.h"
+#include "kernel.h"
 #include "gemm.h"
 
 #include <string.h>

@@ -1,10 +1,11 @@
 /* model.c: readout, losses and the parameter arena around a cell.
-   Losses (cells.md, trace spec): mse is the mean over masked (t,b) rows and
+   Losses (docs/cells.md, trace spec): mse is the mean over masked (t,b) rows and
    the Y components of the squared error; xent the mean over masked rows of
    -sum_k target_k log softmax_k(y); bce the mean over masked rows and
    components of the binary cross-entropy of sigmoid(y). */
 #include "model.h"
 #include "gemm.h"
+#include "kernel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -126,19 +127,15 @@ void model_work_free(ModelWork *w) {
     w->active = NULL;
 }
 
-void model_init(const Model *m, real *params, Rng *rng, double scale, double forget_bias) {
-    const Cell *c = &m->cell;
-    int H = c->H;
-    if (scale <= 0) scale = 1.0 / sqrt((double)H);
+void model_init_cell(const Model *m, real *params, Rng *rng, double scale, const CellInit *init) {
+    if (scale <= 0) scale = 1.0 / sqrt((double)m->cell.H);
     for (size_t k = 0; k < m->n_params; k++) params[k] = (real)rng_range(rng, -scale, scale);
-    if (c->kind == CELL_RNN && c->flags.relu) {
-        real *R = params + c->w_hh;
-        for (int i = 0; i < H; i++)
-            for (int j = 0; j < H; j++) R[(size_t)i * H + j] = (real)(i == j);
-        for (int j = 0; j < H; j++) params[c->bias + j] = 0;
-    }
-    if (c->kind == CELL_LSTM && c->blk_f >= 0 && !isnan(forget_bias))
-        for (int j = 0; j < H; j++) params[c->bias + (size_t)c->blk_f * H + j] = (real)forget_bias;
+    cell_init(&m->cell, params, init, rng);
+}
+
+void model_init(const Model *m, real *params, Rng *rng, double scale, double forget_bias) {
+    const CellInit init = {forget_bias, 0};
+    model_init_cell(m, params, rng, scale, &init);
 }
 
 void model_zero_state(const Model *m, ModelWork *w) {

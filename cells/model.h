@@ -45,9 +45,11 @@ int model_work_alloc(const Model *m, int T, int B, ModelWork *w); /* -1 when out
 void model_work_free(ModelWork *w);
 
 /* Uniform(-scale, scale) for every parameter (scale <= 0: 1/sqrt(H), as torch),
-   then the cell's special cases: irnn's identity R and zero bias, and the
+   then the cell kind's own (cell_init): irnn's identity R and zero bias, the
    LSTM forget-gate bias (forget_bias; NAN leaves the random value). */
 void model_init(const Model *m, real *params, Rng *rng, double scale, double forget_bias);
+/* the same with every initialisation option of the cell (chrono, ...) */
+void model_init_cell(const Model *m, real *params, Rng *rng, double scale, const CellInit *init);
 
 /* Forward over a batch: fills w->y and returns the loss. h_0 = c_0 = 0
    unless the caller wrote w->cc.h[0] / w->cc.c[0] after a previous call to

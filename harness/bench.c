@@ -38,13 +38,11 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* matrix-product flops of one step: forward 2 T B (X+H) G H, backward twice
+/* matrix-product flops of one step: forward 2 T B (X+H) G H (cell_step_madds), backward twice
    that; the readout 2 R H Y forward and twice that backward, R rows scored */
 static double step_flops(const Model *m, int T, int B, int rows) {
-    double G = m->cell.n_blocks, H = m->cell.H, X = m->cell.X;
-    double rec = 2.0 * T * B * (X + H) * G * H;
-    if (m->cell.n_fgr) rec += 2.0 * T * B * m->cell.n_fgr * H * m->cell.n_fgr * H;
-    double ro = 2.0 * rows * H * m->Y;
+    double rec = 2.0 * T * B * cell_step_madds(&m->cell);
+    double ro = 2.0 * rows * m->cell.H * m->Y;
     return 3 * rec + 3 * ro;
 }
 

@@ -109,9 +109,12 @@ double config_cost(const RunConfig *c) {
     const Task *task = task_find(c->task);
     TaskShape s = {0};
     if (task) task->shape(&c->task_params, &s);
-    double blocks = 4; /* LSTM-like; precise enough to order runs */
-    if (!strncmp(c->cell, "rnn", 3) || !strncmp(c->cell, "irnn", 4)) blocks = 1;
-    else if (!strncmp(c->cell, "gru", 3)) blocks = 3;
-    double H = c->hidden, X = s.X > 0 ? s.X : 1;
-    return (double)c->steps * (s.max_len > 0 ? s.max_len : 1) * c->batch * blocks * H * (H + X + 8);
+    /* the products of one step of one sequence, plus its gate math; a cell
+       that does not build costs nothing */
+    Cell cell;
+    char why[256];
+    double per_row = 0;
+    if (cell_make(&cell, c->cell, s.X > 0 ? s.X : 1, c->hidden > 0 ? c->hidden : 1, why, sizeof why) == 0)
+        per_row = cell_step_madds(&cell) + 8.0 * cell.n_blocks * cell.H;
+    return (double)c->steps * (s.max_len > 0 ? s.max_len : 1) * c->batch * per_row;
 }

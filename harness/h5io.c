@@ -139,23 +139,14 @@ hid_t h5_group(hid_t loc, const char *path) {
     return g;
 }
 
-int h5_attr_cell_flags(hid_t g, CellKind kind, const CellFlags *f) {
-    int rc = 0;
-    if (kind == CELL_LSTM) {
-        rc |= h5_attr_int(g, "input_gate", f->input_gate);
-        rc |= h5_attr_int(g, "forget_gate", f->forget_gate);
-        rc |= h5_attr_int(g, "output_gate", f->output_gate);
-        rc |= h5_attr_int(g, "peepholes", f->peepholes);
-        rc |= h5_attr_int(g, "coupled", f->coupled);
-        rc |= h5_attr_int(g, "full_gate_recurrence", f->full_gate_recurrence);
-        rc |= h5_attr_str(g, "input_activation", f->input_linear ? "linear" : "tanh");
-        rc |= h5_attr_str(g, "output_activation", f->output_linear ? "linear" : "tanh");
-    } else if (kind == CELL_GRU) {
-        rc |= h5_attr_int(g, "reset_after", f->reset_after);
-    } else {
-        rc |= h5_attr_str(g, "activation", f->relu ? "relu" : "tanh");
-    }
-    return rc;
+/* the cell kind's attributes (kind, then its flags), through cells/' AttrSink */
+static int sink_int(void *g, const char *name, long long v) { return h5_attr_int(*(hid_t *)g, name, v); }
+static int sink_str(void *g, const char *name, const char *v) { return h5_attr_str(*(hid_t *)g, name, v); }
+
+int h5_attr_cell(hid_t g, const Cell *cell) {
+    if (!cell->ops) return 0; /* a run that failed before its cell was built */
+    const AttrSink sink = {&g, sink_int, sink_str};
+    return cell_write_attrs(cell, &sink);
 }
 
 /* ------------------------------------------------------------------------- */

@@ -39,10 +39,9 @@ int h5_write_real(hid_t loc, const char *name, int rank, const hsize_t *dims, co
 int h5_write_double(hid_t loc, const char *name, int rank, const hsize_t *dims,
                     const double *data);
 
-/* the flags of a cell as attributes (LSTM family: input_gate, forget_gate,
-   output_gate, peepholes, coupled, full_gate_recurrence, input_activation,
-   output_activation; GRU: reset_after; RNN: activation) */
-int h5_attr_cell_flags(hid_t obj, CellKind kind, const CellFlags *f);
+/* a cell's `kind` attribute and the flags its kind writes (cell_write_attrs;
+   docs/cells.md lists them); nothing for a cell never built (ops NULL) */
+int h5_attr_cell(hid_t obj, const Cell *cell);
 
 /* scalar attributes read back; -1 when absent, not a scalar, of another
    class, or (strings) longer than 16 MiB. Strings are cut to fit out. */

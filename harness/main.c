@@ -32,13 +32,19 @@ static int cmd_list(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "cells")) {
-        int n, nm;
-        const CellInfo *reg = cell_registry(&n);
-        const CellInfo *mods = cell_modifiers(&nm);
         printf("%-11s %-30s %s\n", "cell", "parameters (N hidden, M inputs)", "description");
-        for (int i = 0; i < n; i++) printf("%-11s %-30s %s\n", reg[i].name, reg[i].params, reg[i].desc);
-        printf("\nLSTM ablations combine with '+', e.g. lstm-peep+cifg+np or lstm+nfg:\n");
-        for (int i = 0; i < nm; i++) printf("  +%-6s %s\n", mods[i].name, mods[i].desc);
+        for (int k = 0; k < cell_kind_count(); k++) {
+            const CellOps *kind = cell_kind_at(k);
+            for (int i = 0; i < kind->n_names; i++)
+                printf("%-11s %-30s %s\n", kind->names[i].name, kind->names[i].params, kind->names[i].desc);
+        }
+        for (int k = 0; k < cell_kind_count(); k++) {
+            const CellOps *kind = cell_kind_at(k);
+            if (!kind->modifier_intro) continue;
+            printf("\n%s\n", kind->modifier_intro);
+            for (int i = 0; i < kind->n_modifiers; i++)
+                printf("  +%-6s %s\n", kind->modifiers[i].name, kind->modifiers[i].desc);
+        }
         printf("Parameter counts exclude the readout (Y*N + Y).\n");
         return 0;
     }

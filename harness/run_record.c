@@ -61,7 +61,7 @@ static int write_run_attrs(hid_t g, const RunResult *r, uint64_t ex_hash) {
     rc |= h5_attr_double(g, "baseline", r->baseline);
     rc |= h5_attr_int(g, "cache_bytes", r->cache_bytes);
     rc |= h5_attr_int(g, "peak_rss_bytes", r->peak_rss_bytes);
-    rc |= h5_attr_cell_flags(g, r->kind, &r->flags);
+    rc |= h5_attr_cell(g, &r->cell);
     rc |= h5_attr_str(g, "status", r->status);
     rc |= h5_attr_str(g, "error", r->error);
     rc |= h5_attr_double(g, "wall_s", r->wall_s);
@@ -116,7 +116,7 @@ static int write_run_data(hid_t g, const RunResult *r) {
         rc |= h5_write(ev, "loss_over_baseline", H5T_NATIVE_DOUBLE, 1, &E, lob);
         hsize_t df[2] = {E, (hsize_t)r->flow_T};
         rc |= h5_write(ev, "grad_flow_h", H5T_NATIVE_FLOAT, 2, df, r->flow_h);
-        if (r->kind == CELL_LSTM) rc |= h5_write(ev, "grad_flow_c", H5T_NATIVE_FLOAT, 2, df, r->flow_c);
+        if (r->cell.has_c) rc |= h5_write(ev, "grad_flow_c", H5T_NATIVE_FLOAT, 2, df, r->flow_c);
         if (r->n_gates > 0) {
             for (hsize_t k = 0; k < E; k++)
                 for (int q = 0; q < r->n_gates; q++)

@@ -330,14 +330,39 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
 
 static void run_usage(FILE *out) {
     fprintf(out,
-            "usage: rnnbench run EXPERIMENT.ini [-o results/NAME.h5] [-j THREADS] [--quiet] [--force]\n"
+            "usage: rnnbench run EXPERIMENT.ini [-o results/NAME.h5] [-j THREADS] [--quiet] [--force] [--plan]\n"
             "Runs every run of the experiment's grid, in parallel across cores (one run per thread),\n"
             "into one HDF5 file (default results/<experiment name>.h5), then prints the comparison\n"
             "table. Running the same command again resumes: finished runs are kept.\n"
             "  -o FILE      results file\n"
             "  -j N         threads (default: OMP_NUM_THREADS, else all cores)\n"
             "  --quiet      no progress line\n"
-            "  --force      overwrite FILE even if it holds another experiment\n");
+            "  --force      overwrite FILE even if it holds another experiment\n"
+            "  --plan       list the runs in the order they would start (longest first, by\n"
+            "               estimated multiply-adds) and exit; nothing is written\n");
+}
+
+/* `run --plan`: the schedule without running it */
+static int print_plan(const Experiment *ex) {
+    Todo *todo = malloc((size_t)(ex->n_runs > 0 ? ex->n_runs : 1) * sizeof(Todo));
+    if (!todo) { fprintf(stderr, "rnnbench: out of memory\n"); return 1; }
+    double total = 0;
+    for (int i = 0; i < ex->n_runs; i++) {
+        todo[i].index = i;
+        todo[i].cost = config_cost(&ex->runs[i]);
+        total += todo[i].cost;
+    }
+    qsort(todo, ex->n_runs, sizeof(Todo), cmp_todo);
+    printf("%-5s %-16s %-24s %-15s %6s %7s %12s\n", "order", "id", "cell", "task", "delay", "hidden",
+           "cost (Gmadd)");
+    for (int k = 0; k < ex->n_runs; k++) {
+        const RunConfig *c = &ex->runs[todo[k].index];
+        printf("%-5d %-16s %-24s %-15s %6d %7d %12.3f\n", k + 1, c->id, c->cell, c->task,
+               c->task_params.delay, c->hidden, todo[k].cost / 1e9);
+    }
+    printf("%d runs, %.3f Gmadd in all\n", ex->n_runs, total / 1e9);
+    free(todo);
+    return stdout_ok("run --plan");
 }
 
 int cmd_run(int argc, char **argv) {
@@ -345,11 +370,12 @@ int cmd_run(int argc, char **argv) {
                                          {"jobs", required_argument, 0, 'j'},
                                          {"quiet", no_argument, 0, 'q'},
                                          {"force", no_argument, 0, 'f'},
+                                         {"plan", no_argument, 0, 'p'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     RunOptions ro = {0};
     const char *out = NULL;
-    int opt;
+    int opt, plan = 0;
     optind = 1;
     opterr = 0; /* our own one-line messages */
     while ((opt = getopt_long(argc, argv, ":o:j:qh", opts, NULL)) != -1) {
@@ -368,6 +394,7 @@ int cmd_run(int argc, char **argv) {
         }
         case 'q': ro.quiet = 1; break;
         case 'f': ro.force = 1; break;
+        case 'p': plan = 1; break;
         case 'h': run_usage(stdout); return 0;
         case '?':
         case ':': print_getopt_error("run", opt, argv); return 2;
@@ -383,6 +410,11 @@ int cmd_run(int argc, char **argv) {
     if (grid_load(argv[optind], &ex, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return 2;
+    }
+    if (plan) {
+        int rc = print_plan(&ex);
+        grid_free(&ex);
+        return rc;
     }
     char def_out[1200];
     if (!out) {

@@ -1,5 +1,5 @@
-/* task.c: the task registry, in the order of tasks.md, and the default
-   parameters. Each task's definition is one file in tasks/. */
+/* task.c: the task registry (tasks/list.h) and the default parameters.
+   Each task's definition is one file in tasks/ (docs/tasks.md). */
 #include "task.h"
 #include "tasks/common.h"
 
@@ -15,8 +15,9 @@ void task_params_default(TaskParams *p) {
 }
 
 static const Task *const registry[] = {
-    &task_adding, &task_copy, &task_recall, &task_temporal_order,
-    &task_multiplication, &task_xor, &task_reber, &task_timing,
+#define TASK(t) &task_##t,
+#include "tasks/list.h"
+#undef TASK
 };
 
 const Task *const *task_all(int *count) {

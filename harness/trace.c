@@ -301,7 +301,7 @@ static int write_trace(const char *path, const Model *m, int T, int B, unsigned 
     rc |= h5_attr_int(f, "batch", B);
     rc |= h5_attr_int(f, "seed", (long long)seed);
     rc |= h5_attr_str(f, "rnnbench_version", RNNBENCH_VERSION);
-    rc |= h5_attr_cell_flags(f, c->kind, &c->flags);
+    rc |= h5_attr_cell(f, c);
     hsize_t dx3[3] = {T, B, X}, dy3[3] = {T, B, Y}, dh3[3] = {T, B, H}, d2[2] = {T, B};
     hsize_t dbh[2] = {B, H}, dT[1] = {T};
     rc |= h5_write_real(f, "x", 3, dx3, x);
@@ -312,9 +312,9 @@ static int write_trace(const char *path, const Model *m, int T, int B, unsigned 
     rc |= h5_write_real(f, "h", 3, dh3, w->cc.h + (size_t)B * H);
     rc |= h5_write_real(f, "dx", 3, dx3, w->dx);
     rc |= h5_write_real(f, "dh0", 2, dbh, w->dh0);
-    if (c->kind == CELL_LSTM) rc |= h5_write_real(f, "dc0", 2, dbh, w->dc0);
+    if (c->has_c) rc |= h5_write_real(f, "dc0", 2, dbh, w->dc0);
     rc |= h5_write_real(f, "flow_h", 1, dT, flow_h);
-    if (c->kind == CELL_LSTM) rc |= h5_write_real(f, "flow_c", 1, dT, flow_c);
+    if (c->has_c) rc |= h5_write_real(f, "flow_c", 1, dT, flow_c);
     hid_t gp = h5_group(f, "params"), gg = h5_group(f, "grads");
     if (gp < 0 || gg < 0) rc = -1;
     for (int i = 0; i < m->n_tensors && rc == 0; i++) {

@@ -105,33 +105,6 @@ static int fail(RunResult *r, const char *why) {
     return -1;
 }
 
-/* Chrono initialisation (Tallec & Ollivier 2018): b_f = log(u), u ~ U[1, T_max - 1], b_i = -b_f. */
-static void chrono_init(const Model *m, real *params, Rng *rng, int T_max) {
-    const Cell *c = &m->cell;
-    if (c->kind != CELL_LSTM || c->blk_f < 0) return;
-    double hi = T_max - 1 > 1 ? T_max - 1 : 1;
-    for (int j = 0; j < c->H; j++) {
-        double bf = log(rng_range(rng, 1, hi));
-        params[c->bias + (size_t)c->blk_f * c->H + j] = (real)bf;
-        if (c->blk_i >= 0) params[c->bias + (size_t)c->blk_i * c->H + j] = (real)-bf;
-    }
-}
-
-static void gate_names(const Cell *c, RunResult *r) {
-    r->n_gates = 0;
-    if (c->kind == CELL_LSTM) {
-        const char *names[4] = {"i", "f", "z", "o"};
-        int blk[4] = {c->blk_i, c->blk_f, c->blk_z, c->blk_o};
-        for (int g = 0; g < 4; g++)
-            if (blk[g] >= 0) snprintf(r->gate_names[r->n_gates++], 4, "%s", names[g]);
-    } else if (c->kind == CELL_GRU) {
-        snprintf(r->gate_names[0], 4, "r");
-        snprintf(r->gate_names[1], 4, "u");
-        snprintf(r->gate_names[2], 4, "n");
-        r->n_gates = 3;
-    }
-}
-
 typedef struct {
     const RunConfig *cfg;
     const Task *task;
@@ -166,7 +139,7 @@ static double evaluate(Ctx *cx, long step) {
         if (c == 0) {
             /* gate means from this forward pass, before backward reuses nothing of act */
             if (r->n_gates > 0) {
-                int G = m->cell.n_blocks, H = m->cell.H;
+                int G = m->cell.n_blocks, H = m->cell.H; /* gate g is block g of an act row */
                 for (int g = 0; g < r->n_gates; g++) {
                     double s = 0;
                     for (size_t row = 0; row < (size_t)T * B; row++)
@@ -240,12 +213,12 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     Model m;
     if (model_make(&m, cfg->cell, s.X, cfg->hidden, s.Y, s.loss, err, sizeof err)) return fail(r, err);
     snprintf(r->cell_name, sizeof r->cell_name, "%s", m.cell.name);
-    r->kind = m.cell.kind;
-    r->flags = m.cell.flags;
+    r->cell = m.cell;
     r->n_params = (long)m.n_params;
     r->n_tensors = m.n_tensors;
     for (int i = 0; i < m.n_tensors; i++) snprintf(r->tensor_names[i], 24, "%s", m.tensors[i].name);
-    gate_names(&m.cell, r);
+    r->n_gates = m.cell.n_gates;
+    memcpy(r->gate_names, m.cell.gate_names, sizeof r->gate_names);
 
     /* every buffer of the run, before the first step */
     size_t n = m.n_params, TBmax = (size_t)s.max_len * cfg->batch;
@@ -287,8 +260,8 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     rng_stream(&rng_init, cfg->seed, "init");
     rng_stream(&rng_train, cfg->seed, "train");
     rng_stream(&rng_noise, cfg->seed, "noise");
-    model_init(&m, params, &rng_init, cfg->init_scale, cfg->forget_chrono ? NAN : cfg->forget_bias);
-    if (cfg->forget_chrono) chrono_init(&m, params, &rng_init, s.max_len);
+    const CellInit init = {cfg->forget_chrono ? NAN : cfg->forget_bias, cfg->forget_chrono ? s.max_len : 0};
+    model_init_cell(&m, params, &rng_init, cfg->init_scale, &init);
 
     real *flow_h = arena + 3 * n + n_state, *flow_c = flow_h + s.max_len;
     Ctx cx = {cfg, task, &m, &w, params, scratch, flow_h, flow_c, &eval, r};

@@ -7,7 +7,7 @@
 
 #include "config.h"
 
-#define RUN_MAX_GATES 4
+#define RUN_MAX_GATES CELL_MAX_GATES
 
 typedef struct {
     RunConfig cfg;
@@ -15,8 +15,7 @@ typedef struct {
     char error[256];          /* why, when failed */
     /* what was built */
     char cell_name[64];       /* canonical */
-    CellKind kind;
-    CellFlags flags;
+    Cell cell;                /* its kind, flags and layout (ops NULL when it could not be built) */
     long n_params;
     int T, X, Y;              /* longest sequence, input and output sizes */
     char loss_kind[8];

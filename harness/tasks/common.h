@@ -19,9 +19,10 @@
 /* "test accuracy >= 99%" of tasks.md */
 #define TASK_SOLVED_ACCURACY 0.99
 
-/* one definition per file of this folder, listed by task.c */
-extern const Task task_adding, task_copy, task_recall, task_temporal_order,
-    task_multiplication, task_xor, task_reber, task_timing;
+/* one definition per file of this folder, listed in list.h */
+#define TASK(t) extern const Task task_##t;
+#include "list.h"
+#undef TASK
 
 /* 0 when min_delay <= delay <= TASK_MAX_DELAY; else -1 and a one-line reason
    that says why the minimum is what it is */

@@ -1,0 +1,6 @@
+/* kinds.h: the registry of cell kinds, one line each, in the order
+   `rnnbench list cells` shows them. A kind `k` is the file cells/k.c, which
+   defines `const CellOps k_ops` (docs/architecture.md, "Adding a cell"). */
+CELL_KIND(rnn)
+CELL_KIND(lstm)
+CELL_KIND(gru)
