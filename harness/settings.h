@@ -101,7 +101,7 @@ typedef struct {
     X(eval_size, ST_INT, eval_size, .i = 256, RANGE(1, 1000000), "sequences in the held-out set")    \
     X(stop_when_solved, ST_BOOL, stop_when_solved, .i = 0, NO_CHECK, "stop at the first solved evaluation") \
     X(diverge_factor, ST_NUM, diverge_factor, .x = 10, DIVERGE_CHECK,                                \
-      "diverged when an evaluation loss exceeds this times the initial one (0: NaN/Inf only)")
+      "diverged past this x the initial loss (0: NaN/Inf only)")
 
 #define SETTING_INDEX(key, ...) SETTING_##key,
 enum { RUN_SETTINGS(SETTING_INDEX) N_SETTINGS };
