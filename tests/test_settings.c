@@ -1,4 +1,5 @@
-/* test_settings.c: the run-settings schema (harness/settings.c).
+/* test_settings.c: the run-settings table (harness/settings.c) and the
+   suggestions for unknown keys (harness/suggest.c).
 
    Pinned: the canonical text (hence every run id and seed) of the default
    config and of a config with every field changed, and the ids of
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #include "../harness/grid.h"
+#include "../harness/settings.h"
+#include "../harness/suggest.h"
 
 /* every field away from its default (steps past an int, numbers that %.17g
    writes at full length) */
@@ -104,4 +107,103 @@ Test(settings, ids_of_the_small_grid_are_pinned) {
     cr_assert_eq(ex.n_runs, (int)(sizeof IDS / sizeof IDS[0]));
     for (int i = 0; i < ex.n_runs; i++) cr_expect_str_eq(ex.runs[i].id, IDS[i], "run %d", i);
     grid_free(&ex);
+}
+
+/* ------------------------------------------------------------------------- */
+/* the table */
+
+Test(settings, every_key_is_a_grid_key_and_its_default_reads_back_as_the_default) {
+    /* one [grid] line per setting, its default as the canonical text writes
+       it: the one run is the default config */
+    char text[4096] = "[grid]\n";
+    for (int k = 0; k < N_SETTINGS; k++) {
+        char value[96];
+        setting_format(k, &SETTINGS[k].def, value, sizeof value);
+        size_t len = strlen(text);
+        snprintf(text + len, sizeof text - len, "%s = %s\n", SETTINGS[k].key, value);
+    }
+    Experiment ex;
+    char err[1024] = "";
+    cr_assert_eq(grid_load_string("x.ini", text, &ex, err, sizeof err), 0, "%s\n%s", err, text);
+    cr_assert_eq(ex.n_runs, 1);
+    RunConfig def;
+    config_default(&def);
+    char want[1024], have[1024];
+    config_canonical(&def, want, sizeof want);
+    config_canonical(&ex.runs[0], have, sizeof have);
+    cr_expect_str_eq(have, want);
+    grid_free(&ex);
+}
+
+Test(settings, keys_are_distinct_and_every_setting_has_its_own_field_and_help) {
+    for (int k = 0; k < N_SETTINGS; k++) {
+        cr_expect(SETTINGS[k].help && *SETTINGS[k].help, "%s has no help", SETTINGS[k].key);
+        cr_expect_eq(setting_find(SETTINGS[k].key, strlen(SETTINGS[k].key)), k);
+        for (int j = 0; j < k; j++) {
+            cr_expect_str_neq(SETTINGS[j].key, SETTINGS[k].key);
+            cr_expect_neq(SETTINGS[j].offset, SETTINGS[k].offset, "%s and %s share a field",
+                          SETTINGS[j].key, SETTINGS[k].key);
+        }
+    }
+}
+
+Test(settings, task_parameters_keep_their_defaults) {
+    TaskParams p;
+    task_params_default(&p);
+    cr_expect_eq(p.delay, 100);
+    cr_expect_eq(p.n_classes, 4);
+    cr_expect_eq(p.form, 0);
+    cr_expect_eq(p.n_symbols, 10);
+    cr_expect_eq(p.alphabet, 8);
+    int n_task_params = 0;
+    for (int k = 0; k < N_SETTINGS; k++) n_task_params += setting_is_task_param(k);
+    cr_expect_eq(n_task_params, 5);
+}
+
+/* ------------------------------------------------------------------------- */
+/* suggestions for unknown keys */
+
+Test(settings, edit_distance_counts_insertions_deletions_substitutions_and_swaps) {
+    cr_expect_eq(edit_distance("seeds", "seeds", 2), 0);
+    cr_expect_eq(edit_distance("sedes", "seeds", 2), 1, "a swap of neighbours is one edit");
+    cr_expect_eq(edit_distance("celll", "cell", 2), 1);
+    cr_expect_eq(edit_distance("hiden", "hidden", 2), 1);
+    cr_expect_eq(edit_distance("lr", "xr", 2), 1);
+    cr_expect_eq(edit_distance("kitten", "sitting", 5), 3);
+    cr_expect_eq(edit_distance("learning_rate", "lr", 2), 3, "capped at limit + 1");
+    cr_expect_eq(edit_distance("", "abc", 5), 3);
+}
+
+Test(settings, closest_name_only_when_close) {
+    static const char *const NAMES[] = {"seeds", "trials", "lr", "hidden", "eval_size", "eval_every"};
+    size_t n = sizeof NAMES / sizeof NAMES[0];
+    cr_expect_str_eq(closest_name("sedes", NAMES, n), "seeds");
+    cr_expect_str_eq(closest_name("hiden", NAMES, n), "hidden");
+    cr_expect_str_eq(closest_name("eval_sise", NAMES, n), "eval_size");
+    cr_expect_str_eq(closest_name("l", NAMES, n), "lr");
+    cr_expect_null(closest_name("learning_rate", NAMES, n));
+    cr_expect_null(closest_name("xy", NAMES, n), "2 edits from a 2-letter name is another name");
+    cr_expect_null(closest_name("", NAMES, n));
+}
+
+static void expect_error(const char *text, const char *expected) {
+    Experiment ex;
+    char err[2048] = "";
+    cr_expect_eq(grid_load_string("x.ini", text, &ex, err, sizeof err), -1, "no error for:\n%s", text);
+    cr_expect_str_eq(err, expected, "for:\n%s", text);
+    grid_free(&ex);
+}
+
+Test(settings, an_unknown_key_names_the_closest_known_one) {
+    expect_error("[grid]\nsedes = 2\n", "x.ini:2: sedes: unknown key (did you mean 'seeds'?)");
+    expect_error("[grid]\ntask = adding\nhiden = 8\n", "x.ini:3: hiden: unknown key (did you mean 'hidden'?)");
+    expect_error("[grid]\nforget_bais = 2\n", "x.ini:2: forget_bais: unknown key (did you mean 'forget_bias'?)");
+    expect_error("[grid]\ntrails = 2\n", "x.ini:2: trails: unknown key (did you mean 'trials'?)");
+    expect_error("[experiment]\nnmae = x\n[grid]\n", "x.ini:2: nmae: unknown key (did you mean 'name'?)");
+    /* nothing close: no guess */
+    expect_error("[grid]\nlearning_rate = 0.1\n", "x.ini:2: learning_rate: unknown key");
+    /* a key of the other section is no typo of this one's */
+    expect_error("[grid]\nseed = 3\n", "x.ini:2: seed: unknown key");
+    expect_error("[grid]\nname = x\n", "x.ini:2: name: unknown key");
+    expect_error("[experiment]\nseeds = 3\n[grid]\n", "x.ini:2: seeds: unknown key");
 }
