@@ -4,7 +4,6 @@
 #include "settings.h"
 #include "../cells/model.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
