@@ -1,7 +1,9 @@
 /* config.h: one fully resolved training run, the unit the grid runner
    schedules and the results file records. Every field has a default
    (config_default) so that an experiment file or `rnnbench train` only says
-   what differs. Not here: parsing (grid.c, train_cli.c). */
+   what differs. Each setting's default, range, key, option, place in the
+   canonical text and HDF5 attribute is its line in settings.h. Not here:
+   parsing (grid_*.c, train_cli.c). */
 #ifndef RNNBENCH_CONFIG_H
 #define RNNBENCH_CONFIG_H
 

@@ -12,7 +12,9 @@
    from its position (config_finalize). Errors name the file, the line, the
    key and the value: "experiments/x.ini:7: lr: expected a number or a
    distribution, got 'fast'", with invisible and control characters shown as
-   <U+XXXX>. Unknown keys and sections are errors. A line may be up to
+   <U+XXXX>. Unknown keys and sections are errors (a key names the closest
+   known one: "sedes: unknown key (did you mean 'seeds'?)"); the keys of a
+   [grid] section are the settings of settings.h. A line may be up to
    GRID_MAX_LINE bytes long (a list of many values is one line). The
    experiment's name (`name =`, else the file's name without .ini) names
    results/<name>.h5: it may not contain '/', start with '.', or hold an

@@ -1,6 +1,7 @@
 /* run_record.c: see run_record.h. */
 #include "run_record.h"
 #include "h5io.h"
+#include "settings_attrs.h"
 #include "util.h"
 #include "../cells/gemm.h"
 
@@ -16,37 +17,10 @@
 
 static int write_run_attrs(hid_t g, const RunResult *r, uint64_t ex_hash) {
     const RunConfig *c = &r->cfg;
-    const TaskParams *tp = &c->task_params;
     int rc = 0;
     rc |= h5_attr_str(g, "id", c->id);
     rc |= h5_attr_str(g, "section", c->section);
-    rc |= h5_attr_str(g, "task", c->task);
-    rc |= h5_attr_int(g, "delay", tp->delay);
-    rc |= h5_attr_int(g, "n_classes", tp->n_classes);
-    rc |= h5_attr_int(g, "form", tp->form);
-    rc |= h5_attr_int(g, "n_symbols", tp->n_symbols);
-    rc |= h5_attr_int(g, "alphabet", tp->alphabet);
-    rc |= h5_attr_str(g, "cell", r->cell_name[0] ? r->cell_name : c->cell);
-    rc |= h5_attr_str(g, "cell_requested", c->cell);
-    rc |= h5_attr_int(g, "hidden", c->hidden);
-    rc |= h5_attr_int(g, "batch", c->batch);
-    rc |= h5_attr_int(g, "steps", c->steps);
-    rc |= h5_attr_str(g, "optimizer", optimizer_name(c->optimizer));
-    rc |= h5_attr_double(g, "lr", c->lr);
-    rc |= h5_attr_double(g, "momentum", c->momentum);
-    rc |= h5_attr_int(g, "nesterov", c->nesterov);
-    rc |= h5_attr_double(g, "beta1", c->beta1);
-    rc |= h5_attr_double(g, "beta2", c->beta2);
-    rc |= h5_attr_double(g, "adam_eps", c->adam_eps);
-    rc |= h5_attr_double(g, "clip", c->clip);
-    rc |= h5_attr_double(g, "init_scale", c->init_scale);
-    if (c->forget_chrono) rc |= h5_attr_str(g, "forget_bias", "chrono");
-    else rc |= h5_attr_double(g, "forget_bias", c->forget_bias);
-    rc |= h5_attr_double(g, "input_noise", c->input_noise);
-    rc |= h5_attr_int(g, "eval_every", c->eval_every);
-    rc |= h5_attr_int(g, "eval_size", c->eval_size);
-    rc |= h5_attr_int(g, "stop_when_solved", c->stop_when_solved);
-    rc |= h5_attr_double(g, "diverge_factor", c->diverge_factor);
+    rc |= settings_write_attrs(g, c, r->cell_name); /* task ... diverge_factor */
     rc |= h5_attr_u64(g, "experiment_seed", c->experiment_seed);
     rc |= h5_attr_int(g, "seed_index", c->seed_index);
     rc |= h5_attr_int(g, "trial", c->trial);

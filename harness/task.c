@@ -1,17 +1,16 @@
 /* task.c: the task registry (tasks/list.h) and the default parameters.
    Each task's definition is one file in tasks/ (docs/tasks.md). */
 #include "task.h"
+#include "config.h"
 #include "tasks/common.h"
 
 #include <string.h>
 
+/* the defaults are those of the run settings (settings.h), declared once */
 void task_params_default(TaskParams *p) {
-    memset(p, 0, sizeof *p);
-    p->delay = 100;
-    p->n_classes = 4;
-    p->form = 0;
-    p->n_symbols = 10;
-    p->alphabet = 8;
+    RunConfig c;
+    config_default(&c);
+    *p = c.task_params;
 }
 
 static const Task *const registry[] = {

@@ -1,118 +1,117 @@
 /* train_cli.c: `rnnbench train`, one run from flags into a results file of
    the same format as a grid's (a grid of one run), for quick trials.
-   Every value is checked as exactly as in an experiment file: numbers whole
-   and in range of their field (no wrap, no cut), then config_check's ranges,
-   each error one line naming the option and the value. */
+   Every setting of settings.h is an option --key ('-' for '_'; a boolean is
+   a flag). Every value is checked as exactly as in an experiment file:
+   numbers whole and in range of their field (no wrap, no cut), then
+   config_check's ranges, each error one line naming the option and the
+   value; an unknown option names the closest known one. */
 #include "runner.h"
+#include "settings.h"
+#include "suggest.h"
 #include "util.h"
 
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: rnnbench train --cell NAME --task TASK [--delay T] [--hidden H] [--steps N]\n"
-            "                      [--batch B] [--optimizer adam|sgd] [--lr LR] [--momentum M]\n"
-            "                      [--nesterov] [--clip C] [--forget-bias F|chrono] [--init-scale S]\n"
-            "                      [--eval-every N] [--eval-size N] [--stop-when-solved] [--seed S]\n"
-            "                      [--quiet] [--force] -o FILE.h5\n"
-            "One training run into FILE.h5 (same format as `rnnbench run`). Defaults and ranges: those\n"
-            "of an experiment file (see experiments/README.md); --seed is an integer in [0, 2^64).\n");
+/* the options: one per setting (settings.h), then the run's own */
+enum { O_SETTING = 256, O_SEED = O_SETTING + N_SETTINGS, O_QUIET, O_FORCE };
+
+static const struct { const char *name; int has_arg, val; const char *arg, *help; } RUN_OPTIONS[] = {
+    {"seed", required_argument, O_SEED, "S", "the experiment seed, an integer in [0, 2^64) [1]"},
+    {"quiet", no_argument, O_QUIET, "", "no progress line"},
+    {"force", no_argument, O_FORCE, "", "overwrite a results file of another experiment"},
+    {"output", required_argument, 'o', "FILE.h5", "the results file (also -o)"},
+    {"help", no_argument, 'h', "", "this text"},
+};
+#define N_RUN_OPTIONS (sizeof RUN_OPTIONS / sizeof RUN_OPTIONS[0])
+
+/* --key of each setting: its key with '-' for '_' */
+static char setting_option[N_SETTINGS][64];
+static struct option options[N_SETTINGS + N_RUN_OPTIONS + 1];
+static const char *option_names[N_SETTINGS + N_RUN_OPTIONS];
+
+static void build_options(void) {
+    int n = 0;
+    for (int k = 0; k < N_SETTINGS; k++) {
+        char *name = setting_option[k];
+        snprintf(name, sizeof setting_option[k], "%s", SETTINGS[k].key);
+        for (char *c = name; *c; c++)
+            if (*c == '_') *c = '-';
+        /* a boolean is a flag: given means 1 */
+        int has_arg = SETTINGS[k].type == ST_BOOL ? no_argument : required_argument;
+        option_names[n] = name;
+        options[n++] = (struct option){name, has_arg, 0, O_SETTING + k};
+    }
+    for (size_t i = 0; i < N_RUN_OPTIONS; i++) {
+        option_names[n] = RUN_OPTIONS[i].name;
+        options[n++] = (struct option){RUN_OPTIONS[i].name, RUN_OPTIONS[i].has_arg, 0, RUN_OPTIONS[i].val};
+    }
+    options[n] = (struct option){0, 0, 0, 0};
 }
 
-enum { O_CELL = 256, O_TASK, O_DELAY, O_HIDDEN, O_STEPS, O_BATCH, O_OPT, O_LR, O_MOM, O_NEST,
-       O_CLIP, O_FB, O_INIT, O_EVERY, O_ESIZE, O_STOP, O_SEED, O_QUIET, O_FORCE };
+/* what a setting's option takes, for --help */
+static const char *setting_arg(int k) {
+    switch (SETTINGS[k].type) {
+    case ST_INT:
+    case ST_INT_POSITIVE:
+    case ST_LONG: return "N";
+    case ST_NUM: return "X";
+    case ST_NAME: return "NAME";
+    case ST_OPTIMIZER: return "adam|sgd";
+    case ST_FORGET: return "F|chrono";
+    case ST_FORM: return "FORM";
+    case ST_BOOL: break;
+    }
+    return "";
+}
 
-static const struct option OPTIONS[] = {
-    {"cell", required_argument, 0, O_CELL}, {"task", required_argument, 0, O_TASK},
-    {"delay", required_argument, 0, O_DELAY}, {"hidden", required_argument, 0, O_HIDDEN},
-    {"steps", required_argument, 0, O_STEPS}, {"batch", required_argument, 0, O_BATCH},
-    {"optimizer", required_argument, 0, O_OPT}, {"lr", required_argument, 0, O_LR},
-    {"momentum", required_argument, 0, O_MOM}, {"nesterov", no_argument, 0, O_NEST},
-    {"clip", required_argument, 0, O_CLIP}, {"forget-bias", required_argument, 0, O_FB},
-    {"init-scale", required_argument, 0, O_INIT}, {"eval-every", required_argument, 0, O_EVERY},
-    {"eval-size", required_argument, 0, O_ESIZE}, {"stop-when-solved", no_argument, 0, O_STOP},
-    {"seed", required_argument, 0, O_SEED}, {"quiet", no_argument, 0, O_QUIET},
-    {"force", no_argument, 0, O_FORCE}, {"output", required_argument, 0, 'o'},
-    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-
-/* the config_check keys that an option sets, to word its errors with the
-   option the user typed */
-static const struct { const char *key, *option; } KEY_OPTIONS[] = {
-    {"task", "task"},   {"cell", "cell"},         {"hidden", "hidden"},
-    {"batch", "batch"}, {"steps", "steps"},       {"lr", "lr"},
-    {"momentum", "momentum"}, {"clip", "clip"},   {"init_scale", "init-scale"},
-    {"forget_bias", "forget-bias"}, {"eval_every", "eval-every"}, {"eval_size", "eval-size"},
-};
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: rnnbench train --cell NAME --task TASK [--SETTING VALUE ...] [--seed S] [--quiet]\n"
+            "                      [--force] -o FILE.h5\n"
+            "One training run into FILE.h5 (same format as `rnnbench run`). Every key of an\n"
+            "experiment file's [grid] section is an option ('-' for '_'), one value each, with the\n"
+            "same default (in brackets) and range (see experiments/README.md); integers are >= 1.\n");
+    char left[96];
+    for (int k = 0; k < N_SETTINGS; k++) {
+        snprintf(left, sizeof left, "--%.63s %s", setting_option[k], setting_arg(k));
+        char def[96] = "";
+        const SettingValue *d = &SETTINGS[k].def;
+        if (SETTINGS[k].type == ST_NUM) snprintf(def, sizeof def, " [%g]", d->x);
+        else if (SETTINGS[k].type != ST_BOOL) {
+            char text[80];
+            setting_format(k, d, text, sizeof text);
+            snprintf(def, sizeof def, " [%s]", text);
+        }
+        fprintf(out, "  %-24s %s%s\n", left, SETTINGS[k].help, def);
+    }
+    for (size_t i = 0; i < N_RUN_OPTIONS; i++) {
+        snprintf(left, sizeof left, "--%s %s", RUN_OPTIONS[i].name, RUN_OPTIONS[i].arg);
+        fprintf(out, "  %-24s %s\n", left, RUN_OPTIONS[i].help);
+    }
+}
 
 static const char *option_name(int val) {
-    for (const struct option *o = OPTIONS; o->name; o++)
+    for (const struct option *o = options; o->name; o++)
         if (o->val == val) return o->name;
     return "?";
 }
 
-/* a name into field[cap]: a longer one is refused, as a cut name would be another */
-static int set_name(char *field, size_t cap, const char *arg, char *why, size_t n) {
-    if (strlen(arg) >= cap) {
-        snprintf(why, n, "longer than %zu characters, got '%s'", cap - 1, arg);
-        return 0;
-    }
-    memcpy(field, arg, strlen(arg) + 1);
-    return 1;
-}
-
-/* an int field: any int >= 1 here, config_check judges the rest */
-static int set_int(int *field, const char *arg, char *why, size_t n) {
-    long v;
-    if (!parse_long(arg, 1, INT_MAX, &v)) {
-        why_not_long(arg, 1, INT_MAX, why, n);
-        return 0;
-    }
-    *field = (int)v;
-    return 1;
-}
-
-static int set_double(double *field, const char *arg, char *why, size_t n) {
-    if (!parse_double(arg, field)) {
-        why_not_double(arg, "a number", why, n);
-        return 0;
-    }
-    return 1;
-}
-
 /* one option's value into cfg or ro; 1, or 0 with the reason in why */
-static int apply_option(int opt, const char *arg, RunConfig *cfg, RunOptions *ro, char *why, size_t n) {
+static int apply_option(int opt, const char *arg, RunConfig *cfg, RunOptions *ro, char *form_word,
+                        char *why, size_t n) {
+    if (opt >= O_SETTING && opt < O_SETTING + N_SETTINGS) {
+        int k = opt - O_SETTING;
+        SettingValue v = {.i = 1};
+        if (SETTINGS[k].type != ST_BOOL && !setting_parse(k, FROM_COMMAND_LINE, arg, &v, why, n))
+            return 0;
+        setting_set(cfg, k, &v);
+        if (k == SETTING_form) snprintf(form_word, sizeof v.s, "%s", v.s);
+        return 1;
+    }
     switch (opt) {
-    case O_CELL: return set_name(cfg->cell, sizeof cfg->cell, arg, why, n);
-    case O_TASK: return set_name(cfg->task, sizeof cfg->task, arg, why, n);
-    case O_DELAY: return set_int(&cfg->task_params.delay, arg, why, n);
-    case O_HIDDEN: return set_int(&cfg->hidden, arg, why, n);
-    case O_BATCH: return set_int(&cfg->batch, arg, why, n);
-    case O_EVERY: return set_int(&cfg->eval_every, arg, why, n);
-    case O_ESIZE: return set_int(&cfg->eval_size, arg, why, n);
-    case O_STEPS:
-        if (parse_long(arg, 1, LONG_MAX, &cfg->steps)) return 1;
-        why_not_long(arg, 1, LONG_MAX, why, n);
-        return 0;
-    case O_OPT:
-        if (!strcmp(arg, "adam") || !strcmp(arg, "sgd")) {
-            cfg->optimizer = !strcmp(arg, "adam") ? OPT_ADAM : OPT_SGD;
-            return 1;
-        }
-        snprintf(why, n, "expected adam or sgd, got '%s'", arg);
-        return 0;
-    case O_LR: return set_double(&cfg->lr, arg, why, n);
-    case O_MOM: return set_double(&cfg->momentum, arg, why, n);
-    case O_CLIP: return set_double(&cfg->clip, arg, why, n);
-    case O_INIT: return set_double(&cfg->init_scale, arg, why, n);
-    case O_FB:
-        cfg->forget_chrono = !strcmp(arg, "chrono");
-        if (cfg->forget_chrono || parse_double(arg, &cfg->forget_bias)) return 1;
-        why_not_double(arg, "a number or chrono", why, n);
-        return 0;
     case O_SEED: {
         unsigned long long seed;
         if (!parse_u64(arg, &seed)) {
@@ -122,8 +121,6 @@ static int apply_option(int opt, const char *arg, RunConfig *cfg, RunOptions *ro
         cfg->experiment_seed = seed;
         return 1;
     }
-    case O_NEST: cfg->nesterov = 1; return 1;
-    case O_STOP: cfg->stop_when_solved = 1; return 1;
     case O_QUIET: ro->quiet = 1; return 1;
     case O_FORCE: ro->force = 1; return 1;
     }
@@ -131,16 +128,28 @@ static int apply_option(int opt, const char *arg, RunConfig *cfg, RunOptions *ro
     return 0;
 }
 
-/* config_check's "key: reason" as "--option: reason"; a task's reason that
-   names the delay is --delay's when it was given */
-static void print_check_error(const char *why, int delay_given) {
+/* an unknown --word: the option it likely meant, else getopt's own message */
+static void print_unknown_option(int opt, char *const *argv) {
+    const char *word = argv[optind - 1];
+    if (opt == '?' && !optopt && !strncmp(word, "--", 2)) {
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(word + 2, "="), word + 2);
+        const char *meant = closest_name(name, option_names, N_SETTINGS + N_RUN_OPTIONS);
+        if (meant) {
+            print_error("rnnbench train: unknown option '%s' (did you mean '--%s'?)", word, meant);
+            return;
+        }
+    }
+    print_getopt_error("train", opt, argv);
+}
+
+/* config_check's "key: reason" as "--option: reason": the option of the
+   setting it is about (for a task's reason, the task parameter it names
+   when that was given) */
+static void print_check_error(const char *why, const int *given) {
     size_t n = strcspn(why, ":");
-    const char *option = NULL;
-    for (size_t i = 0; i < sizeof KEY_OPTIONS / sizeof KEY_OPTIONS[0]; i++)
-        if (strlen(KEY_OPTIONS[i].key) == n && !strncmp(why, KEY_OPTIONS[i].key, n))
-            option = KEY_OPTIONS[i].option;
-    if (option && !strcmp(option, "task") && delay_given && strstr(why + n, "delay")) option = "delay";
-    if (option && why[n] == ':') print_error("rnnbench train: --%s:%s", option, why + n + 1);
+    int k = settings_blamed(why, given);
+    if (k >= 0 && why[n] == ':') print_error("rnnbench train: --%s:%s", setting_option[k], why + n + 1);
     else print_error("rnnbench train: %s", why);
 }
 
@@ -172,21 +181,23 @@ static int run_one(const RunConfig *cfg, const RunOptions *ro, int argc, char **
 }
 
 int cmd_train(int argc, char **argv) {
+    build_options();
     RunConfig cfg;
     config_default(&cfg);
     RunOptions ro = {0};
     ro.threads = 1;
     const char *out = NULL;
-    int opt, delay_given = 0;
+    int opt, given[N_SETTINGS] = {0};
+    char form_word[64] = "";
     optind = 1;
     opterr = 0; /* our own one-line messages */
-    while ((opt = getopt_long(argc, argv, ":o:h", OPTIONS, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
         if (opt == 'h') {
             usage(stdout);
             return 0;
         }
         if (opt == '?' || opt == ':') {
-            print_getopt_error("train", opt, argv);
+            print_unknown_option(opt, argv);
             return 2;
         }
         if (opt == 'o') {
@@ -194,11 +205,11 @@ int cmd_train(int argc, char **argv) {
             continue;
         }
         char why[512];
-        if (!apply_option(opt, optarg, &cfg, &ro, why, sizeof why)) {
+        if (!apply_option(opt, optarg, &cfg, &ro, form_word, why, sizeof why)) {
             print_error("rnnbench train: --%s: %s", option_name(opt), why);
             return 2;
         }
-        delay_given |= opt == O_DELAY;
+        if (opt >= O_SETTING && opt < O_SETTING + N_SETTINGS) given[opt - O_SETTING] = 1;
     }
     if (optind != argc) {
         print_error("rnnbench train: unexpected argument '%s' (rnnbench train --help)", argv[optind]);
@@ -209,8 +220,12 @@ int cmd_train(int argc, char **argv) {
         return 2;
     }
     char err[512];
+    if (!settings_form_word_fits(form_word, cfg.task, err, sizeof err)) {
+        print_error("rnnbench train: --form: %s", err);
+        return 2;
+    }
     if (config_check(&cfg, err, sizeof err) != 0) {
-        print_check_error(err, delay_given);
+        print_check_error(err, given);
         return 2;
     }
     config_finalize(&cfg);

@@ -26,7 +26,8 @@ fi
 # shellcheck disable=SC2046  # word splitting of the flags and the source list is intended
 "$CC" -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     $(pkg-config --cflags hdf5) \
-    tests/fuzz/fuzz_grid.c harness/grid.c harness/config.c harness/util.c harness/task.c \
+    tests/fuzz/fuzz_grid.c harness/grid*.c harness/config.c harness/settings.c harness/suggest.c \
+    harness/util.c harness/task.c \
     harness/tasks/*.c cells/*.c \
     -o "$out/fuzz_grid" \
     $(pkg-config --libs hdf5) -linih -lopenblas -lm || { echo "run.sh: build failed" >&2; exit 2; }
@@ -37,10 +38,10 @@ done
 
 # the words the parser knows: keys, sections, distributions, tasks, cells and their modifiers
 {
-    sed -n 's/.*\] = {"\([a-z_0-9]*\)", T_.*/\1/p' harness/grid.c
+    sed -n 's/^ *X(\([a-z_0-9]*\), ST_.*/\1/p' harness/settings.h
     sed -n 's/^ *\.name = "\([^"]*\)",.*/\1/p' harness/tasks/*.c
     sed -n 's/^ *{"\([a-z0-9-]*\)", ".*/\1/p' cells/cell.c
-    printf '%s\n' name description seed "[grid]" "[experiment]" "[grid " loguniform uniform choice \
+    printf '%s\n' name description seed seeds trials "[grid]" "[experiment]" "[grid " loguniform uniform choice \
         chrono modern 1997 6a 6b sgd adam true false " = " ", " "(" ")" "+" "; " 1e-2 -1 0 \
         2147483647 9223372036854775808 18446744073709551616 nan inf 0x1p4
 } | sed 's/\\/\\\\/g; s/"/\\"/g; s/.*/"&"/' > "$out/grid.dict"
