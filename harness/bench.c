@@ -4,9 +4,12 @@
    timed). Prints the median, min and max over the timed steps after a
    warm-up, the achieved GFLOP/s of the matrix products, the peak resident
    memory and the memory the shapes predict. The workloads are those of the
-   performance issue; `--length` overrides T (for the cost-linear-in-T check).
-   `--gemm` measures the GEMM backend's single-core ceiling instead. */
+   performance issue, defined in bench_workloads.c; `--list-workloads` prints
+   them for the peer programs of `make bench`. `--length` overrides T (for
+   the cost-linear-in-T check). `--gemm` measures the GEMM backend's
+   single-core ceiling instead. */
 #include "bench.h"
+#include "bench_workloads.h"
 #include "optim.h"
 #include "util.h"
 #include "../cells/gemm.h"
@@ -18,20 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-typedef struct {
-    const char *name;
-    int T, X, H, B, Y;
-    int last_step_only; /* W1: one MSE output at the last step */
-    const char *cells;  /* default cells, comma-separated */
-} Workload;
-
-static const Workload WORKLOADS[] = {
-    {"W1", 100, 2, 64, 32, 1, 1, "rnn,lstm,gru-ra,lstm-peep,lstm-cifg"},
-    {"W2", 220, 10, 128, 64, 10, 0, "rnn,lstm,gru-ra"},
-    {"W3", 100, 64, 512, 64, 64, 0, "lstm"},
-};
-#define N_WORKLOADS (int)(sizeof WORKLOADS / sizeof WORKLOADS[0])
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -55,7 +44,7 @@ typedef struct {
     double pred_activations, pred_params, pred_grads, pred_optim, pred_batch, predicted_mb;
 } BenchResult;
 
-static int bench_one(const Workload *wl, int T, const char *cell, int steps, int warmup,
+static int bench_one(const BenchWorkload *wl, int T, const char *cell, int steps, int warmup,
                      BenchResult *out) {
     Model m;
     char err[256];
@@ -161,14 +150,18 @@ static void usage(FILE *out) {
             "usage: rnnbench bench [--workload W1|W2|W3|all] [--cell NAME[,NAME...]] [--length T]\n"
             "                      [--steps N] [--warmup N] [--format table|csv]\n"
             "       rnnbench bench --gemm [--size N]\n"
+            "       rnnbench bench --list-workloads\n"
             "Times one training step (forward, loss, backward through time, SGD update) on one\n"
             "thread; data generation excluded. Workloads:\n");
-    for (int i = 0; i < N_WORKLOADS; i++)
-        fprintf(out, "  %s: T=%d, input %d, hidden %d, batch %d, %s (cells %s)\n", WORKLOADS[i].name,
-                WORKLOADS[i].T, WORKLOADS[i].X, WORKLOADS[i].H, WORKLOADS[i].B,
-                WORKLOADS[i].last_step_only ? "MSE at the last step" : "cross-entropy at every step",
-                WORKLOADS[i].cells);
-    fprintf(out, "--gemm prints the GFLOP/s of an N x N x N product (default 2048) on this backend.\n");
+    int n_workloads;
+    const BenchWorkload *all = bench_workload_all(&n_workloads);
+    for (int i = 0; i < n_workloads; i++)
+        fprintf(out, "  %s: T=%d, input %d, hidden %d, batch %d, %s (cells %s)\n", all[i].name,
+                all[i].T, all[i].X, all[i].H, all[i].B,
+                all[i].last_step_only ? "MSE at the last step" : "cross-entropy at every step",
+                all[i].cells);
+    fprintf(out, "--gemm prints the GFLOP/s of an N x N x N product (default 2048) on this backend.\n"
+                 "--list-workloads prints the workloads' shapes, one per line, for other programs.\n");
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -177,10 +170,11 @@ int cmd_bench(int argc, char **argv) {
         {"length", required_argument, 0, 'T'},   {"steps", required_argument, 0, 's'},
         {"warmup", required_argument, 0, 'u'},   {"format", required_argument, 0, 'f'},
         {"gemm", no_argument, 0, 'g'},           {"size", required_argument, 0, 'n'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+        {"list-workloads", no_argument, 0, 'l'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *workload = "all", *cells = NULL, *format = "table";
     long length = 0, steps = 30, warmup = 5, size = 2048;
-    int do_gemm = 0, opt, idx = 0;
+    int do_gemm = 0, do_list = 0, opt, idx = 0;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
         int ok = 1;
@@ -192,6 +186,7 @@ int cmd_bench(int argc, char **argv) {
         case 'u': ok = parse_long(optarg, 0, 1000000, &warmup); break;
         case 'f': ok = !strcmp(optarg, "table") || !strcmp(optarg, "csv"); format = optarg; break;
         case 'g': do_gemm = 1; break;
+        case 'l': do_list = 1; break;
         case 'n': ok = parse_long(optarg, 16, 16384, &size); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -202,6 +197,10 @@ int cmd_bench(int argc, char **argv) {
         }
     }
     if (optind != argc) { usage(stderr); return 2; }
+    if (do_list) {
+        bench_workloads_print(stdout);
+        return 0;
+    }
     gemm_single_thread();
     int csv = !strcmp(format, "csv");
     if (do_gemm) {
@@ -215,8 +214,10 @@ int cmd_bench(int argc, char **argv) {
     else printf("%-4s %-12s %6s %9s %9s %9s %8s %8s %7s %7s\n", "wl", "cell", "T", "ms_median",
                 "ms_min", "ms_max", "GFLOP/s", "peak_MiB", "run_MiB", "predict");
     int found = 0;
-    for (int i = 0; i < N_WORKLOADS; i++) {
-        const Workload *wl = &WORKLOADS[i];
+    int n_workloads;
+    const BenchWorkload *all = bench_workload_all(&n_workloads);
+    for (int i = 0; i < n_workloads; i++) {
+        const BenchWorkload *wl = &all[i];
         if (strcmp(workload, "all") && strcmp(workload, wl->name)) continue;
         found = 1;
         char list[256];

@@ -3,8 +3,9 @@
 
 `make bench` calls this. For each round, every (workload, cell) is timed by each
 implementation in turn (A, B, C, A, B, C, ...), each process pinned to the same core,
-so that machine noise hits all alike; the table reports, per workload and cell, the
-median over rounds of each one's median ms per training step and the ratios.
+so that machine noise hits all alike; the workloads and their cells are those
+`rnnbench bench --list-workloads` prints, which every program reads. The table reports,
+per workload and cell, the median over rounds of each one's median ms per training step and the ratios.
 PyTorch runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment
 (its best kernels); rnnbench and oneDNN run with the environment as it is.
 
@@ -21,8 +22,9 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CASES = [("W1", "rnn"), ("W1", "lstm"), ("W1", "gru-ra"), ("W1", "lstm-peep"), ("W1", "lstm-cifg"),
-         ("W2", "rnn"), ("W2", "lstm"), ("W2", "gru-ra"), ("W3", "lstm")]
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import bench_workloads  # noqa: E402  (the workloads' shapes, from rnnbench itself)
+
 PEER_CELLS = {"rnn", "lstm", "gru-ra"}
 
 
@@ -82,23 +84,27 @@ def main():
     torch_script = os.path.join(ROOT, "scripts", "bench_torch.py")
     one = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     torch_env = {k: v for k, v in one.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    # every workload with its default cells, in the order rnnbench lists them
+    cases = [(wl, cell) for wl, shape in bench_workloads.load(rnnbench).items() for cell in shape["cells"]]
 
     results = {}  # (impl, wl, cell) -> list of rows
     notes = {}
     memory = {}  # (impl, wl, cell) -> memory account of the last round
     for rnd in range(args.rounds):
-        for wl, cell in CASES:
+        for wl, cell in cases:
             impls = [("rnnbench", pinned([rnnbench, "bench", "--workload", wl, "--cell", cell,
                                           "--steps", str(args.steps), "--format", "csv"], args.core), one)]
             if cell in PEER_CELLS:
                 impls.append(("pytorch", pinned([args.python, torch_script, "--workload", wl, "--cell", cell,
-                                                 "--steps", str(args.steps)], args.core), torch_env))
+                                                 "--steps", str(args.steps), "--rnnbench", rnnbench],
+                                                args.core), torch_env))
                 if os.path.exists(onednn):
                     # oneDNN as the library allocates, and on 2 MiB pages as rnnbench's
                     # cache is: the table keeps whichever was faster (its best)
                     for variant, extra in (("onednn", []), ("onednn-huge", ["--huge-pages"])):
                         impls.append((variant, pinned([onednn, "--workload", wl, "--cell", cell,
-                                                       "--steps", str(args.steps)] + extra, args.core), one))
+                                                       "--steps", str(args.steps), "--rnnbench", rnnbench]
+                                                      + extra, args.core), one))
             for name, cmd, env in impls:
                 try:
                     rows, err = run_csv(cmd, env)
@@ -123,7 +129,7 @@ def main():
 
     # oneDNN at its best: per case, the faster of its two allocations
     onednn_pick = {}
-    for wl, cell in CASES:
+    for wl, cell in cases:
         plain, huge = med("onednn", wl, cell), med("onednn-huge", wl, cell)
         onednn_pick[(wl, cell)] = "onednn-huge" if huge < plain else "onednn"
 
@@ -136,7 +142,7 @@ def main():
     hdr = (f"{'wl':3} {'cell':10} {'rnnbench ms':>11} {'GFLOP/s':>8} {'%ceil':>6} {'MB':>6} "
            f"{'torch ms':>9} {'MB':>6} {'oneDNN ms':>9} {'MB':>6} {'vs torch':>8} {'vs oneDNN':>9}")
     print(hdr)
-    for wl, cell in CASES:
+    for wl, cell in cases:
         r_ms, r_gf = med("rnnbench", wl, cell), med("rnnbench", wl, cell, "gflops")
         pick = onednn_pick[(wl, cell)]
         t_ms, o_ms = med("pytorch", wl, cell), med(pick, wl, cell)
@@ -152,7 +158,7 @@ def main():
           "predicted from the shapes. oneDNN: its peak, and its workspace + weights.")
     print(f"{'wl':3} {'cell':10} {'peak':>7} {'run':>7} {'predict':>7} {'oneDNN peak':>11} "
           f"{'ws+weights':>10} {'run/(ws+w)':>10} {'peak/peak':>9}")
-    for wl, cell in CASES:
+    for wl, cell in cases:
         r, o = memory.get(("rnnbench", wl, cell)), memory.get((onednn_pick[(wl, cell)], wl, cell))
         if not r:
             continue

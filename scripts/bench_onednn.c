@@ -3,8 +3,12 @@
 
    Build (from the repository root):
        cc -O2 -std=c11 -Wall -Wextra -fopenmp scripts/bench_onednn.c -o build/bench_onednn -ldnnl -lm
-   Run:
+   Run (from the repository root):
        build/bench_onednn --workload W2 --cell lstm [--steps 30] [--warmup 5]
+
+   The workloads' shapes are read from `rnnbench bench --list-workloads`
+   (bin/rnnbench, or --rnnbench PATH), the one place they are defined
+   (harness/bench_workloads.c), so both programs time the same shapes.
 
    What one timed step is: zero the weight gradients (the backward primitive
    accumulates into them), dnnl_forward_training over the whole sequence,
@@ -48,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <time.h>
 
@@ -82,19 +87,11 @@
 /* ------------------------------------------------------------------------- */
 /* workloads and cells */
 
+/* a workload's shape; its readout is not needed since this program has none */
 typedef struct {
-    const char *name;
+    char name[32];
     int T, X, H, B;
 } Workload;
-
-/* the shapes of the rnnbench workloads (harness/bench.c); readout sizes are
-   not needed since this program has no readout */
-static const Workload WORKLOADS[] = {
-    {"W1", 100, 2, 64, 32},
-    {"W2", 220, 10, 128, 64},
-    {"W3", 100, 64, 512, 64},
-};
-#define N_WORKLOADS (int)(sizeof WORKLOADS / sizeof WORKLOADS[0])
 
 typedef enum { KIND_RNN, KIND_LSTM, KIND_LBR_GRU } CellKind;
 
@@ -540,20 +537,68 @@ static void bench(const Workload *wl, const Cell *cell, int steps, int warmup, B
 }
 
 /* ------------------------------------------------------------------------- */
+/* the workloads, from rnnbench */
+
+#define LISTING_HEADER "workload T X H B Y loss cells"
+
+/* Reads workload `name` from `<rnnbench> bench --list-workloads` (a header
+   line, then "name T X H B Y loss cells" per workload). Returns 0 when
+   found, 2 when the listing has no such workload (its names go to `known`),
+   1 when rnnbench cannot be run or its listing is not understood. */
+static int read_workload(const char *rnnbench, const char *name, Workload *wl, char *known,
+                         size_t known_len) {
+    if (strchr(rnnbench, '\'')) { /* the path is single-quoted for the shell below */
+        fprintf(stderr, "bench_onednn: --rnnbench: a path with a quote is not supported\n");
+        return 1;
+    }
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "'%s' bench --list-workloads", rnnbench);
+    FILE *listing = popen(cmd, "r");
+    if (!listing) {
+        fprintf(stderr, "bench_onednn: cannot run %s\n", cmd);
+        return 1;
+    }
+    char line[512];
+    int header_ok = fgets(line, sizeof line, listing) != NULL &&
+                    !strncmp(line, LISTING_HEADER, strlen(LISTING_HEADER));
+    int rc = 2;
+    known[0] = 0;
+    while (header_ok && fgets(line, sizeof line, listing)) {
+        Workload w;
+        if (sscanf(line, "%31s %d %d %d %d", w.name, &w.T, &w.X, &w.H, &w.B) != 5) {
+            header_ok = 0;
+            break;
+        }
+        size_t used = strlen(known);
+        snprintf(known + used, known_len - used, "%s%s", used ? ", " : "", w.name);
+        if (!strcmp(w.name, name)) {
+            *wl = w;
+            rc = 0;
+        }
+    }
+    int status = pclose(listing);
+    if (!header_ok || status != 0) {
+        fprintf(stderr, "bench_onednn: `%s` did not give the workload listing (exit status %d)\n",
+                cmd, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        return 1;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
 /* command line */
 
 static void usage(FILE *out) {
     fprintf(out,
             "usage: bench_onednn --workload W1|W2|W3 --cell rnn|lstm|gru-ra [--steps N] [--warmup N]\n"
+            "                    [--huge-pages] [--rnnbench PATH]\n"
             "Times oneDNN's fused RNN layer (forward_training + backward, no readout, no update)\n"
             "on one thread, float32; prints workload,cell,ms_median,ms_min,ms_max,gflops,peak_rss_mb.\n"
             "  --steps N    timed steps (default 30)\n"
             "  --warmup N   untimed steps before them (default 5)\n"
             "  --huge-pages buffers of 2 MiB and more on 2 MiB pages (madvise)\n"
-            "Workloads:\n");
-    for (int i = 0; i < N_WORKLOADS; i++)
-        fprintf(out, "  %s: T=%d, input %d, hidden %d, batch %d\n", WORKLOADS[i].name, WORKLOADS[i].T,
-                WORKLOADS[i].X, WORKLOADS[i].H, WORKLOADS[i].B);
+            "  --rnnbench PATH  the rnnbench whose workloads to run (default bin/rnnbench):\n"
+            "               the shapes are those `rnnbench bench --list-workloads` prints\n");
 }
 
 static int parse_count(const char *s, long lo, long hi, long *out) {
@@ -568,21 +613,16 @@ int main(int argc, char **argv) {
     static const struct option opts[] = {
         {"workload", required_argument, 0, 'w'}, {"cell", required_argument, 0, 'c'},
         {"steps", required_argument, 0, 's'},    {"warmup", required_argument, 0, 'u'},
-        {"huge-pages", no_argument, 0, 'p'},     {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    const Workload *wl = NULL;
+        {"huge-pages", no_argument, 0, 'p'},     {"rnnbench", required_argument, 0, 'r'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    const char *workload = NULL, *rnnbench = "bin/rnnbench";
     const Cell *cell = NULL;
     long steps = 30, warmup = 5;
     int opt, idx = 0;
     while ((opt = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
         int ok = 1;
         switch (opt) {
-        case 'w':
-            wl = NULL;
-            for (int i = 0; i < N_WORKLOADS; i++)
-                if (!strcmp(optarg, WORKLOADS[i].name)) wl = &WORKLOADS[i];
-            ok = wl != NULL;
-            break;
+        case 'w': workload = optarg; break;
         case 'c':
             cell = NULL;
             for (int i = 0; i < N_CELLS; i++)
@@ -592,6 +632,7 @@ int main(int argc, char **argv) {
         case 's': ok = parse_count(optarg, 1, 1000000, &steps); break;
         case 'u': ok = parse_count(optarg, 0, 1000000, &warmup); break;
         case 'p': huge_pages = 1; break;
+        case 'r': rnnbench = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -600,12 +641,20 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    if (optind != argc || !wl || !cell) {
+    if (optind != argc || !workload || !cell) {
         if (optind != argc) fprintf(stderr, "bench_onednn: unexpected argument '%s'\n", argv[optind]);
         else fprintf(stderr, "bench_onednn: --workload and --cell are required\n");
         usage(stderr);
         return 2;
     }
+    Workload workload_shape;
+    char known[256];
+    int found = read_workload(rnnbench, workload, &workload_shape, known, sizeof known);
+    if (found == 2)
+        fprintf(stderr, "bench_onednn: --workload: invalid value '%s' (%s lists %s)\n", workload,
+                rnnbench, known);
+    if (found != 0) return found;
+    const Workload *wl = &workload_shape;
 
     /* one thread: the library's OpenMP is the libgomp this program links, so
        setting the calling thread's team size before the first primitive

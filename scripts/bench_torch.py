@@ -18,6 +18,9 @@ once and backward twice) at the median time, and the peak resident set (VmHWM) i
 includes the Python interpreter and the torch libraries. Configuration, BLAS core and thread
 count go to stderr.
 
+The shapes of the workloads come from `rnnbench bench --list-workloads` (bin/rnnbench, or
+--rnnbench PATH), so this script and rnnbench always time the same shapes.
+
 Example:
     taskset -c 1 /usr/bin/python3 scripts/bench_torch.py --workload W2 --cell lstm --steps 30 --warmup 5
 """
@@ -29,12 +32,8 @@ import statistics
 import sys
 import time
 
-# the shapes of the rnnbench workloads (harness/bench.c)
-WORKLOADS = {
-    "W1": dict(T=100, X=2, H=64, B=32, Y=1, last_step_only=True),
-    "W2": dict(T=220, X=10, H=128, B=64, Y=10, last_step_only=False),
-    "W3": dict(T=100, X=64, H=512, B=64, Y=64, last_step_only=False),
-}
+import bench_workloads  # the workloads' shapes, from `rnnbench bench --list-workloads`
+
 # cell name -> (torch.nn class name, gate blocks G)
 CELLS = {"rnn": ("RNN", 1), "lstm": ("LSTM", 4), "gru-ra": ("GRU", 3)}
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
@@ -160,13 +159,19 @@ def main():
         description="Time one training step of nn.RNN/LSTM/GRU + nn.Linear + SGD on one thread; "
                     "prints workload,cell,ms_median,ms_min,ms_max,gflops,peak_rss_mb.",
         epilog="Example: taskset -c 1 /usr/bin/python3 scripts/bench_torch.py --workload W1 --cell lstm")
-    parser.add_argument("--workload", required=True, choices=sorted(WORKLOADS))
+    parser.add_argument("--workload", required=True, help="a workload of rnnbench bench --list-workloads")
     parser.add_argument("--cell", required=True, choices=list(CELLS))
     parser.add_argument("--steps", type=int, default=30, help="timed steps (default 30)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
+    parser.add_argument("--rnnbench", default=bench_workloads.DEFAULT_RNNBENCH,
+                        help="the rnnbench binary whose workloads to run (default bin/rnnbench)")
     args = parser.parse_args()
     if args.steps < 1 or args.warmup < 0:
         parser.error("--steps must be at least 1 and --warmup at least 0")
+    # read before torch is loaded: the listing runs rnnbench in a child process
+    workloads = bench_workloads.load(args.rnnbench)
+    if args.workload not in workloads:
+        parser.error(f"--workload: '{args.workload}' is not one of {', '.join(workloads)}")
 
     require_single_thread_env()
     import torch
@@ -176,7 +181,7 @@ def main():
         print(f"bench_torch: torch.get_num_threads() is {torch.get_num_threads()}", file=sys.stderr)
         return 1
 
-    wl = WORKLOADS[args.workload]
+    wl = workloads[args.workload]
     times, n_gates, last_loss = bench(wl, args.cell, args.steps, args.warmup)
     median = statistics.median(times)
     gflops = step_flops(wl, n_gates) / median * 1e-9
