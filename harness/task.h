@@ -1,4 +1,4 @@
-/* task.h: the synthetic long-dependency tasks of tasks.md.
+/* task.h: the synthetic long-dependency tasks of docs/tasks.md.
 
    A task is a generator (params, rng) -> batch of inputs x (T,B,X), targets
    (T,B,Y) and a loss mask (T,B), deterministic in its random stream, plus the
@@ -16,7 +16,7 @@
 #include "../cells/rng.h"
 
 typedef struct {
-    int delay;        /* the delay / length parameter T of tasks.md (>= 1) */
+    int delay;        /* the delay / length parameter T of docs/tasks.md (>= 1) */
     int n_classes;    /* recall: K (default 4) */
     int form;         /* adding: 0 = modern (U(0,1), sum), 1997 = Hochreiter's form;
                          temporal-order: 0 = 6a (two symbols), 1 = 6b (three) */
@@ -44,7 +44,7 @@ typedef struct Task {
        steps are meaningful. */
     int (*generate)(const TaskParams *p, Rng *rng, int B, real *x, real *target, real *mask);
     /* loss of the best predictor that ignores the dependency, in the units of
-       the task's loss; NAN where tasks.md gives none */
+       the task's loss; NAN where docs/tasks.md gives none */
     double (*baseline)(const TaskParams *p);
     /* accuracy counts of outputs y (T,B,Y) against one batch: adds the number
        of correct items and of items scored (what an "item" is belongs to the
@@ -52,7 +52,7 @@ typedef struct Task {
        in several batches and the counts summed. */
     void (*count)(const TaskParams *p, int T, int B, const real *y, const real *target,
                   const real *mask, long *n_correct, long *n_total);
-    /* the solved criterion of tasks.md, from the evaluation loss and accuracy */
+    /* the solved criterion of docs/tasks.md, from the evaluation loss and accuracy */
     int (*solved)(const TaskParams *p, double loss, double accuracy);
 } Task;
 

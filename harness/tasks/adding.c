@@ -1,4 +1,4 @@
-/* adding.c: the adding problem (tasks.md). Two channels, two marked values,
+/* adding.c: the adding problem (docs/tasks.md). Two channels, two marked values,
    output at the last step.
      form 0 (Le et al. 2015, Arjovsky et al. 2016): values U(0,1), target
        their sum, marks in each half (marked_pair.h PAIR_HALVES); MSE;

@@ -10,13 +10,13 @@
 
 #include <stddef.h>
 
-/* the longest delay a check accepts (copy's n_symbols too): tasks.md asks
+/* the longest delay a check accepts (copy's n_symbols too): docs/tasks.md asks
    for at least 10 000. At 10^5 an LSTM run at the default batch 32 and
    hidden 32 already holds 2.5 GB (adding) to 5 GB (timing, length 2T + 1)
    of activations and takes about 5 s a step; 10^6 would need 25-50 GB.
    tests/test_limits.py runs every task at this delay. */
 #define TASK_MAX_DELAY 100000
-/* "test accuracy >= 99%" of tasks.md */
+/* "test accuracy >= 99%" of docs/tasks.md */
 #define TASK_SOLVED_ACCURACY 0.99
 
 /* one definition per file of this folder, listed in list.h */

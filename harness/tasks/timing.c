@@ -1,6 +1,6 @@
 /* timing.c: generating a timed spike, after the GTS task of Gers,
    Schraudolph & Schmidhuber 2002 ("Learning precise timing with LSTM"),
-   reduced to one spike per sequence as in tasks.md.
+   reduced to one spike per sequence as in docs/tasks.md.
    Input (1 channel): one spike of height 1 at a step s uniform in [0, T),
    silence elsewhere; the sequence has length 2T + 1, so at least one silent
    step follows the target. Target (1 channel): 1 at step s + T, 0 elsewhere;
