@@ -23,6 +23,8 @@ typedef struct {
     double baseline;          /* the task's trivial loss (NAN when none) */
     long long cache_bytes;    /* the activation cache + scratch of one forward/backward
                                  (model_work_size): the part of memory that grows with T */
+    /* The metrics: each curve and outcome below is a line of the table in
+       metrics.c, which allocates, writes, reads back and frees it. */
     /* per training step (steps_done entries) */
     long steps_done;
     float *train_loss;
