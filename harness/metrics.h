@@ -8,7 +8,10 @@
 
    Adding a metric: its field in RunResult (and in SummaryRow, at the end,
    when it is a summary column), one line in metrics.c, and the code in
-   train.c that computes it. */
+   train.c that computes it; then a line for users in results/README.md
+   (and, for a curve the Python scripts should check, RUN_DATASETS in
+   scripts/rnnbench_results.py). tests/test_metrics.c checks every line of
+   the table in a written file and through a resume. */
 #ifndef RNNBENCH_METRICS_H
 #define RNNBENCH_METRICS_H
 

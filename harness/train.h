@@ -1,7 +1,8 @@
 /* train.h: one training run, from a RunConfig to its records in memory.
    A run owns everything it touches (model, data streams, buffers), so any
    number run in parallel; it is single-threaded and deterministic in its
-   seed. Writing the records is results.c's job, not this file's. */
+   seed. Writing the records is run_record.c's and metrics.c's job, not
+   this file's. */
 #ifndef RNNBENCH_TRAIN_H
 #define RNNBENCH_TRAIN_H
 
