@@ -236,7 +236,7 @@ void metrics_reset(RunResult *r) {
     for (int i = 0; i < n_metrics; i++) {
         const Metric *m = &metrics[i];
         if (m->shape != METRIC_OUTCOME || m->derive) continue;
-        Value v = {(long long)m->initial, m->initial, ""};
+        Value v = {fabs(m->initial) < 9e18 ? (long long)m->initial : 0, m->initial, ""}; /* NaN: no integer */
         value_put((char *)r + m->field, m->type, m->field_size, v);
     }
 }
