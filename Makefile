@@ -89,7 +89,8 @@ build/git_commit.h: FORCE
 
 # one compile rule per precision
 define PRECISION_RULES
-build/$(1)-$(BLAS)$(VARIANT)/harness/results.o: build/git_commit.h
+# run_record.c records the commit: on a clean build the header must exist first
+build/$(1)-$(BLAS)$(VARIANT)/harness/run_record.o: build/git_commit.h
 
 # the flags a variant was compiled with: objects rebuild when they change
 build/$(1)-$(BLAS)$(VARIANT)/cflags: FORCE

@@ -1,6 +1,7 @@
 /* run_record.c: see run_record.h. */
 #include "run_record.h"
 #include "h5io.h"
+#include "metrics.h"
 #include "settings_attrs.h"
 #include "util.h"
 #include "../cells/gemm.h"
@@ -38,84 +39,17 @@ static int write_run_attrs(hid_t g, const RunResult *r, uint64_t ex_hash) {
     rc |= h5_attr_cell(g, &r->cell);
     rc |= h5_attr_str(g, "status", r->status);
     rc |= h5_attr_str(g, "error", r->error);
-    rc |= h5_attr_double(g, "wall_s", r->wall_s);
-    rc |= h5_attr_int(g, "steps_done", r->steps_done);
-    rc |= h5_attr_double(g, "final_loss", r->final_loss);
-    rc |= h5_attr_double(g, "final_accuracy", r->final_accuracy);
-    rc |= h5_attr_double(g, "best_eval_loss", r->best_eval_loss);
-    rc |= h5_attr_int(g, "solved", r->solved);
-    rc |= h5_attr_int(g, "steps_to_solve", r->steps_to_solve);
-    rc |= h5_attr_int(g, "diverged_step", r->diverged_step);
-    rc |= h5_attr_str(g, "diverged_reason", r->diverged_reason);
+    rc |= metrics_write_outcomes(g, r);
     char hash_s[32];
     snprintf(hash_s, sizeof hash_s, "%016llx", (unsigned long long)ex_hash);
     rc |= h5_attr_str(g, "experiment_hash", hash_s);
     return rc;
 }
 
-static int write_run_data(hid_t g, const RunResult *r) {
-    int rc = 0;
-    hid_t tr = h5_group(g, "train"), ev = h5_group(g, "eval");
-    if (tr < 0 || ev < 0) return -1;
-    hsize_t S = (hsize_t)r->steps_done, E = (hsize_t)r->n_evals;
-    /* one buffer of step numbers for both curves: an evaluation at step 0
-       makes E = S + 1 (eval_every = 1), so it is sized for the longer */
-    hsize_t n_steps = S > E ? S : E;
-    long long *steps = malloc((n_steps > 0 ? n_steps : 1) * sizeof(long long));
-    double *lob = malloc((E > 0 ? E : 1) * sizeof(double));
-    float *gates = malloc((E > 0 ? E : 1) * (r->n_gates > 0 ? r->n_gates : 1) * sizeof(float));
-    if (!steps || !lob || !gates) rc = -1;
-    if (rc == 0) {
-        for (hsize_t k = 0; k < S; k++) steps[k] = (long long)k + 1;
-        rc |= h5_write(tr, "step", H5T_NATIVE_LLONG, 1, &S, steps);
-        rc |= h5_write(tr, "loss", H5T_NATIVE_FLOAT, 1, &S, r->train_loss);
-        rc |= h5_write(tr, "grad_norm", H5T_NATIVE_FLOAT, 1, &S, r->grad_norm);
-        hsize_t d2[2] = {S, (hsize_t)r->n_tensors};
-        rc |= h5_write(tr, "grad_norm_by_tensor", H5T_NATIVE_FLOAT, 2, d2, r->tensor_norm);
-        char cols[MODEL_MAX_TENSORS * 25] = "";
-        for (int i = 0; i < r->n_tensors; i++) {
-            if (i) strcat(cols, ",");
-            strcat(cols, r->tensor_names[i]);
-        }
-        hid_t ds = H5Dopen2(tr, "grad_norm_by_tensor", H5P_DEFAULT);
-        if (ds >= 0) { rc |= h5_attr_str(ds, "columns", cols); rc |= h5_seal(ds); H5Dclose(ds); } else rc = -1;
-
-        for (hsize_t k = 0; k < E; k++) {
-            steps[k] = r->eval_step[k];
-            lob[k] = r->eval_loss[k] / r->baseline;
-        }
-        rc |= h5_write(ev, "step", H5T_NATIVE_LLONG, 1, &E, steps);
-        rc |= h5_write(ev, "loss", H5T_NATIVE_DOUBLE, 1, &E, r->eval_loss);
-        rc |= h5_write(ev, "accuracy", H5T_NATIVE_DOUBLE, 1, &E, r->eval_accuracy);
-        rc |= h5_write(ev, "loss_over_baseline", H5T_NATIVE_DOUBLE, 1, &E, lob);
-        hsize_t df[2] = {E, (hsize_t)r->flow_T};
-        rc |= h5_write(ev, "grad_flow_h", H5T_NATIVE_FLOAT, 2, df, r->flow_h);
-        if (r->cell.has_c) rc |= h5_write(ev, "grad_flow_c", H5T_NATIVE_FLOAT, 2, df, r->flow_c);
-        if (r->n_gates > 0) {
-            for (hsize_t k = 0; k < E; k++)
-                for (int q = 0; q < r->n_gates; q++)
-                    gates[k * r->n_gates + q] = r->gate_mean[k * RUN_MAX_GATES + q];
-            hsize_t dg[2] = {E, (hsize_t)r->n_gates};
-            rc |= h5_write(ev, "gate_mean", H5T_NATIVE_FLOAT, 2, dg, gates);
-            char gcols[RUN_MAX_GATES * 5] = "";
-            for (int q = 0; q < r->n_gates; q++) {
-                if (q) strcat(gcols, ",");
-                strcat(gcols, r->gate_names[q]);
-            }
-            hid_t ds2 = H5Dopen2(ev, "gate_mean", H5P_DEFAULT);
-            if (ds2 >= 0) { rc |= h5_attr_str(ds2, "columns", gcols); rc |= h5_seal(ds2); H5Dclose(ds2); } else rc = -1;
-        }
-    }
-    free(steps); free(lob); free(gates);
-    H5Gclose(tr);
-    H5Gclose(ev);
-    return rc;
-}
-
 int run_record_write(hid_t g, const RunResult *r, uint64_t experiment_hash) {
     int rc = write_run_attrs(g, r, experiment_hash);
     rc |= provenance_write(g);
-    rc |= write_run_data(g, r);
+    rc |= metrics_write_curves(g, r);
     rc |= h5_seal(g);
     return rc;
 }

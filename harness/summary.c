@@ -1,8 +1,10 @@
 /* summary.c: see summary.h. */
 #include "summary.h"
 #include "h5io.h"
+#include "metrics.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,11 +15,26 @@ static hid_t str_type(size_t n) {
     return t;
 }
 
+/* a column of the table: its name, where it is in SummaryRow, its HDF5 type */
+typedef struct {
+    const char *name;
+    size_t offset;
+    hid_t type;
+} Column;
+
+static int cmp_columns(const void *a, const void *b) {
+    size_t x = ((const Column *)a)->offset, y = ((const Column *)b)->offset;
+    return (x > y) - (x < y);
+}
+
+/* The compound type of /summary: the run's own columns listed here and the
+   metrics' columns (metrics.c), as members in the order of SummaryRow's
+   fields, so that their names, order and offsets follow the struct. */
 static hid_t summary_type(void) {
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(SummaryRow));
-#define STR(f) do { hid_t s = str_type(sizeof(((SummaryRow *)0)->f)); \
-        H5Tinsert(t, #f, HOFFSET(SummaryRow, f), s); H5Tclose(s); } while (0)
-#define NUM(f, ty) H5Tinsert(t, #f, HOFFSET(SummaryRow, f), ty)
+    Column col[64];
+    int n = 0, too_many = 0;
+#define STR(f) col[n++] = (Column){#f, offsetof(SummaryRow, f), str_type(sizeof(((SummaryRow *)0)->f))}
+#define NUM(f, ty) col[n++] = (Column){#f, offsetof(SummaryRow, f), H5Tcopy(ty)}
     STR(id); STR(section); STR(task); NUM(delay, H5T_NATIVE_INT32); STR(cell);
     NUM(hidden, H5T_NATIVE_INT32); NUM(batch, H5T_NATIVE_INT32); NUM(steps, H5T_NATIVE_INT64);
     STR(optimizer); NUM(lr, H5T_NATIVE_DOUBLE); NUM(momentum, H5T_NATIVE_DOUBLE);
@@ -25,13 +42,26 @@ static hid_t summary_type(void) {
     NUM(init_scale, H5T_NATIVE_DOUBLE); NUM(input_noise, H5T_NATIVE_DOUBLE);
     NUM(seed_index, H5T_NATIVE_INT32); NUM(trial, H5T_NATIVE_INT32); NUM(seed, H5T_NATIVE_UINT64);
     STR(loss_kind); NUM(n_params, H5T_NATIVE_INT64); STR(status); NUM(baseline, H5T_NATIVE_DOUBLE);
-    NUM(final_loss, H5T_NATIVE_DOUBLE); NUM(loss_over_baseline, H5T_NATIVE_DOUBLE);
-    NUM(best_eval_loss, H5T_NATIVE_DOUBLE); NUM(final_accuracy, H5T_NATIVE_DOUBLE);
-    NUM(solved, H5T_NATIVE_INT32); NUM(steps_to_solve, H5T_NATIVE_INT64);
-    NUM(steps_done, H5T_NATIVE_INT64); NUM(wall_s, H5T_NATIVE_DOUBLE);
     NUM(run_index, H5T_NATIVE_INT32);
 #undef STR
 #undef NUM
+    for (int i = 0; i < n_metrics; i++) {
+        const Metric *m = &metrics[i];
+        if (!(m->where & METRIC_IN_SUMMARY)) continue;
+        if (n == (int)(sizeof col / sizeof col[0])) { too_many = 1; break; } /* no table short of a column */
+        col[n++] = (Column){m->name, m->column, metric_column_h5type(m->column_type, m->column_size)};
+    }
+    qsort(col, (size_t)n, sizeof col[0], cmp_columns);
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(SummaryRow));
+    int ok = t >= 0 && !too_many;
+    for (int i = 0; i < n; i++) {
+        if (col[i].type < 0 || (ok && H5Tinsert(t, col[i].name, col[i].offset, col[i].type) < 0)) ok = 0;
+        if (col[i].type >= 0) H5Tclose(col[i].type);
+    }
+    if (!ok && t >= 0) {
+        H5Tclose(t);
+        t = -1;
+    }
     return t;
 }
 
@@ -60,14 +90,7 @@ void summary_row_from_result(SummaryRow *row, const RunResult *r, int run_index)
     row->n_params = r->n_params;
     snprintf(row->status, sizeof row->status, "%s", r->status);
     row->baseline = r->baseline;
-    row->final_loss = r->final_loss;
-    row->loss_over_baseline = r->final_loss / r->baseline;
-    row->best_eval_loss = r->best_eval_loss;
-    row->final_accuracy = r->final_accuracy;
-    row->solved = r->solved;
-    row->steps_to_solve = r->steps_to_solve;
-    row->steps_done = r->steps_done;
-    row->wall_s = r->wall_s;
+    metrics_fill_summary(row, r);
     row->run_index = run_index;
 }
 
@@ -79,21 +102,15 @@ int summary_row_from_group(SummaryRow *row, hid_t g, const RunConfig *cfg, int r
     RunResult r;
     memset(&r, 0, sizeof r);
     r.cfg = *cfg;
+    metrics_reset(&r);
     long long v;
     if (h5_read_attr_str(g, "status", r.status, sizeof r.status) != 0) return -1;
     h5_read_attr_str(g, "cell", r.cell_name, sizeof r.cell_name);
     h5_read_attr_str(g, "loss_kind", r.loss_kind, sizeof r.loss_kind);
     if (!h5_read_attr_long(g, "n_params", &v)) r.n_params = (long)v;
-    if (!h5_read_attr_long(g, "steps_done", &v)) r.steps_done = (long)v;
-    if (!h5_read_attr_long(g, "solved", &v)) r.solved = (int)v;
-    r.steps_to_solve = -1;
-    if (!h5_read_attr_long(g, "steps_to_solve", &v)) r.steps_to_solve = (long)v;
-    r.baseline = r.final_loss = r.best_eval_loss = r.final_accuracy = NAN;
+    r.baseline = NAN;
     h5_read_attr_double(g, "baseline", &r.baseline);
-    h5_read_attr_double(g, "final_loss", &r.final_loss);
-    h5_read_attr_double(g, "best_eval_loss", &r.best_eval_loss);
-    h5_read_attr_double(g, "final_accuracy", &r.final_accuracy);
-    h5_read_attr_double(g, "wall_s", &r.wall_s);
+    metrics_read_outcomes(g, &r);
     summary_row_from_result(row, &r, run_index);
     return 0;
 }
@@ -105,6 +122,7 @@ static int cmp_rows(const void *a, const void *b) {
 int summary_write(hid_t loc, SummaryRow *rows, int n_rows) {
     if (n_rows > 1) qsort(rows, n_rows, sizeof(SummaryRow), cmp_rows);
     hid_t t = summary_type();
+    if (t < 0) return -1;
     hsize_t n = (hsize_t)n_rows;
     int rc = h5_write(loc, "summary", t, 1, &n, rows);
     H5Tclose(t);
@@ -127,11 +145,11 @@ int summary_read(hid_t f, long max_rows, SummaryRow **rows, int *n_rows) {
         *rows = calloc(n > 0 ? (size_t)n : 1, sizeof(SummaryRow));
         hid_t t = summary_type();
         /* reading by field name tolerates files written with fewer fields */
-        if (*rows && (n == 0 || H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, *rows) >= 0)) {
+        if (*rows && t >= 0 && (n == 0 || H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, *rows) >= 0)) {
             *n_rows = (int)n;
             rc = 0;
         }
-        H5Tclose(t);
+        if (t >= 0) H5Tclose(t);
     }
     H5Dclose(ds);
     if (rc) { free(*rows); *rows = NULL; }
@@ -141,6 +159,9 @@ int summary_read(hid_t f, long max_rows, SummaryRow **rows, int *n_rows) {
             r->id[sizeof r->id - 1] = r->section[sizeof r->section - 1] = r->task[sizeof r->task - 1] = '\0';
             r->cell[sizeof r->cell - 1] = r->optimizer[sizeof r->optimizer - 1] = '\0';
             r->loss_kind[sizeof r->loss_kind - 1] = r->status[sizeof r->status - 1] = '\0';
+            for (int k = 0; k < n_metrics; k++)
+                if ((metrics[k].where & METRIC_IN_SUMMARY) && metrics[k].column_type == METRIC_TEXT)
+                    ((char *)r)[metrics[k].column + metrics[k].column_size - 1] = '\0';
         }
     return rc;
 }

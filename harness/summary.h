@@ -9,7 +9,11 @@
 #include "grid.h"
 #include "train.h"
 
-/* one row of /summary (also what `show` prints from) */
+/* one row of /summary (also what `show` prints from). The fields are the
+   table's columns in this order: the run's (listed in summary.c) and the
+   metrics' (metrics.c's table, filled by metrics_fill_summary). A new
+   column goes at the end, so that those of existing files keep their
+   offsets. */
 typedef struct {
     char id[17];
     char section[64];

@@ -6,6 +6,7 @@
    gradient norm ends the run as "diverged". Every buffer is allocated before
    the first step. */
 #include "train.h"
+#include "metrics.h"
 #include "optim.h"
 #include "util.h"
 #include "../cells/gemm.h"
@@ -75,29 +76,7 @@ static void work_use(ModelWork *w, int T, int B) {
     w->B = w->cc.B = B;
 }
 
-static int alloc_result(RunResult *r, long steps, long n_evals_max, int flow_T) {
-    r->train_loss = malloc((size_t)steps * sizeof(float));
-    r->grad_norm = malloc((size_t)steps * sizeof(float));
-    r->tensor_norm = malloc((size_t)steps * r->n_tensors * sizeof(float));
-    r->eval_step = malloc((size_t)n_evals_max * sizeof(long));
-    r->eval_loss = malloc((size_t)n_evals_max * sizeof(double));
-    r->eval_accuracy = malloc((size_t)n_evals_max * sizeof(double));
-    r->flow_h = malloc((size_t)n_evals_max * flow_T * sizeof(float));
-    r->flow_c = malloc((size_t)n_evals_max * flow_T * sizeof(float));
-    r->gate_mean = malloc((size_t)n_evals_max * RUN_MAX_GATES * sizeof(float));
-    return (r->train_loss && r->grad_norm && r->tensor_norm && r->eval_step && r->eval_loss &&
-            r->eval_accuracy && r->flow_h && r->flow_c && r->gate_mean) ? 0 : -1;
-}
-
-void run_result_free(RunResult *r) {
-    free(r->train_loss); free(r->grad_norm); free(r->tensor_norm);
-    free(r->eval_step); free(r->eval_loss); free(r->eval_accuracy);
-    free(r->flow_h); free(r->flow_c); free(r->gate_mean);
-    r->train_loss = r->grad_norm = r->tensor_norm = NULL;
-    r->eval_step = NULL;
-    r->eval_loss = r->eval_accuracy = NULL;
-    r->flow_h = r->flow_c = r->gate_mean = NULL;
-}
+void run_result_free(RunResult *r) { metrics_free(r); }
 
 static int fail(RunResult *r, const char *why) {
     snprintf(r->status, sizeof r->status, "failed");
@@ -187,10 +166,7 @@ static int rows_overflow(const TaskShape *s, int B, char *err, size_t err_len) {
 int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *cancel) {
     memset(r, 0, sizeof *r);
     r->cfg = *cfg;
-    r->steps_to_solve = -1;
-    r->diverged_step = -1;
-    r->best_eval_loss = NAN;
-    r->final_loss = r->final_accuracy = NAN;
+    metrics_reset(r);
     double t_start = now_s();
     gemm_single_thread();
 
@@ -236,7 +212,7 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     if (ok && eval_make(task, cfg, &s, &eval) != 0) ok = 0;
     if (ok) {
         r->flow_T = eval.T[0];
-        if (alloc_result(r, cfg->steps, n_evals_max, r->flow_T) != 0) ok = 0;
+        if (metrics_alloc(r, cfg->steps, n_evals_max) != 0) ok = 0;
     }
     if (!ok) {
         free(arena); free(x); free(target); free(mask);
@@ -247,7 +223,7 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
                  "out of memory (T=%d, batch=%d, hidden=%d, steps=%ld: activation cache %.1f MB, "
                  "parameters and optimizer %.1f MB, curves %.1f MB)",
                  s.max_len, B_alloc, cfg->hidden, cfg->steps, model_work_size(&m, s.max_len, B_alloc) / 1e6,
-                 (3.0 * n + n_state) * sizeof(real) / 1e6, (double)cfg->steps * (2 + m.n_tensors) * sizeof(float) / 1e6);
+                 (3.0 * n + n_state) * sizeof(real) / 1e6, metrics_bytes(r, cfg->steps, n_evals_max) / 1e6);
         return fail(r, err);
     }
     r->cache_bytes = (long long)model_work_size(&m, s.max_len, B_alloc);

@@ -1,7 +1,8 @@
 /* train.h: one training run, from a RunConfig to its records in memory.
    A run owns everything it touches (model, data streams, buffers), so any
    number run in parallel; it is single-threaded and deterministic in its
-   seed. Writing the records is results.c's job, not this file's. */
+   seed. Writing the records is run_record.c's and metrics.c's job, not
+   this file's. */
 #ifndef RNNBENCH_TRAIN_H
 #define RNNBENCH_TRAIN_H
 
@@ -22,6 +23,8 @@ typedef struct {
     double baseline;          /* the task's trivial loss (NAN when none) */
     long long cache_bytes;    /* the activation cache + scratch of one forward/backward
                                  (model_work_size): the part of memory that grows with T */
+    /* The metrics: each curve and outcome below is a line of the table in
+       metrics.c, which allocates, writes, reads back and frees it. */
     /* per training step (steps_done entries) */
     long steps_done;
     float *train_loss;
