@@ -78,7 +78,7 @@ const int n_metrics = (int)(sizeof metrics / sizeof metrics[0]);
 /* ------------------------------------------------------------------------- */
 /* element types */
 
-static size_t type_size(MetricType t) {
+size_t metric_type_size(MetricType t) {
     switch (t) {
     case METRIC_FLOAT: return sizeof(float);
     case METRIC_DOUBLE: return sizeof(double);
@@ -199,7 +199,7 @@ static int curve_rank(const Metric *m) {
 }
 
 static double curve_bytes(const RunResult *r, const Metric *m, long steps, long n_evals) {
-    return (double)(is_per_step(m) ? steps : n_evals) * curve_stride(r, m) * type_size(m->type);
+    return (double)(is_per_step(m) ? steps : n_evals) * curve_stride(r, m) * metric_type_size(m->type);
 }
 
 double metrics_bytes(const RunResult *r, long steps, long n_evals) {
@@ -295,7 +295,7 @@ static int write_column_names(hid_t g, const RunResult *r, const Metric *m) {
 static int write_curve(hid_t g, const RunResult *r, const Metric *m) {
     long rows = is_per_step(m) ? r->steps_done : r->n_evals, cols = curve_cols(r, m);
     long stride = curve_stride(r, m);
-    size_t elem = type_size(m->type), n = (size_t)rows * (size_t)cols;
+    size_t elem = metric_type_size(m->type), n = (size_t)rows * (size_t)cols;
     hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
     const void *data = m->derive ? NULL : curve_get(r, m);
     void *buf = NULL;

@@ -32,6 +32,8 @@ typedef enum {
 
 /* element types: the C type of the field (of its elements, for a curve) */
 typedef enum { METRIC_FLOAT, METRIC_DOUBLE, METRIC_INT, METRIC_LONG, METRIC_LLONG, METRIC_TEXT } MetricType;
+/* bytes of one element of a metric of type t */
+size_t metric_type_size(MetricType t);
 
 /* where a metric is recorded (bits) */
 enum { METRIC_IN_RUN = 1, METRIC_IN_SUMMARY = 2 };

@@ -92,17 +92,6 @@ static hid_t open_file(const char *path) {
     return f;
 }
 
-static size_t elem_size(MetricType t) {
-    switch (t) {
-    case METRIC_FLOAT: return sizeof(float);
-    case METRIC_DOUBLE: return sizeof(double);
-    case METRIC_INT: return sizeof(int);
-    case METRIC_LONG: return sizeof(long);
-    case METRIC_LLONG: return sizeof(long long);
-    default: return 1;
-    }
-}
-
 static hid_t mem_type(MetricType t) {
     switch (t) {
     case METRIC_FLOAT: return H5T_NATIVE_FLOAT;
@@ -131,7 +120,7 @@ static void check_curve(hid_t g, const RunResult *r, const Metric *m) {
                  (unsigned long long)rows);
     if (rank == 2) cr_expect_eq(dims[1], cols, "%s columns", m->name);
     if (!m->derive && rows > 0) {
-        size_t es = elem_size(m->type);
+        size_t es = metric_type_size(m->type);
         char *got = malloc(rows * cols * es);
         cr_assert_not_null(got);
         cr_assert_geq(H5Dread(ds, mem_type(m->type), H5S_ALL, H5S_ALL, H5P_DEFAULT, got), 0, "%s", m->name);
