@@ -45,6 +45,8 @@ typedef enum { HELD_OUT_VALID, HELD_OUT_TEST } HeldOutSplit;
 typedef struct {
     /* sequences in the split (>= 1 once check() has accepted the parameters) */
     int (*n_sequences)(const TaskParams *p, HeldOutSplit split);
+    /* sequences in the train split: an epoch is that many drawn */
+    int (*n_train)(const TaskParams *p);
     /* writes sequences [first, first + B) of the split as one padded batch
        into buffers as generate's; returns its length T */
     int (*batch)(const TaskParams *p, HeldOutSplit split, int first, int B, real *x, real *target,

@@ -229,6 +229,11 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     const Task *task = task_find(cfg->task);
     if (!task) return fail(r, "unknown task");
     if (task->check(&cfg->task_params, err, sizeof err)) return fail(r, err);
+    if (cfg->max_epochs > 0 && !task->held_out) {
+        snprintf(err, sizeof err, "max_epochs: %s generates its sequences and has no epochs (a data-set "
+                 "task such as jsb has); use steps", task->name);
+        return fail(r, err);
+    }
     TaskShape s;
     task->shape(&cfg->task_params, &s);
     r->T = s.max_len;
@@ -305,9 +310,17 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     Ctx cx = {cfg, task, &m, &w, params, scratch, flow_h, flow_c, &eval, task->held_out ? &test : NULL, r};
     snprintf(r->status, sizeof r->status, "done");
     evaluate(&cx, 0);
+    /* the last step: the budget, or max_epochs passes over the train split
+       (an epoch: as many sequences drawn as the split holds) */
+    long last_step = cfg->steps;
+    if (cfg->max_epochs > 0) {
+        long per_epoch = (task->held_out->n_train(&cfg->task_params) + cfg->batch - 1) / cfg->batch;
+        if ((long)cfg->max_epochs * per_epoch < last_step) last_step = (long)cfg->max_epochs * per_epoch;
+    }
+    int evals_since_best = 0;
     long step;
     int cancelled = 0;
-    for (step = 1; step <= cfg->steps; step++) {
+    for (step = 1; step <= last_step; step++) {
         if (cancel && *cancel) {
             cancelled = 1;
             snprintf(r->status, sizeof r->status, "cancelled");
@@ -341,7 +354,8 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
         }
         if (cfg->clip > 0 && norm > cfg->clip) grad_scale(grads, n, cfg->clip / norm);
         optim_step(&opt, params, grads);
-        if (step % cfg->eval_every == 0 || step == cfg->steps) {
+        if (step % cfg->eval_every == 0 || step == last_step) {
+            double best_before = r->best_eval_loss;
             double el = evaluate(&cx, step);
             /* a loss far above the untrained model's has blown up, even when
                it stays finite (a softmax's gradient is bounded) */
@@ -357,6 +371,9 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
                 break;
             }
             if (cfg->stop_when_solved && r->solved) break;
+            /* early stopping: patience evaluations in a row without a new best */
+            evals_since_best = r->best_eval_loss == best_before ? evals_since_best + 1 : 0;
+            if (cfg->patience > 0 && evals_since_best >= cfg->patience) break;
         }
     }
     r->wall_s = now_s() - t_start;

@@ -153,6 +153,11 @@ static int jsb_n_sequences(const TaskParams *p, HeldOutSplit which) {
     return held_out_split(which)->n_seqs;
 }
 
+static int jsb_n_train(const TaskParams *p) {
+    (void)p;
+    return jsb_data()->data.split[SPLIT_TRAIN].n_seqs;
+}
+
 static int jsb_held_out_batch(const TaskParams *p, HeldOutSplit which, int first, int B, real *x,
                               real *target, real *mask) {
     (void)p;
@@ -186,6 +191,7 @@ static void jsb_count(const TaskParams *p, int T, int B, const real *y, const re
 
 static const TaskHeldOut jsb_held_out = {
     .n_sequences = jsb_n_sequences,
+    .n_train = jsb_n_train,
     .batch = jsb_held_out_batch,
 };
 
