@@ -52,7 +52,7 @@ endif
 CFLAGS_BASE = -std=c11 $(OPT) -ffp-contract=fast -g -Wall -Wextra -fopenmp -D_GNU_SOURCE $(HDF5_CFLAGS) $(SAN_FLAGS)
 CFLAGS_float = $(CFLAGS_BASE) $(if $(filter onednn,$(BLAS)),-DRNNBENCH_ONEDNN)
 CFLAGS_double = $(CFLAGS_BASE) -DRNNBENCH_DOUBLE
-LDLIBS = $(HDF5_LIBS) -linih $(BLAS_LIBS_$(BLAS)) -lm -fopenmp $(SAN_FLAGS)
+LDLIBS = $(HDF5_LIBS) -linih -ljansson -lnettle $(BLAS_LIBS_$(BLAS)) -lm -fopenmp $(SAN_FLAGS)
 
 LIB_SRC = $(wildcard cells/*.c) $(filter-out harness/main.c,$(wildcard harness/*.c)) $(wildcard harness/tasks/*.c)
 TEST_SRC_float = $(wildcard tests/test_*.c)

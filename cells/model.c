@@ -2,7 +2,8 @@
    Losses (docs/cells.md, trace spec): mse is the mean over masked (t,b) rows and
    the Y components of the squared error; xent the mean over masked rows of
    -sum_k target_k log softmax_k(y); bce the mean over masked rows and
-   components of the binary cross-entropy of sigmoid(y). */
+   components of the binary cross-entropy of sigmoid(y); bce_sum the same
+   summed over the components of a row, mean over masked rows. */
 #include "model.h"
 #include "gemm.h"
 #include "kernel.h"
@@ -18,6 +19,7 @@ const char *loss_name(LossKind k) {
     case LOSS_MSE: return "mse";
     case LOSS_XENT: return "xent";
     case LOSS_BCE: return "bce";
+    case LOSS_BCE_SUM: return "bce_sum";
     }
     return "?";
 }
@@ -26,6 +28,7 @@ int loss_parse(const char *s, LossKind *out) {
     if (!strcmp(s, "mse")) *out = LOSS_MSE;
     else if (!strcmp(s, "xent")) *out = LOSS_XENT;
     else if (!strcmp(s, "bce")) *out = LOSS_BCE;
+    else if (!strcmp(s, "bce_sum")) *out = LOSS_BCE_SUM;
     else return -1;
     return 0;
 }
@@ -205,15 +208,16 @@ double model_forward(const Model *m, const real *params, const real *x, const re
                 dyr[k] = (real)(mk * (p - tr[k]) / n_rows);
             }
         } else {
+            const double per = m->loss == LOSS_BCE_SUM ? n_rows : n_rows * Y;
             for (int k = 0; k < Y; k++) {
                 double a = yr[k], t = tr[k];
                 /* -t log σ(a) - (1-t) log(1-σ(a)), written to stay finite */
                 loss += mk * ((a > 0 ? a : 0) - a * t + log1p(exp(-fabs(a))));
-                dyr[k] = (real)(mk * (1 / (1 + exp(-a)) - t) / (n_rows * Y));
+                dyr[k] = (real)(mk * (1 / (1 + exp(-a)) - t) / per);
             }
         }
     }
-    return m->loss == LOSS_XENT ? loss / n_rows : loss / (n_rows * Y);
+    return m->loss == LOSS_XENT || m->loss == LOSS_BCE_SUM ? loss / n_rows : loss / (n_rows * Y);
 }
 
 void model_backward(const Model *m, const real *params, const real *x, ModelWork *w, real *grads,

@@ -7,9 +7,12 @@
 #include "cell.h"
 #include "rng.h"
 
-typedef enum { LOSS_MSE, LOSS_XENT, LOSS_BCE } LossKind;
+/* bce is the mean over masked rows and outputs; bce_sum sums the outputs of
+   a row (a row's negative log-likelihood under independent Bernoullis, as
+   music models report it) and is the mean over masked rows */
+typedef enum { LOSS_MSE, LOSS_XENT, LOSS_BCE, LOSS_BCE_SUM } LossKind;
 const char *loss_name(LossKind k);
-int loss_parse(const char *s, LossKind *out); /* "mse", "xent", "bce"; 0 on success */
+int loss_parse(const char *s, LossKind *out); /* "mse", "xent", "bce", "bce_sum"; 0 on success */
 
 #define MODEL_MAX_TENSORS (CELL_MAX_TENSORS + 2)
 

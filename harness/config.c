@@ -25,6 +25,7 @@ void config_canonical(const RunConfig *c, char *out, size_t n) {
     size_t len = 0;
     out[0] = '\0';
     for (int k = 0; k < N_SETTINGS && len < n; k++) {
+        if (!setting_is_recorded(c, k)) continue;
         SettingValue v;
         char text[96];
         setting_get(c, k, &v);

@@ -39,12 +39,15 @@ typedef struct {
     double forget_bias;           /* LSTM forget-gate bias at init */
     int forget_chrono;            /* 1: chrono initialisation instead of forget_bias */
     double input_noise;           /* std of Gaussian noise added to training inputs */
+    int lr_scale_momentum;        /* sgd: the step is lr x (1 - momentum) x the update */
     /* evaluation */
     int eval_every;               /* steps between evaluations (the last step is always evaluated) */
     int eval_size;                /* sequences in the held-out set */
     int stop_when_solved;
     double diverge_factor;        /* diverged also when an evaluation loss exceeds this many
                                      times the loss before training (0 = only NaN/Inf) */
+    int patience;                 /* early stopping: evaluations without a new best (0 = off) */
+    int max_epochs;               /* data-set tasks: passes over the train split (0 = off) */
     /* identity */
     uint64_t experiment_seed;     /* `seed` key of the experiment file */
     int seed_index;               /* 0 .. seeds-1 */

@@ -2,6 +2,7 @@
    walks it. The table's order is the order datasets are written in. */
 #include "metrics.h"
 #include "h5io.h"
+#include "task.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -36,6 +37,12 @@ static void final_loss_over_baseline(const RunResult *r, void *out, size_t n) {
     *(double *)out = r->final_loss / r->baseline;
 }
 
+/* only data-set tasks have a test split */
+static int has_test_split(const RunResult *r) {
+    const Task *t = task_find(r->cfg.task);
+    return t && t->held_out;
+}
+
 /* only LSTMs have a cell state */
 static int has_cell_state(const RunResult *r) { return r->cell.has_c; }
 
@@ -67,6 +74,10 @@ const Metric metrics[] = {
      .where = IN_RUN | IN_SUMMARY, COLUMN(final_accuracy)},
     {.name = "best_eval_loss", .shape = METRIC_OUTCOME, FIELD(best_eval_loss), .initial = NAN,
      .where = IN_RUN | IN_SUMMARY, COLUMN(best_eval_loss)},
+    {.name = "test_loss", .shape = METRIC_OUTCOME, FIELD(test_loss), .initial = NAN, .where = IN_RUN,
+     .recorded = has_test_split},
+    {.name = "test_step", .shape = METRIC_OUTCOME, FIELD(test_step), .initial = -1, .where = IN_RUN,
+     .recorded = has_test_split},
     {.name = "solved", .shape = METRIC_OUTCOME, FIELD(solved), .where = IN_RUN | IN_SUMMARY, COLUMN(solved)},
     {.name = "steps_to_solve", .shape = METRIC_OUTCOME, FIELD(steps_to_solve), .initial = -1,
      .where = IN_RUN | IN_SUMMARY, COLUMN(steps_to_solve)},

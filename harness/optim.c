@@ -13,6 +13,9 @@ void optim_init(Optimizer *o, const RunConfig *cfg, size_t n, real *state) {
     memset(o, 0, sizeof *o);
     o->kind = cfg->optimizer;
     o->lr = cfg->lr;
+    /* Greff et al. 2015 scale the step by (1 - momentum), so that the
+       momentum's geometric sum of gradients keeps the size of one step */
+    if (cfg->optimizer == OPT_SGD && cfg->lr_scale_momentum) o->lr = cfg->lr * (1 - cfg->momentum);
     o->momentum = cfg->momentum;
     o->nesterov = cfg->nesterov;
     o->beta1 = cfg->beta1;

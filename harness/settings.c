@@ -11,9 +11,12 @@
 #include <string.h>
 
 #define SETTING_ROW(key, type, field, def, check, help) \
-    {#key, type, offsetof(RunConfig, field), sizeof(((RunConfig *)0)->field), {def}, check, help},
-const SettingSpec SETTINGS[N_SETTINGS] = {RUN_SETTINGS(SETTING_ROW)};
+    {#key, type, offsetof(RunConfig, field), sizeof(((RunConfig *)0)->field), {def}, check, help, 0},
+#define ADDED_ROW(key, type, field, def, check, help) \
+    {#key, type, offsetof(RunConfig, field), sizeof(((RunConfig *)0)->field), {def}, check, help, 1},
+const SettingSpec SETTINGS[N_SETTINGS] = {RUN_SETTINGS(SETTING_ROW) ADDED_SETTINGS(ADDED_ROW)};
 #undef SETTING_ROW
+#undef ADDED_ROW
 
 /* forms given by name belong to one task: `form = modern` on temporal-order
    would silently mean 6a */
@@ -176,6 +179,17 @@ void setting_format(int k, const SettingValue *v, char *out, size_t n) {
         else snprintf(out, n, "%.17g", v->x);
         break;
     }
+}
+
+int setting_is_recorded(const RunConfig *c, int k) {
+    if (!SETTINGS[k].added) return 1;
+    /* compared as the canonical text writes them: equal text, equal run */
+    SettingValue v;
+    char have[96], def[96];
+    setting_get(c, k, &v);
+    setting_format(k, &v, have, sizeof have);
+    setting_format(k, &SETTINGS[k].def, def, sizeof def);
+    return strcmp(have, def) != 0;
 }
 
 void settings_default(RunConfig *c) {

@@ -9,9 +9,11 @@
    is one line here, the RunConfig field, and the code that uses it.
 
    The order of the lines is the order of the canonical text, which holds
-   every setting: moving a line, or adding one, changes every run id and
-   seed (tests/test_settings.c pins them), so a new setting goes at the end
-   and starts a new series of ids.
+   every setting of RUN_SETTINGS: moving a line, or adding one there,
+   changes every run id and seed (tests/test_settings.c pins them). A new
+   setting therefore goes in ADDED_SETTINGS (same columns): at its default
+   it is left out of the canonical text and of the run's attributes, so
+   every run id, seed and file that existed before it stays as it was.
 
    Not here: the identity of a run (experiment_seed, seed_index, trial, id,
    section: config.h) and the grid-only keys seeds and trials (grid_read.c). */
@@ -103,8 +105,17 @@ typedef struct {
     X(diverge_factor, ST_NUM, diverge_factor, .x = 10, DIVERGE_CHECK,                                \
       "diverged past this x the initial loss (0: NaN/Inf only)")
 
+/* settings added after the run ids were fixed: written only when not at their default */
+#define ADDED_SETTINGS(X)                                                                            \
+    X(lr_scale_momentum, ST_BOOL, lr_scale_momentum, .i = 0, NO_CHECK,                               \
+      "SGD: step with lr x (1 - momentum), the form of Greff et al. 2015")                          \
+    X(patience, ST_INT, patience, .i = 0, AT_LEAST(0),                                               \
+      "stop after this many evaluations without a better eval loss (0: off)")                        \
+    X(max_epochs, ST_INT, max_epochs, .i = 0, AT_LEAST(0),                                           \
+      "data-set tasks: stop after this many epochs of the train split (0: steps alone)")
+
 #define SETTING_INDEX(key, ...) SETTING_##key,
-enum { RUN_SETTINGS(SETTING_INDEX) N_SETTINGS };
+enum { RUN_SETTINGS(SETTING_INDEX) ADDED_SETTINGS(SETTING_INDEX) N_SETTINGS };
 #undef SETTING_INDEX
 
 typedef struct {
@@ -114,6 +125,7 @@ typedef struct {
     SettingValue def;
     SettingCheck check;
     const char *help;    /* one line of `rnnbench train --help` */
+    int added;           /* 1: of ADDED_SETTINGS, left out of the id and attributes at its default */
 } SettingSpec;
 
 extern const SettingSpec SETTINGS[N_SETTINGS];
@@ -140,6 +152,10 @@ void setting_set(RunConfig *c, int k, const SettingValue *v);
 void setting_get(const RunConfig *c, int k, SettingValue *v);
 /* v as the canonical text writes it (after "key=") */
 void setting_format(int k, const SettingValue *v, char *out, size_t n);
+
+/* 1 when setting k is written in c's canonical text and attributes: every
+   setting of RUN_SETTINGS, and an added one when not at its default */
+int setting_is_recorded(const RunConfig *c, int k);
 
 /* every setting of c at its default */
 void settings_default(RunConfig *c);

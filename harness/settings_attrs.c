@@ -6,6 +6,7 @@
 int settings_write_attrs(hid_t g, const RunConfig *c, const char *cell_built) {
     int rc = 0;
     for (int k = 0; k < N_SETTINGS; k++) {
+        if (!setting_is_recorded(c, k)) continue;
         const char *key = SETTINGS[k].key;
         SettingValue v;
         setting_get(c, k, &v);

@@ -1,4 +1,5 @@
-/* task.h: the synthetic long-dependency tasks of docs/tasks.md.
+/* task.h: the tasks of docs/tasks.md: synthetic long-dependency generators
+   and data-set tasks (jsb) that read their sequences from a file.
 
    A task is a generator (params, rng) -> batch of inputs x (T,B,X), targets
    (T,B,Y) and a loss mask (T,B), deterministic in its random stream, plus the
@@ -8,7 +9,13 @@
 
    For cross-entropy tasks the targets are one-hot rows. A batch has one
    length T for all its sequences (tasks whose paper draws a length per
-   sequence draw it per batch). */
+   sequence draw it per batch).
+
+   A data-set task has fixed sequences of varying length: its batches are
+   padded to their longest sequence with mask 0 past each sequence's end,
+   its training batches are drawn from the train split with the run's
+   stream, and its `held_out` entry gives the valid and test splits, which
+   replace the generated evaluation set (train.c). */
 #ifndef RNNBENCH_TASK_H
 #define RNNBENCH_TASK_H
 
@@ -32,6 +39,20 @@ typedef struct {
     LossKind loss;
 } TaskShape;
 
+typedef enum { HELD_OUT_VALID, HELD_OUT_TEST } HeldOutSplit;
+
+/* the fixed held-out sets of a data-set task */
+typedef struct {
+    /* sequences in the split (>= 1 once check() has accepted the parameters) */
+    int (*n_sequences)(const TaskParams *p, HeldOutSplit split);
+    /* sequences in the train split: an epoch is that many drawn */
+    int (*n_train)(const TaskParams *p);
+    /* writes sequences [first, first + B) of the split as one padded batch
+       into buffers as generate's; returns its length T */
+    int (*batch)(const TaskParams *p, HeldOutSplit split, int first, int B, real *x, real *target,
+                 real *mask);
+} TaskHeldOut;
+
 typedef struct Task {
     const char *name;
     const char *desc;    /* one line: what it is and where it comes from */
@@ -54,6 +75,9 @@ typedef struct Task {
                   const real *mask, long *n_correct, long *n_total);
     /* the solved criterion of docs/tasks.md, from the evaluation loss and accuracy */
     int (*solved)(const TaskParams *p, double loss, double accuracy);
+    /* data-set tasks only; NULL for a generated task (its evaluation set is
+       drawn from the "eval" stream) */
+    const TaskHeldOut *held_out;
 } Task;
 
 const Task *task_find(const char *name);   /* NULL when unknown */

@@ -31,7 +31,7 @@
 static void usage(FILE *out) {
     fprintf(out,
             "usage: rnnbench trace --cell NAME [--hidden H] [--input X] [--output Y] [--steps T]\n"
-            "                      [--batch B] [--loss mse|xent|bce] [--seed S] [--forget-bias F]\n"
+            "                      [--batch B] [--loss mse|xent|bce|bce_sum] [--seed S] [--forget-bias F]\n"
             "                      -o FILE.h5\n"
             "One forward and backward pass on random data (h_0 = c_0 = 0), written to FILE.h5:\n"
             "attributes describe the cell; datasets x, target, mask, y, loss, h, dx, dh0,\n"
@@ -87,7 +87,7 @@ static int apply_option(int opt, const char *arg, TraceArgs *a, char *why, size_
             a->loss = arg;
             return 1;
         }
-        snprintf(why, n, "expected mse, xent or bce, got '%s'", arg);
+        snprintf(why, n, "expected mse, xent or bce (or bce_sum), got '%s'", arg);
         return 0;
     }
     case 'f':
@@ -158,7 +158,7 @@ static void random_batch(Rng *rng, const Model *m, int T, int B, real *x, real *
         if (m->loss == LOSS_XENT) {
             int cls = rng_int(rng, Y);
             for (int k = 0; k < Y; k++) tr[k] = (real)(k == cls);
-        } else if (m->loss == LOSS_BCE) {
+        } else if (m->loss == LOSS_BCE || m->loss == LOSS_BCE_SUM) {
             for (int k = 0; k < Y; k++) tr[k] = (real)(rng_uniform(rng) < 0.5);
         } else {
             for (int k = 0; k < Y; k++) tr[k] = (real)rng_range(rng, -1, 1);

@@ -1,7 +1,9 @@
 /* train.c: one training run. Data: fresh training batches from the run's
    "train" stream; a held-out evaluation set drawn once from an "eval" stream
    that depends only on the task's parameters, so every run on the same task
-   and delay is scored on the same sequences. Each step: forward, loss,
+   and delay is scored on the same sequences. A data-set task (task.h,
+   held_out) is scored instead on its valid split at each evaluation and on
+   its test split at each new best validation loss. Each step: forward, loss,
    backward through time, global-norm clipping, update. A non-finite loss or
    gradient norm ends the run as "diverged". Every buffer is allocated before
    the first step. */
@@ -70,6 +72,35 @@ static int eval_make(const Task *task, const RunConfig *cfg, const TaskShape *s,
     return 0;
 }
 
+/* split `which` of a data-set task, in chunks of EVAL_CHUNK sequences in
+   the file's order */
+static int held_out_make(const Task *task, const RunConfig *cfg, const TaskShape *s, HeldOutSplit which,
+                         EvalSet *e) {
+    memset(e, 0, sizeof *e);
+    int n_seqs = task->held_out->n_sequences(&cfg->task_params, which);
+    int n = (n_seqs + EVAL_CHUNK - 1) / EVAL_CHUNK;
+    e->n_chunks = n;
+    e->T = calloc(n, sizeof(int));
+    e->B = calloc(n, sizeof(int));
+    e->x = calloc(n, sizeof(real *));
+    e->target = calloc(n, sizeof(real *));
+    e->mask = calloc(n, sizeof(real *));
+    if (!e->T || !e->B || !e->x || !e->target || !e->mask) return -1;
+    for (int c = 0; c < n; c++) {
+        int B = n_seqs - c * EVAL_CHUNK;
+        if (B > EVAL_CHUNK) B = EVAL_CHUNK;
+        size_t TB = (size_t)s->max_len * B;
+        e->B[c] = B;
+        e->x[c] = malloc(TB * s->X * sizeof(real));
+        e->target[c] = malloc(TB * s->Y * sizeof(real));
+        e->mask[c] = malloc(TB * sizeof(real));
+        if (!e->x[c] || !e->target[c] || !e->mask[c]) return -1;
+        e->T[c] = task->held_out->batch(&cfg->task_params, which, c * EVAL_CHUNK, B, e->x[c], e->target[c],
+                                         e->mask[c]);
+    }
+    return 0;
+}
+
 /* use a prefix of the work buffers for a batch of (T, B) <= the allocation */
 static void work_use(ModelWork *w, int T, int B) {
     w->T = w->cc.T = T;
@@ -92,8 +123,26 @@ typedef struct {
     real *params, *scratch_grads;
     real *flow_h, *flow_c; /* (max_len) backward's gradient flow, before it is stored as floats */
     EvalSet *eval;
+    EvalSet *test;         /* a data-set task's test split; NULL for a generated task */
     RunResult *r;
 } Ctx;
+
+/* the loss of a whole set (forward only), the mean over its masked rows
+   as evaluate() takes it */
+static double set_loss(Ctx *cx, const EvalSet *e) {
+    double loss_sum = 0, rows_sum = 0;
+    for (int c = 0; c < e->n_chunks; c++) {
+        int T = e->T[c], B = e->B[c];
+        work_use(cx->w, T, B);
+        model_zero_state(cx->m, cx->w);
+        double loss = model_forward(cx->m, cx->params, e->x[c], e->target[c], e->mask[c], cx->w);
+        double rows = 0;
+        for (size_t q = 0; q < (size_t)T * B; q++) rows += e->mask[c][q];
+        loss_sum += loss * rows;
+        rows_sum += rows;
+    }
+    return rows_sum > 0 ? loss_sum / rows_sum : 0;
+}
 
 /* Scores the held-out set; on chunk 0 also measures the gradient flow and
    the mean gate activations. Returns the eval loss. */
@@ -144,7 +193,13 @@ static double evaluate(Ctx *cx, long step) {
         r->solved = 1;
         r->steps_to_solve = step;
     }
-    if (isfinite(loss) && (loss < r->best_eval_loss || isnan(r->best_eval_loss))) r->best_eval_loss = loss;
+    if (isfinite(loss) && (loss < r->best_eval_loss || isnan(r->best_eval_loss))) {
+        r->best_eval_loss = loss;
+        if (cx->test) {
+            r->test_loss = set_loss(cx, cx->test);
+            r->test_step = step;
+        }
+    }
     r->final_loss = loss;
     r->final_accuracy = acc;
     return loss;
@@ -174,6 +229,11 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     const Task *task = task_find(cfg->task);
     if (!task) return fail(r, "unknown task");
     if (task->check(&cfg->task_params, err, sizeof err)) return fail(r, err);
+    if (cfg->max_epochs > 0 && !task->held_out) {
+        snprintf(err, sizeof err, "max_epochs: %s generates its sequences and has no epochs (a data-set "
+                 "task such as jsb has); use steps", task->name);
+        return fail(r, err);
+    }
     TaskShape s;
     task->shape(&cfg->task_params, &s);
     r->T = s.max_len;
@@ -182,7 +242,7 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     r->baseline = task->baseline(&cfg->task_params);
     snprintf(r->loss_kind, sizeof r->loss_kind, "%s", loss_name(s.loss));
     /* a batch is as wide as the largest of training's and evaluation's */
-    int B_eval = cfg->eval_size < EVAL_CHUNK ? cfg->eval_size : EVAL_CHUNK;
+    int B_eval = task->held_out ? EVAL_CHUNK : cfg->eval_size < EVAL_CHUNK ? cfg->eval_size : EVAL_CHUNK;
     int B_alloc = cfg->batch > B_eval ? cfg->batch : B_eval;
     if (rows_overflow(&s, B_alloc, err, sizeof err)) return fail(r, err);
 
@@ -206,10 +266,16 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     real *target = malloc(TBmax * s.Y * sizeof(real));
     real *mask = malloc(TBmax * sizeof(real));
     ModelWork w = {0};
-    EvalSet eval = {0};
+    EvalSet eval = {0}, test = {0};
     long n_evals_max = cfg->steps / cfg->eval_every + 2;
     int ok = arena && x && target && mask && model_work_alloc(&m, s.max_len, B_alloc, &w) == 0;
-    if (ok && eval_make(task, cfg, &s, &eval) != 0) ok = 0;
+    if (ok && task->held_out) {
+        if (held_out_make(task, cfg, &s, HELD_OUT_VALID, &eval) != 0 ||
+            held_out_make(task, cfg, &s, HELD_OUT_TEST, &test) != 0)
+            ok = 0;
+    } else if (ok && eval_make(task, cfg, &s, &eval) != 0) {
+        ok = 0;
+    }
     if (ok) {
         r->flow_T = eval.T[0];
         if (metrics_alloc(r, cfg->steps, n_evals_max) != 0) ok = 0;
@@ -218,6 +284,7 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
         free(arena); free(x); free(target); free(mask);
         if (w.block) model_work_free(&w);
         eval_free(&eval);
+        eval_free(&test);
         run_result_free(r);
         snprintf(err, sizeof err,
                  "out of memory (T=%d, batch=%d, hidden=%d, steps=%ld: activation cache %.1f MB, "
@@ -240,12 +307,20 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     model_init_cell(&m, params, &rng_init, cfg->init_scale, &init);
 
     real *flow_h = arena + 3 * n + n_state, *flow_c = flow_h + s.max_len;
-    Ctx cx = {cfg, task, &m, &w, params, scratch, flow_h, flow_c, &eval, r};
+    Ctx cx = {cfg, task, &m, &w, params, scratch, flow_h, flow_c, &eval, task->held_out ? &test : NULL, r};
     snprintf(r->status, sizeof r->status, "done");
     evaluate(&cx, 0);
+    /* the last step: the budget, or max_epochs passes over the train split
+       (an epoch: as many sequences drawn as the split holds) */
+    long last_step = cfg->steps;
+    if (cfg->max_epochs > 0) {
+        long per_epoch = (task->held_out->n_train(&cfg->task_params) + cfg->batch - 1) / cfg->batch;
+        if ((long)cfg->max_epochs * per_epoch < last_step) last_step = (long)cfg->max_epochs * per_epoch;
+    }
+    int evals_since_best = 0;
     long step;
     int cancelled = 0;
-    for (step = 1; step <= cfg->steps; step++) {
+    for (step = 1; step <= last_step; step++) {
         if (cancel && *cancel) {
             cancelled = 1;
             snprintf(r->status, sizeof r->status, "cancelled");
@@ -279,7 +354,8 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
         }
         if (cfg->clip > 0 && norm > cfg->clip) grad_scale(grads, n, cfg->clip / norm);
         optim_step(&opt, params, grads);
-        if (step % cfg->eval_every == 0 || step == cfg->steps) {
+        if (step % cfg->eval_every == 0 || step == last_step) {
+            double best_before = r->best_eval_loss;
             double el = evaluate(&cx, step);
             /* a loss far above the untrained model's has blown up, even when
                it stays finite (a softmax's gradient is bounded) */
@@ -295,6 +371,9 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
                 break;
             }
             if (cfg->stop_when_solved && r->solved) break;
+            /* early stopping: patience evaluations in a row without a new best */
+            evals_since_best = r->best_eval_loss == best_before ? evals_since_best + 1 : 0;
+            if (cfg->patience > 0 && evals_since_best >= cfg->patience) break;
         }
     }
     r->wall_s = now_s() - t_start;
@@ -302,5 +381,6 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     free(arena); free(x); free(target); free(mask);
     model_work_free(&w);
     eval_free(&eval);
+    eval_free(&test);
     return cancelled ? 1 : 0;
 }

@@ -43,6 +43,8 @@ typedef struct {
     float *gate_mean;         /* (n_evals, n_gates) mean activation of each gate block */
     /* outcome */
     double final_loss, final_accuracy, best_eval_loss;
+    double test_loss;         /* data-set tasks: the test split's loss at the best evaluation */
+    long test_step;           /* the step of that evaluation (-1 before any) */
     int solved;
     long steps_to_solve;      /* first evaluation step that met the criterion, -1 if none */
     long diverged_step;       /* -1 if not diverged */

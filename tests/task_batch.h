@@ -190,7 +190,7 @@ static inline double reference_loss(int loss, int T, int B, int Y, const real *y
         }
     }
     if (n_rows == 0) return 0;
-    return loss == LOSS_XENT ? total / n_rows : total / (n_rows * Y);
+    return loss == LOSS_XENT || loss == LOSS_BCE_SUM ? total / n_rows : total / (n_rows * Y);
 }
 
 /* The perfect predictor built from the targets. */

@@ -11,10 +11,10 @@
 
 Test(tasks, registry_in_the_order_of_tasks_md) {
     static const char *names[] = {"adding", "copy", "recall", "temporal-order",
-                                  "multiplication", "xor", "reber", "timing"};
+                                  "multiplication", "xor", "reber", "timing", "jsb"};
     int n = 0;
     const Task *const *all = task_all(&n);
-    cr_assert_eq(n, 8);
+    cr_assert_eq(n, 9);
     for (int i = 0; i < n; i++) {
         cr_assert_str_eq(all[i]->name, names[i]);
         cr_assert_eq(task_find(names[i]), all[i]);
