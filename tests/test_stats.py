@@ -214,3 +214,11 @@ def test_tost_fails_when_the_difference_exceeds_the_margin():
     rng = np.random.default_rng(4)
     base, variant = np.exp(rng.normal(0, 0.2, 50)), np.exp(rng.normal(1.0, 0.2, 50))
     assert st.equivalence(variant, base, margin=1.25).outcome == "FAILS"
+
+
+def test_the_modules_docstring_examples_hold():
+    import doctest
+
+    import rnnbench_cells
+    for module in (st, rnnbench_cells):
+        assert doctest.testmod(module).failed == 0, module.__name__
