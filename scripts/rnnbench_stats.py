@@ -137,6 +137,13 @@ def _t_interval(estimate, se, df):
     return float(estimate - half), float(estimate + half)
 
 
+def _welch_se_df(x, y):
+    """Standard error of mean(x) - mean(y) and its Welch-Satterthwaite degrees of freedom."""
+    vx, vy = np.var(x, ddof=1) / len(x), np.var(y, ddof=1) / len(y)
+    return (math.sqrt(vx + vy),
+            (vx + vy) ** 2 / (vx ** 2 / (len(x) - 1) + vy ** 2 / (len(y) - 1)))
+
+
 def _direction(p_greater):
     """+1 if the one-sided p for 'greater' is below 1/2 (then it is the smaller of the two
     one-sided p-values, which sum to at least 1), -1 above, 0 at 1/2 or NaN."""
@@ -228,8 +235,7 @@ def unpaired_difference(variant, base, claim="differs", name="", test="welch", l
     if n1 < 2 or n2 < 2 or (np.ptp(x) == 0 and np.ptp(y) == 0):
         return Check(name, claim, test, (n1, n2), effect, math.nan, math.nan, unit, 1.0,
                      float("inf"), note="too few values or no variance")
-    low, high = CompareMeans(DescrStatsW(x), DescrStatsW(y)).tconfint_diff(
-        alpha=1 - LEVEL, usevar="unequal")
+    low, high = _t_interval(effect, *_welch_se_df(x, y))
     pooled_sd = math.sqrt(((n1 - 1) * np.var(x, ddof=1) + (n2 - 1) * np.var(y, ddof=1))
                           / (n1 + n2 - 2))
     with warnings.catch_warnings():
