@@ -1,4 +1,4 @@
-"""Compare the variants of a results file, one table per (task, delay), with Welch's t-test.
+"""Compare the variants of a results file, one table per (task, delay), with calibrated checks.
 
 For every (task, delay) group of the summary, and every value of the --by column in it (a
 "variant": a cell by default), prints the number of runs, the median and quartiles of a metric,
@@ -7,22 +7,39 @@ number that failed (or were cancelled): those have no result and are left out of
 and of the runs counted as solved or not. With --baseline, each variant is compared with the
 baseline variant of the same group by Welch's t-test (scipy.stats.ttest_ind, equal_var=False,
 two-sided), as Greff et al. compared each LSTM variant with the vanilla LSTM; `*` marks p < 0.05
-(no correction for multiple comparisons).
+(no correction for multiple comparisons): the columns t and p, kept for continuity.
+
+Under each table, every variant gets a check of scripts/rnnbench_stats.py with one of three
+outcomes, HOLDS / FAILS / INCONCLUSIVE, its effect with a 95 % interval, p, p after Holm's
+correction over every check printed, and the smallest effect its sample could detect at 80 %
+power. Losses are compared on the log scale: Wilcoxon signed-rank, pair by pair, when the variant
+and the baseline ran the same draws (seed_index, trial and hyperparameters match one to one),
+Welch's t otherwise; steps_to_solve by a log-rank test with unsolved runs censored at the budget.
+The claim is --claim differs (default: HOLDS or INCONCLUSIVE), greater or less (can FAIL), or
+with --margin R "no difference beyond a ratio R" by TOST (HOLDS only when equivalence is shown).
+
+No confounded comparisons: with --by cell, a variant that differs from the baseline in more than
+one part of the cell (its flags, from the file: `lstm-nfg` against `lstm` changes the forget gate
+AND the peepholes) gets no test and a CONFOUNDED note naming the base that isolates one part
+(`lstm-peep` for Greff's single ablations); --allow-confounded tests it anyway, loudly. Cells of
+different kinds (rnn, gru against an LSTM) are a comparison of architectures and are tested.
 
 Metrics: final_loss (held-out loss at the last evaluation), best_eval (best_eval_loss, the lowest
 held-out loss seen), steps_to_solve (the first evaluation step at which the task's criterion held;
 a run that never solved counts as its step budget `steps`, a censored value: its true time is
 longer, and a diverged run counts as never solving).
 
-It does not plot (plot.py does) and does not correct p-values for the number of tests.
+It does not plot (plot.py does).
 A file that is not a usable results file (missing, damaged, another program's), bad arguments and
 a --where matching nothing exit with status 2 and a one-line message.
 
 Examples:
-    /usr/bin/python3 scripts/compare.py results/quickstart.h5 --by cell --baseline lstm
+    /usr/bin/python3 scripts/compare.py results/quickstart.h5 --by cell --baseline lstm-peep
     /usr/bin/python3 scripts/compare.py results/greff.h5 --baseline lstm-peep \\
         --metric best_eval --where task=copy,delay=100 --format md
     /usr/bin/python3 scripts/compare.py results/quickstart.h5 --metric steps_to_solve --format csv
+    /usr/bin/python3 scripts/compare.py results/greff.h5 --baseline lstm-peep --margin 1.25 \
+        --where cell=lstm|lstm-cifg|lstm-peep --format checks
 """
 import argparse
 import csv
@@ -30,21 +47,26 @@ import io
 import os
 import sys
 import textwrap
-import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+import rnnbench_cells as rc
 import rnnbench_results as rr
+import rnnbench_stats as st
 
 METRICS = ("final_loss", "best_eval", "steps_to_solve")
-FORMATS = ("text", "md", "csv")
+FORMATS = ("text", "md", "csv", "checks")
+CLAIMS = ("differs", "greater", "less")
 ALPHA = 0.05  # significance level of the mark '*'
 GROUP_KEYS = ("task", "delay")
 # parameters that, when they differ inside a group, mean the group pools unlike runs
 POOLED_COLUMNS = ("section", "hidden", "batch", "steps", "optimizer", "lr", "momentum", "clip",
                   "forget_bias", "init_scale", "input_noise", "cell")
+# what must match for two runs to share a draw (the paired design): seed and trial indices and
+# every hyperparameter of the summary
+PAIR_COLUMNS = ("seed_index", "trial", "hidden", "batch", "steps", "optimizer", "lr", "momentum",
+                "clip", "forget_bias", "init_scale", "input_noise")
 
 FOOTNOTES = {
     "final_loss": "final_loss: loss on the held-out set at the last evaluation, in the task's "
@@ -87,14 +109,58 @@ def metric_values(df, metric):
 def welch(a, b):
     """Return (t, p) of Welch's two-sided t-test of samples a and b, or (nan, nan) if undefined
     (fewer than two values on a side, or no variance on either side)."""
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    if len(a) < 2 or len(b) < 2 or (np.ptp(a) == 0 and np.ptp(b) == 0):
-        return float("nan"), float("nan")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        result = stats.ttest_ind(a, b, equal_var=False)
-    return float(result.statistic), float(result.pvalue)
+    return st.welch_t(a, b)
+
+
+def pair_keys(rows, by):
+    """Return each row's draw as a tuple of PAIR_COLUMNS (minus `by`): runs with equal keys ran
+    the same seed and hyperparameters."""
+    cols = [c for c in PAIR_COLUMNS if c in rows.columns and c != by]
+    return [tuple("nan" if pd.isna(v) else v for v in row) for row in rows[cols].itertuples(
+        index=False, name=None)]
+
+
+def difference_check(variant_rows, base_rows, by, metric, name, claim="differs", margin=None):
+    """Return the rnnbench_stats Check of a variant's runs against the baseline's (see the
+    module docstring for which test): paired when the two share every draw one to one."""
+    if metric == "steps_to_solve":
+        def times(rows):
+            solved = rows["solved"].astype(int).to_numpy() != 0
+            steps = np.where(solved, rows["steps_to_solve"], rows["steps"]).astype(float)
+            return steps, solved.astype(int)
+        (tv, ev), (tb, eb) = times(variant_rows), times(base_rows)
+        # the claim is about steps: more steps (greater) is a lower hazard of solving (less)
+        flipped = {"greater": "less", "less": "greater"}.get(claim, claim)
+        return st.time_to_solve(tv, ev, tb, eb, claim=flipped, name=name)
+    v = metric_values(variant_rows, metric)
+    b = metric_values(base_rows, metric)
+    v_keys, b_keys = pair_keys(variant_rows, by), pair_keys(base_rows, by)
+    paired = (len(set(v_keys)) == len(v_keys) == len(b_keys) == len(set(b_keys))
+              and set(v_keys) == set(b_keys))
+    if paired:
+        by_key = dict(zip(b_keys, b.to_numpy()))
+        pairs = np.array([(x, by_key[k]) for k, x in zip(v_keys, v.to_numpy())]).reshape(-1, 2)
+        pairs = pairs[~np.isnan(pairs).any(axis=1)]
+        if margin is not None:
+            return st.equivalence(pairs[:, 0], pairs[:, 1], margin, name=name, paired=True)
+        return st.paired_difference(pairs[:, 0], pairs[:, 1], claim=claim, name=name)
+    v, b = v.dropna().to_numpy(), b.dropna().to_numpy()
+    if margin is not None:
+        return st.equivalence(v, b, margin, name=name)
+    return st.unpaired_difference(v, b, claim=claim, name=name)
+
+
+def cell_flags(res, df):
+    """Return {cell name: flags} for every cell of the summary `df`, from the attributes of its
+    first run (rnnbench_cells; the name when the file predates the `kind` attribute)."""
+    flags = {}
+    for cell, run_id in df.groupby("cell", sort=False)["id"].first().items():
+        try:
+            attrs = res.run(run_id).attrs
+        except rr.ResultsError:
+            attrs = {}
+        flags[cell] = rc.flags_from_attrs(attrs, cell)
+    return flags
 
 
 def format_value(value):
@@ -162,8 +228,17 @@ def quartiles(values):
                 "q3": np.percentile(values, 75), "mean": np.mean(values)}
 
 
-def summarize_group(rows, by, metric, baseline):
-    """Return (variant rows, notes) for one group: a dict of statistics per variant."""
+def confound_of(label, baseline, by, flags, present):
+    """Return the CONFOUNDED note of a variant against the baseline, or None."""
+    if by != "cell" or not flags or flags.get(label) is None or flags.get(baseline) is None:
+        return None
+    return rc.confound_message(label, flags[label], baseline, flags[baseline], present)
+
+
+def summarize_group(rows, by, metric, baseline, flags=None, claim="differs", margin=None,
+                    allow_confounded=False):
+    """Return (variant rows, notes) for one group: a dict of statistics per variant; a variant
+    tested against the baseline has its rnnbench_stats Check under "check" (None otherwise)."""
     values = metric_values(rows, metric)
     variants = ordered_unique(rows[by])
     labels = [format_value(v) for v in variants]
@@ -189,11 +264,23 @@ def summarize_group(rows, by, metric, baseline):
                "n_diverged": int((rows.loc[counted, "status"] == "diverged").sum()),
                "n_failed": int((mask & ~with_result).sum()),
                "is_baseline": baseline is not None and label == baseline,
-               "t": np.nan, "p": np.nan}
+               "t": np.nan, "p": np.nan, "check": None, "confounded": None}
         if n_missing:
             notes.append(f"{label}: {n_missing} run(s) without a {metric} value left out.")
+        confound = None
         if base_values is not None and not row["is_baseline"]:
+            confound = confound_of(label, baseline, by, flags, labels)
+            row["confounded"] = confound
+        if confound:
+            notes.append(confound + (" Tested anyway (--allow-confounded)." if allow_confounded
+                                     else " Not tested (--allow-confounded to test anyway)."))
+        if base_values is not None and not row["is_baseline"] and \
+                (not confound or allow_confounded):
             row["t"], row["p"] = welch(v, base_values)
+            base_rows = rows[base_mask & with_result]
+            name = f"{label} vs {baseline}" + (" (CONFOUNDED)" if confound else "")
+            row["check"] = difference_check(rows[counted], base_rows, by, metric, name, claim,
+                                            margin)
             if np.isnan(row["p"]):
                 why = ("fewer than 2 runs on a side" if min(len(v), len(base_values)) < 2
                        else "no variance on either side")
@@ -215,10 +302,35 @@ def summarize_group(rows, by, metric, baseline):
     return table, notes
 
 
-def summarize(df, by, metric, baseline):
-    """Return a list of (key, table, notes), one per group (see summarize_group)."""
-    return [(key,) + summarize_group(rows, by, metric, baseline)
-            for key, rows in iter_groups(df, by)]
+def summarize(df, by, metric, baseline, flags=None, claim="differs", margin=None,
+              allow_confounded=False):
+    """Return a list of (key, table, notes), one per group (see summarize_group), the checks
+    Holm-corrected together (every check of the comparison is one family)."""
+    groups = [(key,) + summarize_group(rows, by, metric, baseline, flags, claim, margin,
+                                       allow_confounded)
+              for key, rows in iter_groups(df, by)]
+    rows = [r for _, table, _ in groups for r in table if r["check"] is not None]
+    for r, check in zip(rows, st.holm([r["check"] for r in rows])):
+        r["check"] = check
+    return groups
+
+
+def all_checks(groups):
+    """The checks of every group, in table order."""
+    return [r["check"] for _, table, _ in groups for r in table if r["check"] is not None]
+
+
+def checks_summary(groups, claim, margin):
+    """Return the line counting the outcomes of the checks, or None when there are none."""
+    checks = all_checks(groups)
+    if not checks:
+        return None
+    counts = st.outcome_counts(checks)
+    what = (f"equivalence within a ratio of {margin:g} (TOST)" if margin is not None
+            else f"claim: each variant {claim} from the baseline" if claim == "differs"
+            else f"claim: each variant {claim} than the baseline")
+    return (f"checks ({what}; Holm over {len(checks)}): "
+            + ", ".join(f"{counts[o]} {o}" for o in st.OUTCOMES))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -281,10 +393,15 @@ def footnotes(metric, baseline, by, with_failed=False):
         lines.append(f"t, p: Welch's t-test (scipy.stats.ttest_ind, equal_var=False, two-sided) "
                      f"of each {by} against {baseline} on the {metric} values of the same group; "
                      f"* p < {ALPHA:g}, not corrected for multiple comparisons.")
+        lines.append("checks: rnnbench_stats, on log values (losses) or times to solve censored "
+                     "at the budget (log-rank); effect [95 % interval], test, n, p, Holm p over "
+                     "every check printed, and the effect the sample could detect at 80 % power. "
+                     "HOLDS / FAILS at alpha 0.05 after Holm; INCONCLUSIVE otherwise: the sample "
+                     "cannot tell.")
     return lines
 
 
-def render_text(groups, metric, by, baseline, header_line):
+def render_text(groups, metric, by, baseline, header_line, summary=None):
     """Return the comparison as aligned plain text."""
     out = [header_line, ""]
     with_failed = any_failed(groups)
@@ -299,12 +416,20 @@ def render_text(groups, metric, by, baseline, header_line):
             out += textwrap.wrap(f"note: {note}", width=100, initial_indent="  ",
                                  subsequent_indent="    ")
         out.append("")
+        checks = [r["check"] for r in table if r["check"] is not None]
+        if checks:
+            for check in checks:
+                out += textwrap.wrap(check.line(), width=100, initial_indent="  ",
+                                     subsequent_indent="      ")
+            out.append("")
+    if summary:
+        out += [summary, ""]
     for line in footnotes(metric, baseline, by, with_failed):
         out += textwrap.wrap(line, width=100, subsequent_indent="  ")
     return "\n".join(out) + "\n"
 
 
-def render_md(groups, metric, by, baseline, header_line):
+def render_md(groups, metric, by, baseline, header_line, summary=None):
     """Return the comparison as Markdown: a heading and a table per group."""
     out = [header_line, ""]
     with_failed = any_failed(groups)
@@ -322,6 +447,12 @@ def render_md(groups, metric, by, baseline, header_line):
         out += [f"*Note: {n}*" for n in notes]
         if notes:
             out.append("")
+        checks = [r["check"] for r in table if r["check"] is not None]
+        out += [f"- `{check.line()}`" for check in checks]
+        if checks:
+            out.append("")
+    if summary:
+        out += [f"**{summary}**", ""]
     for line in footnotes(metric, baseline, by, with_failed):
         out += [line, ""]
     return "\n".join(out).rstrip("\n") + "\n"
@@ -351,6 +482,25 @@ def render_csv(groups, metric, by, baseline):
     return buffer.getvalue()
 
 
+def render_checks(groups, by, baseline, metric):
+    """Return the checks as CSV: one row per group and tested variant."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    keys = group_keys(by)
+    writer.writerow(keys + [by, "baseline", "metric", "claim", "test", "n", "unit", "effect",
+                            "ci_low", "ci_high", "p", "p_holm", "mde", "outcome"])
+    for key, table, _ in groups:
+        for r in table:
+            c = r["check"]
+            if c is None:
+                continue
+            writer.writerow([format_value(key[k]) for k in keys] + [
+                r["variant"], baseline, metric, c.claim, c.test, "/".join(map(str, c.n)),
+                c.unit, repr(c.effect), repr(c.ci_low), repr(c.ci_high), repr(c.p),
+                repr(c.p_adjusted), repr(c.mde), c.outcome])
+    return buffer.getvalue()
+
+
 # ------------------------------------------------------------------------------------------------
 
 def build_parser():
@@ -358,7 +508,8 @@ def build_parser():
     parser = OneLineParser(
         prog="compare.py",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example: compare.py results/quickstart.h5 --by cell --baseline lstm --format md")
+        epilog="example: compare.py results/quickstart.h5 --by cell --baseline lstm-peep "
+               "--format md")
     parser.add_argument("results", help="results file written by `rnnbench run` (.h5)")
     parser.add_argument("--by", default="cell",
                         help="summary column whose values are the variants (default: cell)")
@@ -371,16 +522,33 @@ def build_parser():
                              "also !=, <, <=, >, >= and alternatives cell=lstm|gru "
                              "(repeatable; all must hold)")
     parser.add_argument("--format", choices=FORMATS, default="text",
-                        help="text (aligned, default), md (Markdown) or csv (for scripts)")
+                        help="text (aligned, default), md (Markdown), csv (the table, for "
+                             "scripts) or checks (the checks as CSV)")
+    parser.add_argument("--claim", choices=CLAIMS, default="differs",
+                        help="what each check claims of a variant against the baseline: differs "
+                             "(default), greater or less (its metric's values)")
+    parser.add_argument("--margin", type=float, metavar="RATIO",
+                        help="check equivalence instead: the variant's loss within a ratio RATIO "
+                             "(> 1, e.g. 1.25) of the baseline's, by TOST")
+    parser.add_argument("--allow-confounded", action="store_true",
+                        help="test a variant that differs from the baseline in more than one "
+                             "part of the cell (marked CONFOUNDED)")
     return parser
 
 
-def compare(path, by="cell", baseline=None, metric="final_loss", where=None, fmt="text"):
-    """Return the comparison of a results file as text in format `fmt` (see main)."""
+def compare(path, by="cell", baseline=None, metric="final_loss", where=None, fmt="text",
+            claim="differs", margin=None, allow_confounded=False, warn=None):
+    """Return the comparison of a results file as text in format `fmt` (see main); `warn`, if
+    given, is called with each CONFOUNDED message."""
+    if margin is not None and (not margin > 1 or metric == "steps_to_solve"):
+        raise UsageError("--margin needs a ratio > 1 and a loss metric (final_loss, best_eval)")
+    flags = None
     with rr.open_results(path) as res:
         df = res.summary
         experiment = res.attr_text("experiment_name")
         complete = res.complete
+        if baseline is not None and by == "cell":
+            flags = cell_flags(res, df)
     if by not in df.columns:
         raise UsageError(f"--by {by}: no such summary column (columns: {', '.join(df.columns)})")
     conditions = rr.parse_where(where)
@@ -393,9 +561,17 @@ def compare(path, by="cell", baseline=None, metric="final_loss", where=None, fmt
         if baseline not in present:
             raise UsageError(f"--baseline {baseline!r} is not a {by} of the selected runs "
                              f"({', '.join(present)})")
-    groups = summarize(selected, by, metric, baseline)
+    groups = summarize(selected, by, metric, baseline, flags, claim, margin, allow_confounded)
+    if warn is not None:
+        for _, table, _ in groups:
+            for r in table:
+                if r["confounded"]:
+                    warn(r["confounded"])
     if fmt == "csv":
         return render_csv(groups, metric, by, baseline)
+    if fmt == "checks":
+        return render_checks(groups, by, baseline, metric)
+    summary = checks_summary(groups, claim, margin)
     header_line = (f"{os.path.basename(path)}: experiment {experiment}, "
                    f"{len(selected)} of {len(df)} runs"
                    + (f" (where {rr.where_text(conditions)})" if conditions else "")
@@ -403,8 +579,8 @@ def compare(path, by="cell", baseline=None, metric="final_loss", where=None, fmt
                    + (f", baseline {baseline}" if baseline is not None else "")
                    + ("" if complete else "; the grid had not finished"))
     if fmt == "md":
-        return render_md(groups, metric, by, baseline, header_line)
-    return render_text(groups, metric, by, baseline, header_line)
+        return render_md(groups, metric, by, baseline, header_line, summary)
+    return render_text(groups, metric, by, baseline, header_line, summary)
 
 
 def main(argv=None):
@@ -412,8 +588,17 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        warned = set()
+
+        def warn(message):
+            if message not in warned:  # once per pair, not once per (task, delay)
+                warned.add(message)
+                print(f"compare.py: WARNING: {message}", file=sys.stderr)
+
         sys.stdout.write(compare(args.results, by=args.by, baseline=args.baseline,
-                                 metric=args.metric, where=args.where, fmt=args.format))
+                                 metric=args.metric, where=args.where, fmt=args.format,
+                                 claim=args.claim, margin=args.margin,
+                                 allow_confounded=args.allow_confounded, warn=warn))
     except (rr.ResultsError, UsageError, rr.WhereError) as exc:
         print(f"compare.py: {exc}", file=sys.stderr)
         return 2

@@ -499,3 +499,104 @@ def test_cli_bad_file_and_bad_option_no_traceback(tmp_path):
     assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     r = subprocess.run([PYTHON, script, path, "--metric", "loss"], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "invalid choice" in r.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# calibrated checks (scripts/rnnbench_stats.py) and confounded baselines (scripts/rnnbench_cells.py)
+
+def test_confounded_baseline_is_refused_and_names_the_right_base(sample_file, capsys):
+    """lstm-nfg is lstm-peep minus its forget gate: against lstm (no peepholes) two parts change,
+    so it gets no test and a note naming lstm-peep; the command line warns on stderr."""
+    out = compare.compare(sample_file, baseline="lstm", where=["task=adding,delay=10"])
+    text = " ".join(out.split())
+    assert "CONFOUNDED: lstm-nfg differs from lstm in forget_gate (0 vs 1) AND peepholes " \
+           "(1 vs 0)" in text
+    assert "compare it with lstm-peep (differs in forget_gate only; the base of Greff's " \
+           "single ablations, in this file)" in text
+    assert "Not tested" in text
+    rows = {r["cell"]: r for r in csv_rows(compare.compare(
+        sample_file, baseline="lstm", fmt="csv", where=["task=adding,delay=10"]))}
+    assert rows["lstm-nfg"]["p"] == "" and rows["lstm-peep"]["p"] != ""
+    assert compare.main([sample_file, "--baseline", "lstm", "--where", "task=adding"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("WARNING: CONFOUNDED: lstm-nfg differs from lstm") == 1  # once, not per T
+    allowed = compare.compare(sample_file, baseline="lstm", where=["task=adding,delay=10"],
+                              allow_confounded=True, fmt="csv")
+    assert {r["cell"]: r for r in csv_rows(allowed)}["lstm-nfg"]["p"] != ""
+    # the right base: one part apart, no warning
+    assert "CONFOUNDED" not in compare.compare(sample_file, baseline="lstm-peep")
+
+
+def test_cell_flags_come_from_the_kind_attribute_when_the_file_has_it(tmp_path):
+    """A run's `kind` and flags win over its name: here the run named lstm-nfg records no
+    peepholes (as lstm-1997 would), so against lstm it differs in the forget gate only."""
+    path = str(tmp_path / "kind.h5")
+    runs = [make_run(cell=c, seed_index=s, final_loss=0.1 + 0.01 * s + 0.05 * (c == "lstm"))
+            for c in ("lstm", "lstm-nfg") for s in range(3)]
+    ids = write_results(path, runs)
+    with h5py.File(path, "a") as f:
+        for run_id, run in zip(ids, runs):
+            attrs = f[f"runs/{run_id}"].attrs
+            attrs["kind"] = "lstm"
+            attrs.update({"input_gate": 1, "forget_gate": int(run["cell"] == "lstm"),
+                          "output_gate": 1, "peepholes": 0, "coupled": 0,
+                          "full_gate_recurrence": 0, "input_activation": "tanh",
+                          "output_activation": "tanh"})
+    assert "CONFOUNDED" not in compare.compare(path, baseline="lstm")
+    with h5py.File(path, "a") as f:  # the name's flags (peepholes = 1): confounded again
+        for run_id in ids:
+            del f[f"runs/{run_id}"].attrs["kind"]
+    assert "CONFOUNDED: lstm-nfg" in compare.compare(path, baseline="lstm")
+
+
+def test_checks_are_paired_on_shared_draws_and_holm_corrected(sample_file):
+    """In the sample, lstm and lstm-peep ran seeds 0..3 alike (paired on the first four),
+    lstm-nfg has six seeds against five (unpaired: Welch on logs)."""
+    out = compare.compare(sample_file, baseline="lstm-peep", fmt="checks",
+                          where=["task=adding,delay=10"])
+    rows = {r["cell"]: r for r in csv_rows(out)}
+    assert set(rows) == {"lstm-nfg", "lstm"}
+    base = np.log(SAMPLE["lstm-peep"])
+    welch_log = stats.ttest_ind(np.log(SAMPLE["lstm-nfg"]), base, equal_var=False)
+    assert rows["lstm-nfg"]["test"] == "Welch's t"
+    assert float(rows["lstm-nfg"]["p"]) == pytest.approx(welch_log.pvalue, rel=1e-12)
+    assert float(rows["lstm-nfg"]["p_holm"]) == pytest.approx(
+        min(1.0, 2 * min(float(rows["lstm-nfg"]["p"]), float(rows["lstm"]["p"]))), rel=1e-9)
+    assert rows["lstm-nfg"]["outcome"] == "HOLDS"
+    # lstm has 4 runs against lstm-peep's 5: not one to one, so unpaired as well
+    assert rows["lstm"]["test"] == "Welch's t" and rows["lstm"]["outcome"] == "INCONCLUSIVE"
+    text = compare.compare(sample_file, baseline="lstm-peep", where=["task=adding,delay=10"])
+    assert "HOLDS        lstm-nfg vs lstm-peep: log ratio" in text
+    assert "checks (claim: each variant differs from the baseline; Holm over 2): 1 HOLDS, " \
+           "0 FAILS, 1 INCONCLUSIVE" in text
+
+
+def test_paired_design_uses_wilcoxon_on_log_loss(tmp_path):
+    path = str(tmp_path / "paired.h5")
+    base = [0.10, 0.20, 0.05, 0.40, 0.15, 0.30, 0.08]
+    worse = [b * f for b, f in zip(base, [1.5, 1.2, 2.0, 1.1, 1.7, 1.3, 1.9])]
+    runs = [make_run(cell=c, seed_index=s, final_loss=v)
+            for c, values in (("lstm-peep", base), ("lstm-nfg", worse))
+            for s, v in enumerate(values)]
+    write_results(path, runs)
+    rows = csv_rows(compare.compare(path, baseline="lstm-peep", fmt="checks", claim="greater"))
+    assert rows[0]["test"] == "Wilcoxon signed-rank, paired" and rows[0]["n"] == "7"
+    ref = stats.wilcoxon(np.log(worse) - np.log(base))
+    assert float(rows[0]["p"]) == pytest.approx(ref.pvalue)
+    assert rows[0]["outcome"] == "HOLDS"  # all 7 pairs worse: exact p = 2/128
+    rows = csv_rows(compare.compare(path, baseline="lstm-peep", fmt="checks", claim="less"))
+    assert rows[0]["outcome"] == "FAILS"
+    rows = csv_rows(compare.compare(path, baseline="lstm-peep", fmt="checks", margin=1.25))
+    assert rows[0]["claim"] == "equivalent" and rows[0]["outcome"] != "HOLDS"
+
+
+def test_steps_to_solve_checks_use_the_log_rank_test(tmp_path):
+    path = str(tmp_path / "steps.h5")
+    runs = [make_run(cell="gru", seed_index=s, solved=1, steps_to_solve=20 * (s + 1),
+                     steps_done=20 * (s + 1)) for s in range(6)]
+    runs += [make_run(cell="lstm-peep", seed_index=s) for s in range(6)]  # never solved
+    write_results(path, runs)
+    rows = csv_rows(compare.compare(path, baseline="lstm-peep", metric="steps_to_solve",
+                                    fmt="checks", claim="less"))
+    assert rows[0]["test"] == "log-rank" and rows[0]["unit"] == "log hazard ratio"
+    assert float(rows[0]["effect"]) > 0 and rows[0]["outcome"] == "HOLDS"

@@ -54,7 +54,7 @@ def analyse(df, report, mode):
                   "baseline)")
     report.figure("delay", "delay_steps", "Steps to solve against T (the budget: never solved)",
                   metric="steps_to_solve")
-    report.compare_table("Final held-out loss per task and T", baseline="lstm")
+    report.compare_table("Final held-out loss per task and T", baseline="lstm-peep")
     checks, notes = [], []
     for task in tasks:
         kind = 0 if any(reach[task, c][0] for c in cells) else 1
