@@ -43,7 +43,7 @@ static int has_test_split(const RunResult *r) {
     return t && t->held_out;
 }
 
-/* only LSTMs have a cell state */
+/* only cells with a second state c (the LSTM family) */
 static int has_cell_state(const RunResult *r) { return r->cell.has_c; }
 
 const Metric metrics[] = {
