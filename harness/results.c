@@ -60,6 +60,12 @@ int results_open(Results *rs, const char *path, const Experiment *ex, int force,
         if (stat(path, &out_st) == 0 && out_st.st_ino == st.st_ino && out_st.st_dev == st.st_dev)
             return fail_open(rs, err, n, status, 2, "%s is the experiment file itself; give another -o%s", path, "");
     }
+    /* the output's folder (results/ by default) is made when missing; only
+       its last component, so that a mistyped path is an error, not a tree */
+    char dir[1024];
+    dir_of(path, dir, sizeof dir);
+    if (stat(dir, &st) != 0 && mkdir_if_missing(dir) != 0)
+        return fail_open(rs, err, n, status, 1, "cannot create the folder '%s' for the results: %s", dir, strerror(errno));
     /* one writer: nothing is created or replaced before this */
     if (output_lock(path, &rs->lock_fd, err, n) != 0) { *status = 1; results_close(rs); return -1; }
     time_t now = time(NULL);

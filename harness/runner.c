@@ -71,10 +71,24 @@ static void fmt_time(double s, char *out, size_t n) {
 
 typedef struct {
     int tty, quiet;
-    int total, done_before, done, running;
+    int total, done_before, done;
+    int threads, todo, ended; /* workers, runs to do, runs ended (finished, failed or cancelled) */
     double t0, cost_total, cost_done;
     double last_line;   /* when the last plain line was printed */
+    int printed;        /* a plain line was printed */
 } Progress;
+
+/* seconds between two plain progress lines (stderr not a terminal) */
+#define PROGRESS_PLAIN_INTERVAL_S 5
+
+/* Runs in flight: with dynamic scheduling every worker is busy while runs
+   remain, so this is the workers' count capped by what is left (a count of
+   runs between start and end reads one too low each time a run ends, just
+   before the worker takes the next). */
+static int progress_running(const Progress *p) {
+    int left = p->todo - p->ended;
+    return left < p->threads ? left : p->threads;
+}
 
 static void progress_show(Progress *p, int final) {
     if (p->quiet) return;
@@ -91,14 +105,15 @@ static void progress_show(Progress *p, int final) {
         for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
         fprintf(stderr, "\r[%s] %d/%d runs, %d running, elapsed %s, ETA %s ", bar, done, p->total,
-                p->running, el_s, eta_s);
-        if (final) fputc('\n', stderr);
+                progress_running(p), el_s, eta_s); /* run_experiment ends the line */
     } else {
-        /* a log file gets a line every few seconds, not one per run */
-        if (!final && done < p->total && el - p->last_line < 5) return;
+        /* a log file gets the first line, then one every few seconds (not
+           one per run), and the last */
+        if (!final && p->printed && done < p->total && el - p->last_line < PROGRESS_PLAIN_INTERVAL_S) return;
         p->last_line = el;
+        p->printed = 1;
         fprintf(stderr, "rnnbench: %d/%d runs done, %d running, elapsed %s, ETA %s\n", done, p->total,
-                p->running, el_s, eta_s);
+                progress_running(p), el_s, eta_s);
     }
     fflush(stderr);
 }
@@ -238,7 +253,8 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
             threads = use;
         }
     }
-    Progress prog = {isatty(2), opt->quiet, ex->n_runs, rs.n_finished, 0, 0, now_s(), cost_total, 0, 0};
+    Progress prog = {isatty(2), opt->quiet, ex->n_runs, rs.n_finished, 0, threads, n_todo, 0,
+                     now_s(), cost_total, 0, 0, 0};
     if (!opt->quiet && rs.n_rows > 0 && n_todo > 0)
         fprintf(stderr, "rnnbench: resuming %s: %d of %d runs already finished%s\n", opt->out, rs.n_finished,
                 ex->n_runs, n_retry ? "; retrying the ones that failed" : "");
@@ -246,6 +262,7 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
     Flusher fl = {&rs, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
     pthread_t flush_th;
     int flusher_started = n_todo > 0 && pthread_create(&flush_th, NULL, flush_loop, &fl) == 0;
+    if (n_todo > 0) progress_show(&prog, 0); /* the first line as the runs start */
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int k = 0; k < n_todo; k++) {
@@ -254,8 +271,6 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
         stop = io_failed;
         if (stop || stop_signal) continue;
         const RunConfig *cfg = &ex->runs[todo[k].index];
-#pragma omp critical(progress)
-        { prog.running++; }
         RunResult r;
         int rc = train_run(cfg, &r, &stop_signal);
         char werr[1400] = "";
@@ -266,7 +281,7 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
         int wrc = rc == 1 || io_stopped ? 0 : results_add(&rs, &r, todo[k].index, werr, sizeof werr);
 #pragma omp critical(progress)
         {
-            prog.running--;
+            prog.ended++;
             if (rc == -1) {
                 failed_runs++;
                 fprintf(stderr, "%srnnbench: run %s (%s on %s, delay %d) failed: %s (recorded; the next run of this command retries it)\n",
@@ -281,8 +296,8 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
             if (rc != 1) { /* a cancelled run is not kept */
                 prog.done += rc == 0;
                 prog.cost_done += todo[k].cost;
-                progress_show(&prog, 0);
             }
+            progress_show(&prog, prog.ended == n_todo); /* the last line always, failures included */
         }
         run_result_free(&r);
     }
