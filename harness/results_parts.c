@@ -40,7 +40,13 @@ static hid_t open_trusted(Results *rs, PartsScan *ps, const char *name, const ch
     char path[1400];
     snprintf(path, sizeof path, "%s/%s", rs->parts, name);
     hid_t f = open_ro(path);
-    if (f < 0 || h5_check_seal(f) != 0 || !is_ours(f, want_hash, NULL)) {
+    /* a part of the version this grid grew from is one of its runs too (a
+       run's id is its parameters); base.h5 is only ever an earlier FILE.h5,
+       of this version or an earlier one (only its runs of this grid are used) */
+    int ours_format = 0;
+    int ours = f >= 0 && (is_ours(f, want_hash, &ours_format) || (rs->grown_from[0] && is_ours(f, rs->grown_from, NULL)) ||
+                          (ours_format && !strcmp(name, "base.h5")));
+    if (f < 0 || h5_check_seal(f) != 0 || !ours) {
         if (f >= 0) H5Fclose(f);
         move_stale(rs, ps, name);
         return -1;

@@ -219,6 +219,10 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
         print_error("rnnbench: %s", err);
         return status;
     }
+    if (rs.grown) /* said even with --quiet: runs may have left the grid */
+        fprintf(stderr, "rnnbench: %s holds another version of this experiment: kept %d, new %d, dropped %d%s\n",
+                opt->out, rs.n_finished, ex->n_runs - rs.n_finished, rs.n_dropped,
+                rs.n_dropped ? " (the dropped runs stay in the file, under /dropped)" : "");
     Todo *todo = malloc((size_t)(ex->n_runs > 0 ? ex->n_runs : 1) * sizeof(Todo));
     if (!todo) { fprintf(stderr, "rnnbench: out of memory\n"); results_close(&rs); return 1; }
     int n_todo = 0, n_retry = 0;
@@ -255,7 +259,7 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
     }
     Progress prog = {isatty(2), opt->quiet, ex->n_runs, rs.n_finished, 0, threads, n_todo, 0,
                      now_s(), cost_total, 0, 0, 0};
-    if (!opt->quiet && rs.n_rows > 0 && n_todo > 0)
+    if (!opt->quiet && rs.n_rows > 0 && n_todo > 0 && !rs.grown)
         fprintf(stderr, "rnnbench: resuming %s: %d of %d runs already finished%s\n", opt->out, rs.n_finished,
                 ex->n_runs, n_retry ? "; retrying the ones that failed" : "");
     int failed_runs = 0, io_failed = 0;
@@ -348,11 +352,13 @@ static void run_usage(FILE *out) {
             "usage: rnnbench run EXPERIMENT.ini [-o results/NAME.h5] [-j THREADS] [--quiet] [--force] [--plan]\n"
             "Runs every run of the experiment's grid, in parallel across cores (one run per thread),\n"
             "into one HDF5 file (default results/<experiment name>.h5), then prints the comparison\n"
-            "table. Running the same command again resumes: finished runs are kept.\n"
+            "table. Running the same command again resumes: finished runs are kept. When the\n"
+            "experiment file changed, the finished runs still in its grid are kept, the new ones\n"
+            "run, and runs no longer in it stay in FILE under /dropped.\n"
             "  -o FILE      results file\n"
             "  -j N         threads (default: OMP_NUM_THREADS, else all cores)\n"
             "  --quiet      no progress line\n"
-            "  --force      overwrite FILE even if it holds another experiment\n"
+            "  --force      start over: replace FILE even if it holds another experiment\n"
             "  --plan       list the runs in the order they would start (longest first, by\n"
             "               estimated multiply-adds) and exit; nothing is written\n");
 }

@@ -7,13 +7,15 @@ Run: /usr/bin/python3 -m pytest -q tests/test_grow.py
 """
 import os
 import re
+import signal
 import subprocess
 import time
 
 import h5py
+import numpy as np
 import pytest
 
-from test_harness import RNNBENCH, run, write
+from test_harness import ENDLESS, RNNBENCH, run, saved_runs, wait_for, write
 from test_results_reliability import TINY
 
 PROGRESS = re.compile(r"^rnnbench: (\d+)/(\d+) runs done, (\d+) running, elapsed")
@@ -71,3 +73,142 @@ def test_only_the_last_folder_is_made(tmp_path):
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
     assert f"cannot create the folder '{tmp_path}/no/such'" in r.stderr, r.stderr
     assert not (tmp_path / "no").exists()
+
+
+# --------------------------------------------------------------------------
+# growing studies
+
+TWO = TINY.replace("delay = 4", "delay = 4, 6")
+THREE = TINY.replace("delay = 4", "delay = 4, 6, 8")
+
+
+def run_data(path, where="runs"):
+    """Every attribute and dataset of every run under `where`, keyed (id, name): wall_s
+    included, so that a run done again (a new wall time) differs from one kept."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        for rid, g in f[where].items():
+            out.update({(rid, "@" + k): v for k, v in g.attrs.items()})
+            g.visititems(lambda name, obj: out.__setitem__((rid, name), obj[()])
+                         if isinstance(obj, h5py.Dataset) else None)
+    return out
+
+
+def assert_bitwise_equal(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        x, y = np.asarray(a[k]), np.asarray(b[k])
+        assert x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes(), k
+
+
+def ids_of(path, table="summary"):
+    with h5py.File(path, "r") as f:
+        return {i.decode() for i in f[table]["id"]}
+
+
+def test_study_grows_from_two_to_three_delays_without_rerunning(tmp_path):
+    out = str(tmp_path / "study.h5")
+    run("run", write(tmp_path, TWO, "two.ini"), "-o", out, "--quiet")
+    before = run_data(out)
+    first = ids_of(out)
+    r = run("run", write(tmp_path, THREE, "three.ini"), "-o", out, "-j", "1")
+    assert f"rnnbench: {out} holds another version of this experiment: kept 8, new 4, dropped 0\n" in r.stderr
+    # the progress starts at 8 of 12: only the four new runs ran
+    assert progress_lines(r.stderr)[0] == ("8", "12", "1"), r.stderr
+    after = run_data(out)
+    kept = {k: v for k, v in after.items() if k[0] in first}
+    assert_bitwise_equal(before, kept)  # wall_s too: not run again
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 1 and len(f["summary"]) == 12 and "dropped" not in f
+        assert sorted(set(f["summary"]["delay"])) == [4, 6, 8]
+        assert f.attrs["experiment_versions"] == 2
+        assert f.attrs["experiment_text_1"] == TWO and f.attrs["experiment_text_2"] == THREE
+        assert f.attrs["experiment_text"] == THREE
+    # run again unchanged: nothing to do, the file as it was
+    r = run("run", write(tmp_path, THREE, "three.ini"), "-o", out, "--quiet")
+    assert "another version" not in r.stderr
+    assert_bitwise_equal(after, run_data(out))
+
+
+def test_a_shrunk_grid_reports_and_keeps_its_dropped_runs(tmp_path):
+    out = str(tmp_path / "study.h5")
+    run("run", write(tmp_path, THREE, "three.ini"), "-o", out, "--quiet")
+    full = run_data(out)
+    with h5py.File(out, "r") as f:
+        eight = {i.decode() for i, d in zip(f["summary"]["id"], f["summary"]["delay"]) if d == 8}
+    r = run("run", write(tmp_path, TWO, "two.ini"), "-o", out, "--quiet")
+    assert "kept 8, new 0, dropped 4 (the dropped runs stay in the file, under /dropped)" in r.stderr, r.stderr
+    assert "tiny: 8 of 8 runs finished" in r.stdout
+    with h5py.File(out, "r") as f:
+        assert len(f["summary"]) == 8 and set(f["summary"]["delay"]) == {4, 6}
+        assert len(f["dropped/summary"]) == 4 and set(f["dropped/summary"]["delay"]) == {8}
+    assert ids_of(out, "dropped/summary") == eight
+    # the dropped runs readable as they were, bit for bit
+    assert_bitwise_equal({k: v for k, v in full.items() if k[0] in eight}, run_data(out, "dropped/runs"))
+    # growing back takes them from /dropped: nothing runs, every run as it was
+    r = run("run", write(tmp_path, THREE, "three.ini"), "-o", out, "--quiet")
+    assert "kept 12, new 0, dropped 0" in r.stderr, r.stderr
+    assert_bitwise_equal(full, run_data(out))
+    with h5py.File(out, "r") as f:
+        assert "dropped" not in f and f.attrs["experiment_versions"] == 3
+
+
+def test_force_starts_a_grown_study_over(tmp_path):
+    out = str(tmp_path / "study.h5")
+    run("run", write(tmp_path, TWO, "two.ini"), "-o", out, "--quiet")
+    before = run_data(out)
+    r = run("run", write(tmp_path, TINY, "one.ini"), "-o", out, "--quiet", "--force")
+    assert "another version" not in r.stderr
+    after = run_data(out)
+    with h5py.File(out, "r") as f:
+        assert len(f["summary"]) == 4 and "dropped" not in f and f.attrs["experiment_versions"] == 1
+    rid = next(iter(ids_of(out)))
+    assert before[(rid, "@wall_s")] != after[(rid, "@wall_s")]  # run again
+
+
+def test_an_interrupted_growth_resumes(tmp_path):
+    """kill -9 while the grown grid runs; the same grid resumes (its index names it, its
+    first version's runs are in the parts' base.h5); then a third version completes it
+    with the first version's runs, the new ones saved, and the dropped ones, as they were."""
+    out = str(tmp_path / "study.h5")
+    run("run", write(tmp_path, TWO, "two.ini"), "-o", out, "--quiet")
+    before = run_data(out)
+    first = ids_of(out)
+    gru = THREE.replace("cell = rnn, gru", "cell = gru")
+    grown = write(tmp_path, gru + ENDLESS, "grown.ini")
+    p = subprocess.Popen([RNNBENCH, "run", grown, "-o", out, "-j", "2", "--quiet"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: len(saved_runs(out)) >= 1, p, "a new run saved")
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    p = subprocess.Popen([RNNBENCH, "run", grown, "-o", out, "-j", "2"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: len(saved_runs(out)) >= 2, p, "both new short runs saved")
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130 and "another version" not in err and "resuming" in err, err
+    r = run("run", write(tmp_path, gru, "final.ini"), "-o", out, "--quiet")
+    # the endless run never finished: it is neither kept nor dropped
+    assert "kept 6, new 0, dropped 4" in r.stderr, r.stderr
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 1 and len(f["summary"]) == 6
+        assert set(f["dropped/summary"]["cell"]) == {b"rnn"}
+        assert f.attrs["experiment_versions"] == 3
+    after = run_data(out)
+    assert_bitwise_equal({k: v for k, v in before.items() if k[0] in ids_of(out)},
+                         {k: v for k, v in after.items() if k[0] in first})
+    assert_bitwise_equal({k: v for k, v in before.items() if k[0] in ids_of(out, "dropped/summary")},
+                         run_data(out, "dropped/runs"))
+
+
+def test_another_precision_does_not_grow_a_study(tmp_path):
+    """the build checks apply to a grown study as to a resume: both precisions named"""
+    double = os.environ.get("RNNBENCH_DOUBLE_BIN", os.path.join(os.path.dirname(RNNBENCH), "rnnbench-double"))
+    out = str(tmp_path / "study.h5")
+    run("run", write(tmp_path, TWO, "two.ini"), "-o", out, "--quiet")
+    before = open(out, "rb").read()
+    r = subprocess.run([double, "run", write(tmp_path, THREE, "three.ini"), "-o", out, "--quiet"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "precision float (this build: double)" in r.stderr and "--force" in r.stderr, r.stderr
+    assert open(out, "rb").read() == before
