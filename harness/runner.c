@@ -349,7 +349,8 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
 
 static void run_usage(FILE *out) {
     fprintf(out,
-            "usage: rnnbench run EXPERIMENT.ini [-o results/NAME.h5] [-j THREADS] [--quiet] [--force] [--plan]\n"
+            "usage: rnnbench run EXPERIMENT.ini [-o results/NAME.h5] [-j THREADS] [--set KEY=VALUE]...\n"
+            "                    [--quiet] [--force] [--plan]\n"
             "Runs every run of the experiment's grid, in parallel across cores (one run per thread),\n"
             "into one HDF5 file (default results/<experiment name>.h5), then prints the comparison\n"
             "table. Running the same command again resumes: finished runs are kept. When the\n"
@@ -357,6 +358,8 @@ static void run_usage(FILE *out) {
             "run, and runs no longer in it stay in FILE under /dropped.\n"
             "  -o FILE      results file\n"
             "  -j N         threads (default: OMP_NUM_THREADS, else all cores)\n"
+            "  --set KEY=VALUE  as if `KEY = VALUE` were written in every [grid] section (replacing\n"
+            "               its own line of KEY); a list or a distribution as in the file; repeatable\n"
             "  --quiet      no progress line\n"
             "  --force      start over: replace FILE even if it holds another experiment\n"
             "  --plan       list the runs in the order they would start (longest first, by\n"
@@ -392,11 +395,15 @@ int cmd_run(int argc, char **argv) {
                                          {"quiet", no_argument, 0, 'q'},
                                          {"force", no_argument, 0, 'f'},
                                          {"plan", no_argument, 0, 'p'},
+                                         {"set", required_argument, 0, 's'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     RunOptions ro = {0};
     const char *out = NULL;
-    int opt, plan = 0;
+    int opt, plan = 0, n_set = 0;
+    /* the --set options, in order: argv outlives them */
+    const char **set = calloc((size_t)argc, sizeof *set);
+    if (!set) { fprintf(stderr, "rnnbench: out of memory\n"); return 1; }
     optind = 1;
     opterr = 0; /* our own one-line messages */
     while ((opt = getopt_long(argc, argv, ":o:j:qh", opts, NULL)) != -1) {
@@ -416,19 +423,23 @@ int cmd_run(int argc, char **argv) {
         case 'q': ro.quiet = 1; break;
         case 'f': ro.force = 1; break;
         case 'p': plan = 1; break;
-        case 'h': run_usage(stdout); return 0;
+        case 's': set[n_set++] = optarg; break;
+        case 'h': run_usage(stdout); free(set); return 0;
         case '?':
-        case ':': print_getopt_error("run", opt, argv); return 2;
-        default: run_usage(stderr); return 2;
+        case ':': print_getopt_error("run", opt, argv); free(set); return 2;
+        default: run_usage(stderr); free(set); return 2;
         }
     }
     if (optind != argc - 1) {
         run_usage(stderr);
+        free(set);
         return 2;
     }
     Experiment ex;
     char err[2048];
-    if (grid_load(argv[optind], &ex, err, sizeof err) != 0) {
+    int loaded = grid_load_set(argv[optind], set, n_set, &ex, err, sizeof err);
+    free(set);
+    if (loaded != 0) {
         fprintf(stderr, "%s\n", err);
         return 2;
     }

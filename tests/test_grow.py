@@ -212,3 +212,64 @@ def test_another_precision_does_not_grow_a_study(tmp_path):
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert "precision float (this build: double)" in r.stderr and "--force" in r.stderr, r.stderr
     assert open(out, "rb").read() == before
+
+
+# --------------------------------------------------------------------------
+# run --set
+
+TWO_SECTIONS = TINY + """
+[grid wide]
+task = adding
+delay = 5
+cell = lstm
+hidden = 3
+steps = 20
+eval_every = 10
+eval_size = 4
+"""
+
+
+def summary_of(path):
+    with h5py.File(path, "r") as f:
+        return f["summary"][:]
+
+
+def test_set_is_as_if_written_in_every_grid_section(tmp_path):
+    """--set hidden=6 and --set 'delay = 4, 6' give the runs (same ids, same numbers)
+    of the file with those lines in each section"""
+    written = TWO_SECTIONS.replace("hidden = 4", "hidden = 6").replace("hidden = 3", "hidden = 6")
+    written = written.replace("delay = 4", "delay = 4, 6").replace("delay = 5", "delay = 4, 6")
+    a, b = str(tmp_path / "a.h5"), str(tmp_path / "b.h5")
+    run("run", write(tmp_path, written, "written.ini"), "-o", a, "--quiet")
+    r = run("run", write(tmp_path, TWO_SECTIONS, "two.ini"), "-o", b, "--quiet",
+            "--set", "hidden=6", "--set", "delay = 4, 6")
+    sa, sb = summary_of(a), summary_of(b)
+    assert set(sb["hidden"]) == {6} and set(sb["delay"]) == {4, 6} and len(sb) == 10
+    assert sorted(sa["id"]) == sorted(sb["id"])
+    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+        for rid in fa["runs"]:
+            assert fa["runs"][rid]["train/loss"][:].tobytes() == fb["runs"][rid]["train/loss"][:].tobytes()
+        text = fb.attrs["experiment_text"]
+    assert text.startswith(TWO_SECTIONS)
+    assert "; rnnbench run --set hidden=6 (in every [grid] section)" in text
+
+
+def test_set_plan_and_seeds(tmp_path):
+    r = run("run", write(tmp_path, TWO_SECTIONS), "--plan", "--set", "seeds=3", "--set", "cell=gru")
+    assert "6 runs" in r.stdout and " rnn " not in r.stdout and " lstm " not in r.stdout
+
+
+@pytest.mark.parametrize("given,message", [
+    ("hidden=abc", "--set hidden=abc: hidden: expected an integer, got 'abc'"),
+    ("hiden=3", "--set hiden=3: hiden: unknown key (did you mean 'hidden'?)"),
+    ("hidden", "--set hidden: expected KEY=VALUE (a [grid] key)"),
+    ("=3", "--set =3: expected KEY=VALUE (a [grid] key)"),
+    ("delay=4,,6", "--set delay=4,,6: delay: empty item in the list"),
+    ("lr=loguniform(1e-3, 1)", "--set lr=loguniform(1e-3, 1): lr: a distribution needs `trials = N`"),
+])
+def test_set_errors_name_the_option_and_value(tmp_path, given, message):
+    out = tmp_path / "x.h5"
+    r = run("run", write(tmp_path, TINY), "-o", str(out), "--set", given, check=False)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith(message), r.stderr
+    assert not out.exists()
