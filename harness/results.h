@@ -110,6 +110,8 @@ typedef struct {
     char experiment[128];
 } ResultsView;
 int results_read(const char *path, ResultsView *v, char *err, size_t n);
+/* the same in this process: for a child that is already isolated (isolate.h) */
+int results_read_here(const char *path, ResultsView *v, char *err, size_t n);
 void results_view_free(ResultsView *v);
 
 /* Prints the grouped comparison table (median over seeds). */

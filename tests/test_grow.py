@@ -273,3 +273,82 @@ def test_set_errors_name_the_option_and_value(tmp_path, given, message):
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert r.stderr.startswith(message), r.stderr
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------
+# rnnbench export
+
+CURVES = ["train/loss", "train/grad_norm", "eval/loss", "eval/accuracy", "eval/loss_over_baseline"]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """a finished file with a failed-free mix of cells and a shrunk version's /dropped"""
+    tmp = tmp_path_factory.mktemp("export")
+    out = str(tmp / "e.h5")
+    run("run", write(tmp, THREE.replace("task = adding", "task = adding\ninput_noise = 0.5, 0"),
+                     "three.ini"), "-o", out, "--quiet")
+    run("run", write(tmp, TWO.replace("task = adding", "task = adding\ninput_noise = 0.5, 0"),
+                     "two.ini"), "-o", out, "--quiet")
+    return tmp, out
+
+
+def test_export_summary_round_trip(exported):
+    import pandas as pd
+    tmp, out = exported
+    csv = str(tmp / "summary.csv")
+    r = run("export", out, "-o", csv)
+    assert r.stdout == "" and r.stderr == ""
+    assert run("export", out).stdout == open(csv).read()  # standard output: the same text
+    with h5py.File(out, "r") as f:
+        table = f["summary"][:]
+    strings = [n for n in table.dtype.names if table.dtype[n].kind == "S"]
+    df = pd.read_csv(csv, dtype={n: str for n in strings}, keep_default_na=False, na_values=["nan"],
+                     float_precision="round_trip")
+    assert list(df.columns) == list(table.dtype.names)  # header = the summary's columns
+    assert len(df) == len(table) == 16
+    for name in table.dtype.names:
+        want = table[name]
+        got = df[name].to_numpy()
+        if name in strings:
+            assert list(got) == [s.decode() for s in want], name  # decoded text
+        else:
+            got = got.astype(want.dtype)
+            assert np.array_equal(got, want, equal_nan=want.dtype.kind == "f"), name
+    assert set(df["cell"]) == {"rnn", "gru"} and len(df[df.cell == "gru"]) == 8
+
+
+def test_export_curves_round_trip(exported):
+    import pandas as pd
+    tmp, out = exported
+    csv = str(tmp / "curves.csv")
+    run("export", out, "--curves", "-o", csv)
+    df = pd.read_csv(csv, dtype={"id": str, "curve": str}, float_precision="round_trip")
+    assert list(df.columns) == ["id", "curve", "step", "value"]
+    assert set(df["curve"]) == set(CURVES)
+    n_points = 0
+    with h5py.File(out, "r") as f:
+        assert set(df["id"]) == set(f["runs"])  # the grid's runs, not the dropped ones
+        for rid, g in f["runs"].items():
+            for curve in CURVES:
+                ds = g[curve]
+                rows = df[(df.id == rid) & (df.curve == curve)]
+                steps = g["train/step" if curve.startswith("train/") else "eval/step"][:]
+                assert np.array_equal(rows["step"].to_numpy(), steps.astype(np.int64)), (rid, curve)
+                values = rows["value"].to_numpy().astype(ds.dtype)
+                assert values.tobytes() == ds[:].tobytes(), (rid, curve)  # bit for bit
+                n_points += len(ds)
+    assert n_points == len(df)
+
+
+def test_export_errors_are_one_line(tmp_path, exported):
+    _, out = exported
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(open(out, "rb").read()[:3000])
+    for args, code, text in [((str(cut),), 2, f"rnnbench: {cut}: "),
+                             ((str(tmp_path / "none.h5"),), 2, "No such file"),
+                             ((out, "--bogus"), 2, "--bogus"),
+                             ((out, "-o", str(tmp_path / "no" / "x.csv")), 1, "cannot write")]:
+        r = run("export", *args, check=False)
+        assert r.returncode == code and r.stderr.count("\n") == 1 and text in r.stderr, (args, r.stderr)
+        assert r.stdout == ""
