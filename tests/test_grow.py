@@ -352,3 +352,20 @@ def test_export_errors_are_one_line(tmp_path, exported):
         r = run("export", *args, check=False)
         assert r.returncode == code and r.stderr.count("\n") == 1 and text in r.stderr, (args, r.stderr)
         assert r.stdout == ""
+
+
+# --------------------------------------------------------------------------
+# builds on another GEMM backend
+
+def test_another_backend_builds_beside_the_default_binary():
+    """`make BLAS=<not the default>` links bin/rnnbench-<blas>: it never replaces bin/rnnbench
+    (read from make's plan, -n: nothing is built)"""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    other = "openblas" if os.path.exists("/usr/include/oneapi/dnnl/dnnl.h") else "onednn"
+    plan = subprocess.run(["make", "-n", f"BLAS={other}", "float", "double"], cwd=root,
+                          capture_output=True, text=True, check=True).stdout
+    assert f"bin/rnnbench-{other}.new" in plan and f"bin/rnnbench-double-{other}.new" in plan, plan
+    assert not re.search(r"bin/rnnbench(-double)?(\.new)?( |$)", plan, re.M), plan
+    default = subprocess.run(["make", "-n", "float"], cwd=root, capture_output=True, text=True,
+                             check=True).stdout
+    assert f"-{other}" not in default
