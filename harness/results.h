@@ -61,8 +61,7 @@ typedef struct {
        of the experiment that are not in this grid, kept under /dropped
        (their data in base.h5, at runs/<id>, or dropped/runs/<id> when an
        earlier version had dropped them already); the experiment's texts,
-       earliest first, this one last; the hash of the version grown from,
-       whose parts are this grid's too */
+       earliest first, this one last; the hash of the version grown from */
     SummaryRow *dropped;
     char *dropped_in_dropped;
     int n_dropped, cap_dropped;

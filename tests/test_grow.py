@@ -369,3 +369,31 @@ def test_another_backend_builds_beside_the_default_binary():
     default = subprocess.run(["make", "-n", "float"], cwd=root, capture_output=True, text=True,
                              check=True).stdout
     assert f"-{other}" not in default
+
+
+def test_parts_of_an_earlier_version_are_kept_through_two_interruptions(tmp_path):
+    """version A interrupted, grown into B (A's saved runs kept as parts), B interrupted and
+    resumed: A's parts are still B's runs (a run is its id, whichever version wrote it)"""
+    out = str(tmp_path / "study.h5")
+    a = write(tmp_path, TINY + ENDLESS, "a.ini")
+    p = subprocess.Popen([RNNBENCH, "run", a, "-o", out, "-j", "2", "--quiet"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: len(saved_runs(out)) >= 4, p, "A's four short runs saved")
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=120)
+    first = saved_runs(out)
+    b = write(tmp_path, TWO + ENDLESS, "b.ini")
+    p = subprocess.Popen([RNNBENCH, "run", b, "-o", out, "-j", "2"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    line = p.stderr.readline()
+    assert "kept 4, new 5, dropped 0" in line, line
+    wait_for(lambda: len(saved_runs(out)) >= 8, p, "B's four new short runs saved")
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=120)
+    p = subprocess.Popen([RNNBENCH, "run", b, "-o", out, "-j", "2"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    line = p.stderr.readline()
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=120)
+    assert f"resuming {out}: 8 of 9 runs already finished" in line, line
+    assert saved_runs(out) >= first
