@@ -283,7 +283,7 @@ CURVES = ["train/loss", "train/grad_norm", "eval/loss", "eval/accuracy", "eval/l
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """a finished file with a failed-free mix of cells and a shrunk version's /dropped"""
+    """a finished file of two cells, shrunk from three delays to two (so it has a /dropped)"""
     tmp = tmp_path_factory.mktemp("export")
     out = str(tmp / "e.h5")
     run("run", write(tmp, THREE.replace("task = adding", "task = adding\ninput_noise = 0.5, 0"),
