@@ -1,7 +1,9 @@
 # rnnbench Makefile
 #   make                  build bin/rnnbench (float)
 #   make PRECISION=double build bin/rnnbench-double
-#   make BLAS=openblas    use CBLAS/OpenBLAS for float GEMMs (default: oneDNN if installed)
+#   make BLAS=openblas    use CBLAS/OpenBLAS for float GEMMs (default: oneDNN if installed); a build
+#                         on another backend than the default is bin/rnnbench-<blas> (and
+#                         bin/rnnbench-double-<blas>), so it never replaces bin/rnnbench
 #   make PORTABLE=1       without -march=native
 #   make test             install missing packages (as root), build, run Criterion + pytest
 #   make test-all         make test, the float suite on OpenBLAS, then make sanitize (ASan/UBSan, Valgrind)
@@ -18,10 +20,14 @@ ifeq ($(filter clean,$(MAKECMDGOALS)),)
 DEPS_FIRST := $(shell [ -f build/.deps-ok ] || { sh scripts/install-deps.sh 1>&2 && mkdir -p build && touch build/.deps-ok; })
 endif
 ifeq ($(wildcard /usr/include/oneapi/dnnl/dnnl.h),)
-BLAS ?= openblas
+DEFAULT_BLAS = openblas
 else
-BLAS ?= onednn
+DEFAULT_BLAS = onednn
 endif
+BLAS ?= $(DEFAULT_BLAS)
+# the binaries of another backend carry its name: a results file records its
+# backend, and resuming it with another build is refused, so the two must not swap silently
+BLAS_SUFFIX = $(if $(filter $(DEFAULT_BLAS),$(BLAS)),,-$(BLAS))
 
 CC ?= gcc
 # the first interpreter that can import h5py (the python3 first on PATH may not see Debian's packages)
@@ -66,8 +72,8 @@ objs = $(patsubst %.c,$(call BUILD,$(1))/%.o,$(2))
 # the commit a results file records (with -dirty for uncommitted changes)
 GIT_COMMIT = $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
 
-BIN_float = bin/rnnbench$(VARIANT)
-BIN_double = bin/rnnbench-double$(VARIANT)
+BIN_float = bin/rnnbench$(BLAS_SUFFIX)$(VARIANT)
+BIN_double = bin/rnnbench-double$(BLAS_SUFFIX)$(VARIANT)
 DEPS_STAMP = build/.deps-ok
 
 .PHONY: all float double runners test test-c test-py test-all test-openblas run clean deps FORCE sanitize valgrind bench bench-index

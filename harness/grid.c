@@ -6,18 +6,22 @@
 #include "grid_private.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* the message for err: "path:line: msg" (or "path: msg" for line 0), with
-   every character that would not show as itself made visible */
-static void set_err(char *err, size_t err_len, const char *path, int line, const char *msg) {
+/* the message for err: "path:line: msg" (or "path: msg" for line 0; for
+   the line -(i + 1), override i: "--set key=value: msg"), with every
+   character that would not show as itself made visible */
+static void set_err(char *err, size_t err_len, const char *path, int line, const char *msg,
+                    const char *const *set) {
     if (!err || !err_len) return;
     char raw[4096];
-    if (line > 0) snprintf(raw, sizeof raw, "%s:%d: %s", path, line, msg);
+    if (line < 0) snprintf(raw, sizeof raw, "--set %s: %s", set[-line - 1], msg);
+    else if (line > 0) snprintf(raw, sizeof raw, "%s:%d: %s", path, line, msg);
     else snprintf(raw, sizeof raw, "%s: %s", path, msg);
     text_visible(raw, err, err_len);
 }
@@ -50,13 +54,48 @@ static int experiment_name(const Parser *p, const char *path, char *out, size_t 
     return 1;
 }
 
-/* parses text[0..len) (which it owns: into ex->text, or freed) */
-static int load(const char *path, char *text, size_t len, Experiment *ex, char *err, size_t err_len) {
+/* `--set key=value` i into every [grid] section of p; 1, or 0 with the error recorded */
+static int apply_override(Parser *p, int i, const char *given) {
+    char key[128];
+    const char *eq = strchr(given, '=');
+    const char *start = grid_skip_space(given), *end = eq;
+    while (end && end > start && isspace((unsigned char)end[-1])) end--;
+    size_t n = end ? (size_t)(end - start) : 0;
+    if (!n || n >= sizeof key) return fail_at(p, -(i + 1), "expected KEY=VALUE (a [grid] key)");
+    memcpy(key, start, n);
+    key[n] = '\0';
+    char *value = strdup(grid_skip_space(eq + 1));
+    if (!value) return fail_at(p, -(i + 1), "out of memory");
+    size_t v = strlen(value);
+    while (v && isspace((unsigned char)value[v - 1])) value[--v] = '\0';
+    int ok = grid_override(p, -(i + 1), key, value);
+    free(value);
+    return ok;
+}
+
+/* text, then what --set changed, as comment lines: the results file's
+   experiment_text says how its runs were made. NULL when out of memory */
+static char *with_overrides(char *text, size_t len, const char *const *set, int n_set) {
+    size_t need = len + 2;
+    for (int i = 0; i < n_set; i++) need += strlen(set[i]) + 64;
+    char *out = realloc(text, need);
+    if (!out) return NULL;
+    size_t at = len;
+    if (n_set && at && out[at - 1] != '\n') out[at++] = '\n';
+    for (int i = 0; i < n_set; i++)
+        at += (size_t)snprintf(out + at, need - at, "; rnnbench run --set %s (in every [grid] section)\n", set[i]);
+    out[at] = '\0';
+    return out;
+}
+
+/* parses text[0..len) (which it owns: into ex->text, or freed), then applies set[0..n_set) */
+static int load(const char *path, char *text, size_t len, const char *const *set, int n_set, Experiment *ex,
+                char *err, size_t err_len) {
     memset(ex, 0, sizeof *ex);
     char file_msg[1536] = ""; /* what is wrong with the file as a whole (no line) */
     if (strlen(path) >= sizeof ex->path) {
         snprintf(file_msg, sizeof file_msg, "path longer than %zu characters", sizeof ex->path - 1);
-        set_err(err, err_len, path, 0, file_msg);
+        set_err(err, err_len, path, 0, file_msg, NULL);
         free(text);
         return -1;
     }
@@ -74,19 +113,27 @@ static int load(const char *path, char *text, size_t len, Experiment *ex, char *
     }
     if (!p.err_line && !p.n_sections)
         fail_at(&p, 1, "no [grid] section (see experiments/quickstart.ini)");
+    for (int i = 0; i < n_set && !p.err_line; i++) apply_override(&p, i, set[i]);
     int failed = p.err_line != 0;
     if (!failed) failed = !experiment_name(&p, path, ex->name, sizeof ex->name, file_msg, sizeof file_msg);
     if (!failed) failed = !grid_expand(&p, ex);
     grid_parser_free(&p);
     if (failed) {
-        set_err(err, err_len, path, p.err_line, p.err_line ? p.err : file_msg);
+        set_err(err, err_len, path, p.err_line, p.err_line ? p.err : file_msg, set);
         free(ex->runs);
         memset(ex, 0, sizeof *ex);
         free(text);
         return -1;
     }
     snprintf(ex->path, sizeof ex->path, "%s", path);
-    ex->text = text;
+    ex->text = n_set ? with_overrides(text, len, set, n_set) : text;
+    if (!ex->text) {
+        set_err(err, err_len, path, 0, "out of memory", NULL);
+        free(ex->runs);
+        free(text);
+        memset(ex, 0, sizeof *ex);
+        return -1;
+    }
     ex->seed = p.seed;
     return 0;
 }
@@ -96,23 +143,28 @@ int grid_load_string(const char *path, const char *text, Experiment *ex, char *e
     char *copy = malloc(len + 1);
     if (!copy) {
         memset(ex, 0, sizeof *ex);
-        set_err(err, err_len, path, 0, "out of memory");
+        set_err(err, err_len, path, 0, "out of memory", NULL);
         return -1;
     }
     memcpy(copy, text, len + 1);
-    return load(path, copy, len, ex, err, err_len);
+    return load(path, copy, len, NULL, 0, ex, err, err_len);
 }
 
 /* an experiment file is a few kilobytes; more is not one */
 #define GRID_MAX_FILE_BYTES (16L << 20)
 
 int grid_load(const char *path, Experiment *ex, char *err, size_t err_len) {
+    return grid_load_set(path, NULL, 0, ex, err, err_len);
+}
+
+int grid_load_set(const char *path, const char *const *set, int n_set, Experiment *ex, char *err,
+                  size_t err_len) {
     memset(ex, 0, sizeof *ex);
     char msg[512];
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(msg, sizeof msg, "cannot open: %s", strerror(errno));
-        set_err(err, err_len, path, 0, msg);
+        set_err(err, err_len, path, 0, msg, NULL);
         return -1;
     }
     size_t len = 0, cap = 4096;
@@ -138,11 +190,11 @@ int grid_load(const char *path, Experiment *ex, char *err, size_t err_len) {
         else snprintf(msg, sizeof msg, "larger than %ld MiB: not an experiment file",
                       GRID_MAX_FILE_BYTES >> 20);
         free(text);
-        set_err(err, err_len, path, 0, msg);
+        set_err(err, err_len, path, 0, msg, NULL);
         return -1;
     }
     text[len] = '\0';
-    return load(path, text, len, ex, err, err_len);
+    return load(path, text, len, set, n_set, ex, err, err_len);
 }
 
 void grid_free(Experiment *ex) {

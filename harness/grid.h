@@ -41,6 +41,12 @@ typedef struct {
 
 /* 0 on success; -1 with one line "path:line: key: reason" in err. */
 int grid_load(const char *path, Experiment *ex, char *err, size_t err_len);
+/* the same, with `run --set KEY=VALUE` overrides: each as if written in
+   every [grid] section (replacing the section's own line of KEY), its
+   errors "--set KEY=VALUE: key: reason"; the experiment's text gets them
+   as comment lines at its end */
+int grid_load_set(const char *path, const char *const *set, int n_set, Experiment *ex, char *err,
+                  size_t err_len);
 /* the same from text already in memory (path is used in messages only) */
 int grid_load_string(const char *path, const char *text, Experiment *ex, char *err, size_t err_len);
 void grid_free(Experiment *ex);

@@ -78,6 +78,9 @@ int fail_at(Parser *p, int line, const char *fmt, ...) __attribute__((format(pri
 /* grid_read.c */
 char *grid_next_line(char *buf, int num, void *stream); /* inih's ini_reader */
 int grid_on_key(void *user, const char *section, const char *name, const char *value); /* inih's handler */
+/* `run --set name=value`, as if written in every [grid] section (replacing
+   the section's own line of it); line (negative) names the option in errors */
+int grid_override(Parser *p, int line, const char *name, const char *value);
 void grid_parser_free(Parser *p);
 /* why name cannot name an experiment (a phrase after "name: "), or NULL */
 const char *grid_name_problem(const char *name, char *why, size_t n);

@@ -277,11 +277,45 @@ static int experiment_key(Parser *p, const char *key, const char *value) {
     }
 }
 
-static int grid_key(Parser *p, const char *name, const char *value) {
-    Section *sec = &p->sections[p->n_sections - 1];
+/* the index of a [grid] key, or -1 */
+static int grid_key_index(const char *name) {
     int k = setting_find(name, strlen(name));
     if (k < 0 && !strcmp(name, "seeds")) k = GRID_SEEDS;
     if (k < 0 && !strcmp(name, "trials")) k = GRID_TRIALS;
+    return k;
+}
+
+static int section_key(Parser *p, Section *sec, const char *name, const char *value);
+
+static int grid_key(Parser *p, const char *name, const char *value) {
+    return section_key(p, &p->sections[p->n_sections - 1], name, value);
+}
+
+/* `run --set key=value` (at line, negative: see grid.c): the key's line in
+   every [grid] section replaced, or added at the end, as if written there */
+int grid_override(Parser *p, int line, const char *name, const char *value) {
+    int k = grid_key_index(name);
+    p->where = IN_GRID;
+    p->line = line;
+    if (k < 0) return unknown_key(p, name);
+    for (int s = 0; s < p->n_sections && !p->err_line; s++) {
+        Section *sec = &p->sections[s];
+        if (sec->key_line[k] && k < N_SETTINGS) {
+            int j = 0;
+            while (sec->assignments[j].key != k) j++;
+            free(sec->assignments[j].values);
+            memmove(&sec->assignments[j], &sec->assignments[j + 1],
+                    (size_t)(sec->n_assignments - j - 1) * sizeof sec->assignments[0]);
+            sec->n_assignments--;
+        }
+        sec->key_line[k] = 0;
+        section_key(p, sec, name, value);
+    }
+    return !p->err_line;
+}
+
+static int section_key(Parser *p, Section *sec, const char *name, const char *value) {
+    int k = grid_key_index(name);
     if (k < 0) return unknown_key(p, name);
     if (sec->key_line[k]) return fail(p, "%s: given twice (first on line %d)", name, sec->key_line[k]);
     sec->key_line[k] = p->line;

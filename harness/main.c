@@ -2,6 +2,7 @@
    own file. Exit status: 0 success, 1 a failed run, 2 bad usage or input
    (said in one line, with invisible characters shown as <U+XXXX>). */
 #include "bench.h"
+#include "export.h"
 #include "h5io.h"
 #include "runner.h"
 #include "task.h"
@@ -21,6 +22,7 @@ static void usage(FILE *out) {
             "  run EXPERIMENT.ini run a grid of experiments into one HDF5 file\n"
             "  train              one run from flags, for quick trials\n"
             "  show FILE.h5       the comparison table of a results file\n"
+            "  export FILE.h5     the summary (or --curves) of a results file as CSV\n"
             "  trace              one forward/backward pass written to HDF5\n"
             "  bench              time one training step of the benchmark workloads\n",
             RNNBENCH_VERSION);
@@ -92,6 +94,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "show")) return cmd_show(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     print_error("rnnbench: unknown command '%s' (rnnbench --help lists them)", cmd);
     return 2;

@@ -60,6 +60,12 @@ int results_open(Results *rs, const char *path, const Experiment *ex, int force,
         if (stat(path, &out_st) == 0 && out_st.st_ino == st.st_ino && out_st.st_dev == st.st_dev)
             return fail_open(rs, err, n, status, 2, "%s is the experiment file itself; give another -o%s", path, "");
     }
+    /* the output's folder (results/ by default) is made when missing; only
+       its last component, so that a mistyped path is an error, not a tree */
+    char dir[1024];
+    dir_of(path, dir, sizeof dir);
+    if (stat(dir, &st) != 0 && mkdir_if_missing(dir) != 0)
+        return fail_open(rs, err, n, status, 1, "cannot create the folder '%s' for the results: %s", dir, strerror(errno));
     /* one writer: nothing is created or replaced before this */
     if (output_lock(path, &rs->lock_fd, err, n) != 0) { *status = 1; results_close(rs); return -1; }
     time_t now = time(NULL);
@@ -70,13 +76,25 @@ int results_open(Results *rs, const char *path, const Experiment *ex, int force,
     MainInfo mi = inspect_main(rs, want);
     int parts_exist = access(rs->parts, F_OK) == 0;
     switch (mi.kind) {
+    case MAIN_GROWN:
+        if (force) { /* --force starts over, whatever the file holds */
+            forget_rows(rs);
+            history_forget(rs);
+            clear_parts(rs);
+            mi.complete = 0;
+            rs->grown_from[0] = '\0';
+            break;
+        }
+        /* the same build's checks as for the same experiment */
+        /* fall through */
     case MAIN_SAME:
         if (mi.provenance_err[0] && !force)
             return fail_open(rs, err, n, status, 2,
                              "%s was written by another build of rnnbench: %s; resuming would mix two builds' numbers "
                              "in one file (use that build, -o another file, or --force to start over)",
                              path, mi.provenance_err);
-        if (mi.provenance_err[0]) { forget_rows(rs); clear_parts(rs); mi.complete = 0; }
+        if (mi.provenance_err[0]) { forget_rows(rs); history_forget(rs); clear_parts(rs); mi.complete = 0; }
+        rs->grown = mi.kind == MAIN_GROWN;
         break;
     case MAIN_OTHER_EXPERIMENT:
     case MAIN_FOREIGN:
@@ -109,7 +127,8 @@ int results_open(Results *rs, const char *path, const Experiment *ex, int force,
         fprintf(stderr, "rnnbench: %s: the summary table was unreadable; rebuilt it from the %d runs the file still holds\n",
                 path, rs->n_rows);
     PartsScan ps;
-    if (scan_parts(rs, &ps, want, mi.kind == MAIN_SAME && mi.complete) != 0)
+    int main_complete = (mi.kind == MAIN_SAME || rs->grown) && mi.complete;
+    if (scan_parts(rs, &ps, want, main_complete) != 0)
         return fail_open(rs, err, n, status, 1, "out of memory reading %s%s", rs->parts, "");
     if (ps.other_build && !force)
         return fail_open(rs, err, n, status, 2,
@@ -117,6 +136,7 @@ int results_open(Results *rs, const char *path, const Experiment *ex, int force,
                          "(use that build, -o another file, or --force to start over)", path, ps.provenance_err);
     if (ps.other_build) { /* --force: start over, as the message says */
         forget_rows(rs);
+        history_forget(rs);
         clear_parts(rs);
         mi.complete = 0;
     }
@@ -133,9 +153,11 @@ int results_open(Results *rs, const char *path, const Experiment *ex, int force,
         rs->index_written_s = -1; /* nothing to write: results_finish knows */
         return 0;
     }
+    if (versions_add_current(rs) != 0)
+        return fail_open(rs, err, n, status, 1, "out of memory%s%s", "", "");
     if (mkdir_if_missing(rs->parts) != 0)
         return fail_open(rs, err, n, status, 1, "cannot create '%s': %s", rs->parts, strerror(errno));
-    if (mi.kind == MAIN_SAME && mi.complete && rs->n_rows > 0) {
+    if (main_complete && (rs->n_rows > 0 || rs->n_dropped > 0)) {
         /* FILE.h5 is about to become an index: its runs stay reachable as
            parts/base.h5 (a second name for the same file, so nothing is copied) */
         int linked = link(path, rs->base) == 0;
@@ -154,6 +176,7 @@ void results_close(Results *rs) {
     free(rs->rows);
     free(rs->row_of);
     free(rs->source);
+    history_forget(rs);
     rs->rows = NULL;
     rs->row_of = NULL;
     rs->source = NULL;

@@ -38,7 +38,9 @@
    grows with the number of runs finished */
 #define RESULTS_INDEX_INTERVAL_S 2.0
 
-typedef enum { SRC_NONE, SRC_PART, SRC_BASE } RunSource; /* where a recorded run's data is */
+/* where a recorded run's data is: parts/<id>.h5, base.h5's /runs/<id>, or
+   base.h5's /dropped/runs/<id> (a run an earlier version dropped, back in the grid) */
+typedef enum { SRC_NONE, SRC_PART, SRC_BASE, SRC_BASE_DROPPED } RunSource;
 
 typedef struct {
     char path[1024];
@@ -55,16 +57,31 @@ typedef struct {
     int lock_fd;
     int base_unreadable; /* parts/base.h5 could not be read safely */
     int index_dirty;    /* rows not yet in the index */
+    /* a study that grew (results_history.c): the runs of earlier versions
+       of the experiment that are not in this grid, kept under /dropped
+       (their data in base.h5, at runs/<id>, or dropped/runs/<id> when an
+       earlier version had dropped them already); the experiment's texts,
+       earliest first, this one last; the hash of the version grown from */
+    SummaryRow *dropped;
+    char *dropped_in_dropped;
+    int n_dropped, cap_dropped;
+    char **versions;
+    int n_versions;
+    char grown_from[32];
+    int grown;          /* FILE.h5 held another version of this experiment */
     double index_written_s;
     pthread_mutex_t mu;
 } Results;
 
 uint64_t experiment_hash(const Experiment *ex);
 
-/* Locks and opens or creates the results of ex at path. An existing file of
-   the same experiment written by the same build is resumed (its finished runs
-   are kept, failed ones retried); one of another experiment or build, or
-   not a results file, is an error unless force. Returns 0, or -1 with a
+/* Locks and opens or creates the results of ex at path (its folder made if
+   missing). An existing file of the same experiment written by the same
+   build is resumed (its finished runs are kept, failed ones retried). One of
+   another version of the experiment, sharing finished runs with it, grows:
+   those runs are kept, the others are kept under /dropped (rs->grown). One
+   of another experiment or build, or not a results file, is an error unless
+   force (which starts over). Returns 0, or -1 with a
    one-line reason in err (status 2 for bad input, 1 for I/O or a busy
    output). Messages about what was repaired go to stderr. */
 int results_open(Results *rs, const char *path, const Experiment *ex, int force, char *err,
@@ -92,6 +109,8 @@ typedef struct {
     char experiment[128];
 } ResultsView;
 int results_read(const char *path, ResultsView *v, char *err, size_t n);
+/* the same in this process: for a child that is already isolated (isolate.h) */
+int results_read_here(const char *path, ResultsView *v, char *err, size_t n);
 void results_view_free(ResultsView *v);
 
 /* Prints the grouped comparison table (median over seeds). */

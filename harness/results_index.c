@@ -41,31 +41,40 @@ static int write_file_attrs(hid_t f, const Results *rs, int complete) {
     rc |= h5_attr_int(f, "n_finished", rs->n_finished);
     rc |= h5_attr_int(f, "n_failed", rs->n_rows - rs->n_finished);
     rc |= h5_attr_int(f, "complete", complete);
+    rc |= versions_write_attrs(rs, f);
     rc |= h5_seal(f);
     return rc;
 }
 
-/* /runs/<id> of the new file: a copy (consolidate) or an external link */
-static int put_run(Results *rs, hid_t runs, const char *id, int src, int consolidate, char *err, size_t n) {
-    char file[1300], rel[1300], obj[64];
+/* dest/name in the new file: a copy (consolidate) or an external link of
+   obj in base.h5 (from_base) or of a part's root */
+int put_object(Results *rs, hid_t dest, const char *name, int from_base, const char *obj, int consolidate,
+               char *err, size_t n) {
+    char file[1300], rel[1300];
     const char *parts_base = base_name(rs->parts);
-    if (src == SRC_BASE) {
+    if (from_base) {
         snprintf(file, sizeof file, "%s", rs->base);
         snprintf(rel, sizeof rel, "%s/base.h5", parts_base);
-        snprintf(obj, sizeof obj, "/runs/%s", id);
     } else {
-        snprintf(file, sizeof file, "%s/%s.h5", rs->parts, id);
-        snprintf(rel, sizeof rel, "%s/%s.h5", parts_base, id);
-        snprintf(obj, sizeof obj, "/");
+        snprintf(file, sizeof file, "%s/%s.h5", rs->parts, name);
+        snprintf(rel, sizeof rel, "%s/%s.h5", parts_base, name);
     }
-    if (!consolidate) return H5Lcreate_external(rel, obj, runs, id, H5P_DEFAULT, H5P_DEFAULT) < 0 ? -1 : 0;
+    if (!consolidate) return H5Lcreate_external(rel, obj, dest, name, H5P_DEFAULT, H5P_DEFAULT) < 0 ? -1 : 0;
     hid_t fapl = h5_fapl();
     hid_t srcf = H5Fopen(file, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
-    int rc = srcf >= 0 && H5Ocopy(srcf, obj, runs, id, H5P_DEFAULT, H5P_DEFAULT) >= 0 ? 0 : -1;
+    int rc = srcf >= 0 && H5Ocopy(srcf, obj, dest, name, H5P_DEFAULT, H5P_DEFAULT) >= 0 ? 0 : -1;
     if (srcf >= 0) H5Fclose(srcf);
-    if (rc) snprintf(err, n, "cannot copy run %s from '%s'", id, file);
+    if (rc) snprintf(err, n, "cannot copy run %s from '%s'", name, file);
     return rc;
+}
+
+/* /runs/<id> of the new file, from where the run's data is */
+static int put_run(Results *rs, hid_t runs, const char *id, int src, int consolidate, char *err, size_t n) {
+    char obj[80];
+    if (src == SRC_PART) snprintf(obj, sizeof obj, "/");
+    else snprintf(obj, sizeof obj, "%s/%s", src == SRC_BASE_DROPPED ? "/dropped/runs" : "/runs", id);
+    return put_object(rs, runs, id, src != SRC_PART, obj, consolidate, err, n);
 }
 
 /* Writes FILE.h5: the index (external links into the parts) or, when
@@ -91,6 +100,7 @@ int write_main(Results *rs, int consolidate, char *err, size_t n) {
         rc = put_run(rs, runs, rs->rows[i].id, rs->source[idx], consolidate, err, n);
     }
     if (runs >= 0) H5Gclose(runs);
+    if (rc == 0) rc = history_write(rs, f, consolidate, err, n);
     if (H5Fclose(f) < 0) rc = -1;
     if (rc != 0) {
         if (!err[0]) snprintf(err, n, "cannot write '%s' (disk full or not writable?)", tmp);

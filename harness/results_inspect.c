@@ -51,6 +51,7 @@ int rows_from_complete(Results *rs, hid_t f, int *summary_ok) {
             got++;
         }
         free(rows);
+        dropped_from_complete(rs, f);
         return got;
     }
     hid_t runs = H5Lexists(f, "runs", H5P_DEFAULT) > 0 ? H5Gopen2(f, "runs", H5P_DEFAULT) : -1;
@@ -67,6 +68,7 @@ int rows_from_complete(Results *rs, hid_t f, int *summary_ok) {
         H5Gclose(g);
     }
     H5Gclose(runs);
+    dropped_from_complete(rs, f); /* its /dropped; those of /runs not in the grid are lost with the summary */
     return got;
 }
 
@@ -87,7 +89,8 @@ static void copy_runs_to_memory(Results *rs, hid_t f, int fd) {
         hid_t mem = H5Fcreate("probe", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
         H5Pclose(fapl);
         char obj[64];
-        snprintf(obj, sizeof obj, "runs/%s", rs->rows[i].id);
+        int in_dropped = rs->source[rs->rows[i].run_index] == SRC_BASE_DROPPED;
+        snprintf(obj, sizeof obj, "%sruns/%s", in_dropped ? "dropped/" : "", rs->rows[i].id);
         int ok = mem >= 0 && H5Ocopy(f, obj, mem, "run", H5P_DEFAULT, H5P_DEFAULT) >= 0;
         if (mem >= 0) H5Fclose(mem);
         if (!ok) write_all(fd, rs->rows[i].id, 16);
@@ -99,7 +102,9 @@ static int probe_files(void *arg, int fd) {
     Probe *p = arg;
     MainInfo mi = inspect_main_direct(p->rs, p->want_hash);
     hid_t f = -1;
-    if (mi.kind == MAIN_SAME && mi.complete) {
+    if (mi.kind == MAIN_GROWN && mi.complete) {
+        f = open_ro(p->rs->path); /* its runs are all copied into the grown file */
+    } else if (mi.kind == MAIN_SAME && mi.complete) {
         /* its runs are copied again only when some are to be run or its summary rebuilt */
         if (p->rs->n_finished < p->rs->ex->n_runs || !mi.summary_ok) f = open_ro(p->rs->path);
     } else if (access(p->rs->base, F_OK) == 0) {
@@ -137,7 +142,7 @@ MainInfo inspect_main(Results *rs, const char *want_hash) {
         return mi;
     }
     mi = inspect_main_direct(rs, want_hash);
-    if (st == ISOLATED_OK && mi.kind == MAIN_SAME && mi.complete) {
+    if (st == ISOLATED_OK && (mi.kind == MAIN_SAME || mi.kind == MAIN_GROWN) && mi.complete) {
         /* runs the child could not copy are damaged beyond their attributes: run again */
         for (size_t at = 2; at + 16 <= len; at += 16) {
             char id[17];
@@ -163,8 +168,10 @@ static MainInfo inspect_main_direct(Results *rs, const char *want_hash) {
     int ours_format = 0;
     if (h5_check_seal(f) != 0) {
         mi.kind = MAIN_UNREADABLE; /* a string attribute was changed: nothing of it can be trusted */
-    } else if (is_ours(f, want_hash, &ours_format)) {
-        mi.kind = MAIN_SAME;
+    } else if (is_ours(f, want_hash, &ours_format) ||
+               (ours_format && shares_runs(f, rs->ex) &&
+                h5_read_attr_str(f, "experiment_hash", rs->grown_from, sizeof rs->grown_from) == 0)) {
+        mi.kind = rs->grown_from[0] ? MAIN_GROWN : MAIN_SAME;
         long long c = 0;
         h5_read_attr_long(f, "complete", &c);
         mi.complete = c == 1;
@@ -173,6 +180,7 @@ static MainInfo inspect_main_direct(Results *rs, const char *want_hash) {
             H5Fclose(f);
             return mi;
         }
+        versions_read(rs, f);
         if (mi.complete) {
             rows_from_complete(rs, f, &mi.summary_ok);
         } else {

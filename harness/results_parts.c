@@ -40,7 +40,21 @@ static hid_t open_trusted(Results *rs, PartsScan *ps, const char *name, const ch
     char path[1400];
     snprintf(path, sizeof path, "%s/%s", rs->parts, name);
     hid_t f = open_ro(path);
-    if (f < 0 || h5_check_seal(f) != 0 || !is_ours(f, want_hash, NULL)) {
+    /* A part is a run of this grid when its id is (a run's id is its
+       parameters and the experiment seed), whichever version of the
+       experiment wrote it: a grown study keeps the parts of the version it
+       grew from. base.h5 is only ever an earlier FILE.h5, of this version or
+       an earlier one; only its runs of this grid are used. */
+    int ours_format = 0, ours = 0;
+    if (f >= 0 && !is_ours(f, want_hash, &ours_format)) {
+        char id[32] = "";
+        if (!strcmp(name, "base.h5")) ours = ours_format;
+        else ours = h5_read_attr_str(f, "id", id, sizeof id) == 0 && !strncmp(id, name, 16) && strlen(id) == 16 &&
+                    h5_read_attr_str(f, "experiment_hash", id, sizeof id) == 0;
+    } else {
+        ours = f >= 0;
+    }
+    if (f < 0 || h5_check_seal(f) != 0 || !ours) {
         if (f >= 0) H5Fclose(f);
         move_stale(rs, ps, name);
         return -1;

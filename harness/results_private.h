@@ -34,10 +34,16 @@ void hash_text(const Results *rs, char *out, size_t n);
    consolidate, the self-contained file with the runs copied in. 0, or -1
    with err saying why. */
 int write_main(Results *rs, int consolidate, char *err, size_t n);
+/* dest/name in the new file: a copy (consolidate) or an external link of
+   obj in base.h5 (from_base) or of parts/<name>.h5's root; 0 or -1 */
+int put_object(Results *rs, hid_t dest, const char *name, int from_base, const char *obj, int consolidate,
+               char *err, size_t n);
 
 /* ---- results_inspect.c */
 
-typedef enum { MAIN_ABSENT, MAIN_SAME, MAIN_OTHER_EXPERIMENT, MAIN_FOREIGN, MAIN_UNREADABLE } MainKind;
+/* MAIN_GROWN: another version of this experiment (a results file of
+   another grid that shares finished runs with this one) */
+typedef enum { MAIN_ABSENT, MAIN_SAME, MAIN_GROWN, MAIN_OTHER_EXPERIMENT, MAIN_FOREIGN, MAIN_UNREADABLE } MainKind;
 
 /* what FILE.h5 is */
 typedef struct {
@@ -58,6 +64,25 @@ int is_ours(hid_t f, const char *want_hash, int *ours_format);
 int rows_from_complete(Results *rs, hid_t f, int *summary_ok);
 /* FILE.h5 and base.h5, read first in a child; the runs found are recorded in rs */
 MainInfo inspect_main(Results *rs, const char *want_hash);
+
+/* ---- results_history.c */
+
+/* 1 when f's summary has a finished run of ex */
+int shares_runs(hid_t f, const Experiment *ex);
+/* the runs of a complete file f that are not in the grid, from its /runs
+   and its /dropped, into rs->dropped; and those of its /dropped that are
+   back in the grid into rs's rows (SRC_BASE_DROPPED) */
+void dropped_from_complete(Results *rs, hid_t f);
+/* the experiment texts f records into rs->versions */
+void versions_read(Results *rs, hid_t f);
+/* this experiment's text, appended when it differs from the last one; 0 or -1 (memory) */
+int versions_add_current(Results *rs);
+/* forgets the dropped runs and the versions (starting over) */
+void history_forget(Results *rs);
+/* writes /dropped (its summary and runs: copies, or links when an index)
+   and the versions' attributes into f; 0, or -1 with err */
+int history_write(Results *rs, hid_t f, int consolidate, char *err, size_t n);
+int versions_write_attrs(const Results *rs, hid_t f);
 
 /* ---- results_parts.c */
 

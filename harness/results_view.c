@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int read_direct(const char *path, ResultsView *v, char *err, size_t n) {
+int results_read_here(const char *path, ResultsView *v, char *err, size_t n) {
     memset(v, 0, sizeof *v);
     h5_quiet();
     if (access(path, R_OK) != 0) {
@@ -70,7 +70,7 @@ typedef struct {
 static int read_to_pipe(void *arg, int fd) {
     ViewHeader h;
     memset(&h, 0, sizeof h);
-    h.rc = read_direct(arg, &h.view, h.err, sizeof h.err);
+    h.rc = results_read_here(arg, &h.view, h.err, sizeof h.err);
     int rc = write_all(fd, &h, sizeof h);
     if (h.rc == 0 && rc == 0) rc = write_all(fd, h.view.rows, (size_t)h.view.n_rows * sizeof(SummaryRow));
     results_view_free(&h.view);
@@ -91,7 +91,7 @@ int results_read(const char *path, ResultsView *v, char *err, size_t n) {
     int rc = -1;
     if (st == ISOLATED_NO_CHILD) {
         free(buf);
-        return read_direct(path, v, err, n); /* no process to spare: read it here */
+        return results_read_here(path, v, err, n); /* no process to spare: read it here */
     } else if (st == ISOLATED_CRASHED) {
         snprintf(err, n, "%s: damaged HDF5 file (the HDF5 library crashed reading it: signal %d)", path, sig);
     } else if (st == ISOLATED_TIMED_OUT) {

@@ -73,6 +73,7 @@ int results_finish(Results *rs, char *err, size_t n) {
         if (rs->source[rs->rows[i].run_index] == SRC_PART && stat(p, &st) == 0)
             need += (unsigned long long)st.st_size + st.st_size / 4;
     }
+    uses_base |= rs->n_dropped > 0; /* the dropped runs are copied from base.h5 */
     if (uses_base && stat(rs->base, &st) == 0) need += (unsigned long long)st.st_size + st.st_size / 4;
     /* the index first, so that it lists every run even if combining fails */
     int rc = rs->index_dirty ? write_main(rs, 0, err, n) : 0;

@@ -71,10 +71,24 @@ static void fmt_time(double s, char *out, size_t n) {
 
 typedef struct {
     int tty, quiet;
-    int total, done_before, done, running;
+    int total, done_before, done;
+    int threads, todo, ended; /* workers, runs to do, runs ended (finished, failed or cancelled) */
     double t0, cost_total, cost_done;
     double last_line;   /* when the last plain line was printed */
+    int printed;        /* a plain line was printed */
 } Progress;
+
+/* seconds between two plain progress lines (stderr not a terminal) */
+#define PROGRESS_PLAIN_INTERVAL_S 5
+
+/* Runs in flight: with dynamic scheduling every worker is busy while runs
+   remain, so this is the workers' count capped by what is left (a count of
+   runs between start and end reads one too low each time a run ends, just
+   before the worker takes the next). */
+static int progress_running(const Progress *p) {
+    int left = p->todo - p->ended;
+    return left < p->threads ? left : p->threads;
+}
 
 static void progress_show(Progress *p, int final) {
     if (p->quiet) return;
@@ -91,14 +105,15 @@ static void progress_show(Progress *p, int final) {
         for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
         fprintf(stderr, "\r[%s] %d/%d runs, %d running, elapsed %s, ETA %s ", bar, done, p->total,
-                p->running, el_s, eta_s);
-        if (final) fputc('\n', stderr);
+                progress_running(p), el_s, eta_s); /* run_experiment ends the line */
     } else {
-        /* a log file gets a line every few seconds, not one per run */
-        if (!final && done < p->total && el - p->last_line < 5) return;
+        /* a log file gets the first line, then one every few seconds (not
+           one per run), and the last */
+        if (!final && p->printed && done < p->total && el - p->last_line < PROGRESS_PLAIN_INTERVAL_S) return;
         p->last_line = el;
+        p->printed = 1;
         fprintf(stderr, "rnnbench: %d/%d runs done, %d running, elapsed %s, ETA %s\n", done, p->total,
-                p->running, el_s, eta_s);
+                progress_running(p), el_s, eta_s);
     }
     fflush(stderr);
 }
@@ -204,6 +219,10 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
         print_error("rnnbench: %s", err);
         return status;
     }
+    if (rs.grown) /* said even with --quiet: runs may have left the grid */
+        fprintf(stderr, "rnnbench: %s holds another version of this experiment: kept %d, new %d, dropped %d%s\n",
+                opt->out, rs.n_finished, ex->n_runs - rs.n_finished, rs.n_dropped,
+                rs.n_dropped ? " (the dropped runs stay in the file, under /dropped)" : "");
     Todo *todo = malloc((size_t)(ex->n_runs > 0 ? ex->n_runs : 1) * sizeof(Todo));
     if (!todo) { fprintf(stderr, "rnnbench: out of memory\n"); results_close(&rs); return 1; }
     int n_todo = 0, n_retry = 0;
@@ -238,14 +257,16 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
             threads = use;
         }
     }
-    Progress prog = {isatty(2), opt->quiet, ex->n_runs, rs.n_finished, 0, 0, now_s(), cost_total, 0, 0};
-    if (!opt->quiet && rs.n_rows > 0 && n_todo > 0)
+    Progress prog = {isatty(2), opt->quiet, ex->n_runs, rs.n_finished, 0, threads, n_todo, 0,
+                     now_s(), cost_total, 0, 0, 0};
+    if (!opt->quiet && rs.n_rows > 0 && n_todo > 0 && !rs.grown)
         fprintf(stderr, "rnnbench: resuming %s: %d of %d runs already finished%s\n", opt->out, rs.n_finished,
                 ex->n_runs, n_retry ? "; retrying the ones that failed" : "");
     int failed_runs = 0, io_failed = 0;
     Flusher fl = {&rs, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
     pthread_t flush_th;
     int flusher_started = n_todo > 0 && pthread_create(&flush_th, NULL, flush_loop, &fl) == 0;
+    if (n_todo > 0) progress_show(&prog, 0); /* the first line as the runs start */
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int k = 0; k < n_todo; k++) {
@@ -254,8 +275,6 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
         stop = io_failed;
         if (stop || stop_signal) continue;
         const RunConfig *cfg = &ex->runs[todo[k].index];
-#pragma omp critical(progress)
-        { prog.running++; }
         RunResult r;
         int rc = train_run(cfg, &r, &stop_signal);
         char werr[1400] = "";
@@ -266,7 +285,7 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
         int wrc = rc == 1 || io_stopped ? 0 : results_add(&rs, &r, todo[k].index, werr, sizeof werr);
 #pragma omp critical(progress)
         {
-            prog.running--;
+            prog.ended++;
             if (rc == -1) {
                 failed_runs++;
                 fprintf(stderr, "%srnnbench: run %s (%s on %s, delay %d) failed: %s (recorded; the next run of this command retries it)\n",
@@ -281,8 +300,8 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
             if (rc != 1) { /* a cancelled run is not kept */
                 prog.done += rc == 0;
                 prog.cost_done += todo[k].cost;
-                progress_show(&prog, 0);
             }
+            progress_show(&prog, prog.ended == n_todo); /* the last line always, failures included */
         }
         run_result_free(&r);
     }
@@ -330,14 +349,19 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
 
 static void run_usage(FILE *out) {
     fprintf(out,
-            "usage: rnnbench run EXPERIMENT.ini [-o results/NAME.h5] [-j THREADS] [--quiet] [--force] [--plan]\n"
+            "usage: rnnbench run EXPERIMENT.ini [-o results/NAME.h5] [-j THREADS] [--set KEY=VALUE]...\n"
+            "                    [--quiet] [--force] [--plan]\n"
             "Runs every run of the experiment's grid, in parallel across cores (one run per thread),\n"
             "into one HDF5 file (default results/<experiment name>.h5), then prints the comparison\n"
-            "table. Running the same command again resumes: finished runs are kept.\n"
+            "table. Running the same command again resumes: finished runs are kept. When the\n"
+            "experiment file changed, the finished runs still in its grid are kept, the new ones\n"
+            "run, and runs no longer in it stay in FILE under /dropped.\n"
             "  -o FILE      results file\n"
             "  -j N         threads (default: OMP_NUM_THREADS, else all cores)\n"
+            "  --set KEY=VALUE  as if `KEY = VALUE` were written in every [grid] section (replacing\n"
+            "               its own line of KEY); a list or a distribution as in the file; repeatable\n"
             "  --quiet      no progress line\n"
-            "  --force      overwrite FILE even if it holds another experiment\n"
+            "  --force      start over: replace FILE even if it holds another experiment\n"
             "  --plan       list the runs in the order they would start (longest first, by\n"
             "               estimated multiply-adds) and exit; nothing is written\n");
 }
@@ -371,11 +395,15 @@ int cmd_run(int argc, char **argv) {
                                          {"quiet", no_argument, 0, 'q'},
                                          {"force", no_argument, 0, 'f'},
                                          {"plan", no_argument, 0, 'p'},
+                                         {"set", required_argument, 0, 's'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     RunOptions ro = {0};
     const char *out = NULL;
-    int opt, plan = 0;
+    int opt, plan = 0, n_set = 0;
+    /* the --set options, in order: argv outlives them */
+    const char **set = calloc((size_t)argc, sizeof *set);
+    if (!set) { fprintf(stderr, "rnnbench: out of memory\n"); return 1; }
     optind = 1;
     opterr = 0; /* our own one-line messages */
     while ((opt = getopt_long(argc, argv, ":o:j:qh", opts, NULL)) != -1) {
@@ -395,19 +423,23 @@ int cmd_run(int argc, char **argv) {
         case 'q': ro.quiet = 1; break;
         case 'f': ro.force = 1; break;
         case 'p': plan = 1; break;
-        case 'h': run_usage(stdout); return 0;
+        case 's': set[n_set++] = optarg; break;
+        case 'h': run_usage(stdout); free(set); return 0;
         case '?':
-        case ':': print_getopt_error("run", opt, argv); return 2;
-        default: run_usage(stderr); return 2;
+        case ':': print_getopt_error("run", opt, argv); free(set); return 2;
+        default: run_usage(stderr); free(set); return 2;
         }
     }
     if (optind != argc - 1) {
         run_usage(stderr);
+        free(set);
         return 2;
     }
     Experiment ex;
     char err[2048];
-    if (grid_load(argv[optind], &ex, err, sizeof err) != 0) {
+    int loaded = grid_load_set(argv[optind], set, n_set, &ex, err, sizeof err);
+    free(set);
+    if (loaded != 0) {
         fprintf(stderr, "%s\n", err);
         return 2;
     }

@@ -15,26 +15,19 @@ static hid_t str_type(size_t n) {
     return t;
 }
 
-/* a column of the table: its name, where it is in SummaryRow, its HDF5 type */
-typedef struct {
-    const char *name;
-    size_t offset;
-    hid_t type;
-} Column;
-
 static int cmp_columns(const void *a, const void *b) {
-    size_t x = ((const Column *)a)->offset, y = ((const Column *)b)->offset;
+    size_t x = ((const SummaryColumn *)a)->offset, y = ((const SummaryColumn *)b)->offset;
     return (x > y) - (x < y);
 }
 
-/* The compound type of /summary: the run's own columns listed here and the
-   metrics' columns (metrics.c), as members in the order of SummaryRow's
-   fields, so that their names, order and offsets follow the struct. */
-static hid_t summary_type(void) {
-    Column col[64];
-    int n = 0, too_many = 0;
-#define STR(f) col[n++] = (Column){#f, offsetof(SummaryRow, f), str_type(sizeof(((SummaryRow *)0)->f))}
-#define NUM(f, ty) col[n++] = (Column){#f, offsetof(SummaryRow, f), H5Tcopy(ty)}
+/* The columns of /summary: the run's own listed here and the metrics'
+   (metrics.c), in the order of SummaryRow's fields, so that their names,
+   order and offsets follow the struct. */
+int summary_columns(SummaryColumn *col, int max) {
+    int n = 0;
+    if (max < 32) return -1;
+#define STR(f) col[n++] = (SummaryColumn){#f, offsetof(SummaryRow, f), str_type(sizeof(((SummaryRow *)0)->f))}
+#define NUM(f, ty) col[n++] = (SummaryColumn){#f, offsetof(SummaryRow, f), H5Tcopy(ty)}
     STR(id); STR(section); STR(task); NUM(delay, H5T_NATIVE_INT32); STR(cell);
     NUM(hidden, H5T_NATIVE_INT32); NUM(batch, H5T_NATIVE_INT32); NUM(steps, H5T_NATIVE_INT64);
     STR(optimizer); NUM(lr, H5T_NATIVE_DOUBLE); NUM(momentum, H5T_NATIVE_DOUBLE);
@@ -45,19 +38,36 @@ static hid_t summary_type(void) {
     NUM(run_index, H5T_NATIVE_INT32);
 #undef STR
 #undef NUM
+    int too_many = 0;
     for (int i = 0; i < n_metrics; i++) {
         const Metric *m = &metrics[i];
         if (!(m->where & METRIC_IN_SUMMARY)) continue;
-        if (n == (int)(sizeof col / sizeof col[0])) { too_many = 1; break; } /* no table short of a column */
-        col[n++] = (Column){m->name, m->column, metric_column_h5type(m->column_type, m->column_size)};
+        if (n == max) { too_many = 1; break; } /* no table short of a column */
+        col[n++] = (SummaryColumn){m->name, m->column, metric_column_h5type(m->column_type, m->column_size)};
     }
     qsort(col, (size_t)n, sizeof col[0], cmp_columns);
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(SummaryRow));
-    int ok = t >= 0 && !too_many;
-    for (int i = 0; i < n; i++) {
-        if (col[i].type < 0 || (ok && H5Tinsert(t, col[i].name, col[i].offset, col[i].type) < 0)) ok = 0;
-        if (col[i].type >= 0) H5Tclose(col[i].type);
+    if (too_many) {
+        summary_columns_free(col, n);
+        return -1;
     }
+    return n;
+}
+
+void summary_columns_free(SummaryColumn *col, int n) {
+    for (int i = 0; i < n; i++)
+        if (col[i].type >= 0) H5Tclose(col[i].type);
+}
+
+/* The compound type of /summary, from its columns */
+static hid_t summary_type(void) {
+    SummaryColumn col[64];
+    int n = summary_columns(col, 64);
+    if (n < 0) return -1;
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(SummaryRow));
+    int ok = t >= 0;
+    for (int i = 0; i < n; i++)
+        if (col[i].type < 0 || (ok && H5Tinsert(t, col[i].name, col[i].offset, col[i].type) < 0)) ok = 0;
+    summary_columns_free(col, n);
     if (!ok && t >= 0) {
         H5Tclose(t);
         t = -1;

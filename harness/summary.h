@@ -39,6 +39,17 @@ typedef struct {
     int32_t run_index;  /* position in the experiment's run list (for stable ordering) */
 } SummaryRow;
 
+/* a column of the table: its name, where it is in SummaryRow, its HDF5 type */
+typedef struct {
+    const char *name;
+    size_t offset;
+    hid_t type;
+} SummaryColumn;
+/* the table's columns in order into col (room for max); their number, or
+   -1. summary_columns_free closes their types. */
+int summary_columns(SummaryColumn *col, int max);
+void summary_columns_free(SummaryColumn *col, int n);
+
 /* a row counts as finished unless its run failed (failed runs are retried) */
 int summary_row_finished(const SummaryRow *row);
 
