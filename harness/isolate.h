@@ -17,7 +17,8 @@ typedef enum {
 
 /* Runs fn(arg, fd) in a child; what it writes to fd is returned in *out
    (malloc'ed, *out_len bytes; free it). The child shares nothing back but
-   those bytes: fn must not change files. */
+   those bytes: fn must not change files. RNNBENCH_READ_TIMEOUT_S, when set
+   to a smaller positive number of seconds, shortens timeout_s. */
 IsolatedStatus isolated_run(int (*fn)(void *arg, int fd), void *arg, double timeout_s, char **out,
                             size_t *out_len, int *signal_out);
 

@@ -46,38 +46,10 @@ static uint64_t eval_seed(const RunConfig *cfg) {
     return hash_bytes(text, strlen(text), 0);
 }
 
-static int eval_make(const Task *task, const RunConfig *cfg, const TaskShape *s, EvalSet *e) {
+/* room for n_seqs sequences in chunks of EVAL_CHUNK: chunk c gets B[c]
+   sequences of up to max_len steps; -1 when out of memory */
+static int eval_alloc(EvalSet *e, int n_seqs, const TaskShape *s) {
     memset(e, 0, sizeof *e);
-    int n = (cfg->eval_size + EVAL_CHUNK - 1) / EVAL_CHUNK;
-    e->n_chunks = n;
-    e->T = calloc(n, sizeof(int));
-    e->B = calloc(n, sizeof(int));
-    e->x = calloc(n, sizeof(real *));
-    e->target = calloc(n, sizeof(real *));
-    e->mask = calloc(n, sizeof(real *));
-    if (!e->T || !e->B || !e->x || !e->target || !e->mask) return -1;
-    Rng rng;
-    rng_seed(&rng, eval_seed(cfg));
-    for (int c = 0; c < n; c++) {
-        int B = cfg->eval_size - c * EVAL_CHUNK;
-        if (B > EVAL_CHUNK) B = EVAL_CHUNK;
-        size_t TB = (size_t)s->max_len * B;
-        e->B[c] = B;
-        e->x[c] = malloc(TB * s->X * sizeof(real));
-        e->target[c] = malloc(TB * s->Y * sizeof(real));
-        e->mask[c] = malloc(TB * sizeof(real));
-        if (!e->x[c] || !e->target[c] || !e->mask[c]) return -1;
-        e->T[c] = task->generate(&cfg->task_params, &rng, B, e->x[c], e->target[c], e->mask[c]);
-    }
-    return 0;
-}
-
-/* split `which` of a data-set task, in chunks of EVAL_CHUNK sequences in
-   the file's order */
-static int held_out_make(const Task *task, const RunConfig *cfg, const TaskShape *s, HeldOutSplit which,
-                         EvalSet *e) {
-    memset(e, 0, sizeof *e);
-    int n_seqs = task->held_out->n_sequences(&cfg->task_params, which);
     int n = (n_seqs + EVAL_CHUNK - 1) / EVAL_CHUNK;
     e->n_chunks = n;
     e->T = calloc(n, sizeof(int));
@@ -95,9 +67,27 @@ static int held_out_make(const Task *task, const RunConfig *cfg, const TaskShape
         e->target[c] = malloc(TB * s->Y * sizeof(real));
         e->mask[c] = malloc(TB * sizeof(real));
         if (!e->x[c] || !e->target[c] || !e->mask[c]) return -1;
-        e->T[c] = task->held_out->batch(&cfg->task_params, which, c * EVAL_CHUNK, B, e->x[c], e->target[c],
-                                         e->mask[c]);
     }
+    return 0;
+}
+
+static int eval_make(const Task *task, const RunConfig *cfg, const TaskShape *s, EvalSet *e) {
+    if (eval_alloc(e, cfg->eval_size, s) != 0) return -1;
+    Rng rng;
+    rng_seed(&rng, eval_seed(cfg));
+    for (int c = 0; c < e->n_chunks; c++)
+        e->T[c] = task->generate(&cfg->task_params, &rng, e->B[c], e->x[c], e->target[c], e->mask[c]);
+    return 0;
+}
+
+/* split `which` of a data-set task, in chunks of EVAL_CHUNK sequences in
+   the file's order */
+static int held_out_make(const Task *task, const RunConfig *cfg, const TaskShape *s, HeldOutSplit which,
+                         EvalSet *e) {
+    if (eval_alloc(e, task->held_out->n_sequences(&cfg->task_params, which), s) != 0) return -1;
+    for (int c = 0; c < e->n_chunks; c++)
+        e->T[c] = task->held_out->batch(&cfg->task_params, which, c * EVAL_CHUNK, e->B[c], e->x[c],
+                                         e->target[c], e->mask[c]);
     return 0;
 }
 

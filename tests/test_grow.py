@@ -183,9 +183,17 @@ def test_an_interrupted_growth_resumes(tmp_path):
     p.wait()
     p = subprocess.Popen([RNNBENCH, "run", grown, "-o", out, "-j", "2"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # its signal handling is in place once it says what it resumes (the first process may
+    # have saved both short runs already, and a SIGINT before that line ends it by default)
+    said = []
+    for line in p.stderr:
+        said.append(line)
+        if "resuming" in line:
+            break
     wait_for(lambda: len(saved_runs(out)) >= 2, p, "both new short runs saved")
     p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=120)
+    _, rest = p.communicate(timeout=120)
+    err = "".join(said) + rest
     assert p.returncode == 130 and "another version" not in err and "resuming" in err, err
     r = run("run", write(tmp_path, gru, "final.ini"), "-o", out, "--quiet")
     # the endless run never finished: it is neither kept nor dropped
