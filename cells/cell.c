@@ -57,6 +57,7 @@ size_t cell_add_tensor(Cell *c, const char *name, int rows, int cols) {
 }
 
 void cell_add_gate(Cell *c, const char *name) {
+    if (c->n_gates >= CELL_MAX_GATES) return; /* the statistics keep the first CELL_MAX_GATES */
     snprintf(c->gate_names[c->n_gates++], sizeof c->gate_names[0], "%s", name);
 }
 

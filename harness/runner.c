@@ -210,6 +210,26 @@ static void flusher_stop(Flusher *fl, pthread_t th, int started) {
     pthread_join(th, NULL);
 }
 
+/* The runs still to do (all when rs is NULL), longest first by estimated
+   cost; NULL when out of memory. n_retry counts those recorded as failed. */
+static Todo *schedule(const Experiment *ex, Results *rs, int *n_todo, int *n_retry,
+                      double *cost_total) {
+    Todo *todo = malloc((size_t)(ex->n_runs > 0 ? ex->n_runs : 1) * sizeof(Todo));
+    *n_todo = *n_retry = 0;
+    *cost_total = 0;
+    if (!todo) return NULL;
+    for (int i = 0; i < ex->n_runs; i++) {
+        if (rs && results_done(rs, i)) continue;
+        if (rs) *n_retry += rs->row_of[i] >= 0; /* recorded, but failed */
+        todo[*n_todo].index = i;
+        todo[*n_todo].cost = config_cost(&ex->runs[i]);
+        *cost_total += todo[*n_todo].cost;
+        (*n_todo)++;
+    }
+    qsort(todo, *n_todo, sizeof(Todo), cmp_todo);
+    return todo;
+}
+
 int run_experiment(const Experiment *ex, const RunOptions *opt) {
     install_signals();
     Results rs;
@@ -223,19 +243,10 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
         fprintf(stderr, "rnnbench: %s holds another version of this experiment: kept %d, new %d, dropped %d%s\n",
                 opt->out, rs.n_finished, ex->n_runs - rs.n_finished, rs.n_dropped,
                 rs.n_dropped ? " (the dropped runs stay in the file, under /dropped)" : "");
-    Todo *todo = malloc((size_t)(ex->n_runs > 0 ? ex->n_runs : 1) * sizeof(Todo));
+    int n_todo, n_retry;
+    double cost_total;
+    Todo *todo = schedule(ex, &rs, &n_todo, &n_retry, &cost_total);
     if (!todo) { fprintf(stderr, "rnnbench: out of memory\n"); results_close(&rs); return 1; }
-    int n_todo = 0, n_retry = 0;
-    double cost_total = 0;
-    for (int i = 0; i < ex->n_runs; i++) {
-        if (results_done(&rs, i)) continue;
-        n_retry += rs.row_of[i] >= 0; /* recorded, but failed */
-        todo[n_todo].index = i;
-        todo[n_todo].cost = config_cost(&ex->runs[i]);
-        cost_total += todo[n_todo].cost;
-        n_todo++;
-    }
-    qsort(todo, n_todo, sizeof(Todo), cmp_todo);
     int threads = opt->threads;
 #ifdef _OPENMP
     if (threads <= 0) threads = omp_get_max_threads();
@@ -368,15 +379,10 @@ static void run_usage(FILE *out) {
 
 /* `run --plan`: the schedule without running it */
 static int print_plan(const Experiment *ex) {
-    Todo *todo = malloc((size_t)(ex->n_runs > 0 ? ex->n_runs : 1) * sizeof(Todo));
+    int n_todo, n_retry;
+    double total;
+    Todo *todo = schedule(ex, NULL, &n_todo, &n_retry, &total);
     if (!todo) { fprintf(stderr, "rnnbench: out of memory\n"); return 1; }
-    double total = 0;
-    for (int i = 0; i < ex->n_runs; i++) {
-        todo[i].index = i;
-        todo[i].cost = config_cost(&ex->runs[i]);
-        total += todo[i].cost;
-    }
-    qsort(todo, ex->n_runs, sizeof(Todo), cmp_todo);
     printf("%-5s %-16s %-24s %-15s %6s %7s %12s\n", "order", "id", "cell", "task", "delay", "hidden",
            "cost (Gmadd)");
     for (int k = 0; k < ex->n_runs; k++) {
