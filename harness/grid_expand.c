@@ -57,6 +57,30 @@ static int id_seen(IdSet *set, const RunConfig *runs, int n) {
     return 0;
 }
 
+/* the distributions' draws of every trial at the point idx of the product:
+   shared by every point, or (draws = per_point) the point's own, seeded by
+   the canonical text of the point's list values, so that a default written
+   out or a value added to a list changes no other point's draws */
+static void draw_point(Parser *p, Section *sec, const int *idx, int n_trials) {
+    char point[32] = "";
+    if (sec->draws_per_point) {
+        RunConfig c;
+        config_default(&c);
+        c.trial = -1;
+        for (int j = 0; j < sec->n_assignments; j++)
+            if (sec->assignments[j].kind == V_LIST)
+                setting_set(&c, sec->assignments[j].key, &sec->assignments[j].values[idx[j]]);
+        char text[1024];
+        config_canonical(&c, text, sizeof text);
+        snprintf(point, sizeof point, "%016llx", (unsigned long long)hash_bytes(text, strlen(text), 0));
+    }
+    for (int j = 0; j < sec->n_assignments; j++) {
+        Assignment *st = &sec->assignments[j];
+        if (st->kind == V_LIST) continue;
+        for (int t = 0; t < n_trials; t++) st->draws[t] = grid_draw(sec, st, p->seed, t, point);
+    }
+}
+
 static int expand_section(Parser *p, Section *sec, RunConfig *runs, int *n_runs, IdSet *ids) {
     int n_trials = sec->trials ? sec->trials : 1;
     for (int j = 0; j < sec->n_assignments; j++) {
@@ -64,12 +88,12 @@ static int expand_section(Parser *p, Section *sec, RunConfig *runs, int *n_runs,
         if (st->kind == V_LIST) continue;
         st->draws = malloc((size_t)n_trials * sizeof(SettingValue));
         if (!st->draws) return fail_at(p, sec->line, "out of memory");
-        for (int t = 0; t < n_trials; t++) st->draws[t] = grid_draw(sec, st, p->seed, t);
     }
     /* the point of the product: idx[j] is the value of list setting j; the
        last setting varies fastest, so the first listed varies slowest */
     int idx[N_SETTINGS] = {0};
-    for (;;) {
+    for (int first = 1;; first = 0) {
+        if (first || sec->draws_per_point) draw_point(p, sec, idx, n_trials);
         for (int t = 0; t < n_trials; t++) {
             RunConfig c;
             config_default(&c);

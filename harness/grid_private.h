@@ -15,15 +15,17 @@
 #include <stdint.h>
 
 /* the keys of a [grid] section: every setting (settings.h, same index),
-   then seeds and trials, which repeat runs rather than set a field */
-enum { GRID_SEEDS = N_SETTINGS, GRID_TRIALS, N_GRID_KEYS };
+   then seeds and trials, which repeat runs rather than set a field, and
+   draws, which says whose the trials' draws are */
+enum { GRID_SEEDS = N_SETTINGS, GRID_TRIALS, GRID_DRAWS, N_GRID_KEYS };
 const char *grid_key_name(int k);
 
 /* the keys of [experiment] */
 enum { E_NAME, E_DESCRIPTION, E_SEED, N_EXPERIMENT_KEYS };
 extern const char *const EXPERIMENT_KEYS[N_EXPERIMENT_KEYS];
 
-typedef enum { V_LIST, V_LOGUNIFORM, V_UNIFORM, V_CHOICE } ValueKind;
+/* V_ONE_MINUS_LOGUNIFORM: 1 - loguniform(a, b), Greff et al.'s momentum draw */
+typedef enum { V_LIST, V_LOGUNIFORM, V_ONE_MINUS_LOGUNIFORM, V_UNIFORM, V_CHOICE } ValueKind;
 
 /* one `key = value` line of a [grid] section, read */
 typedef struct {
@@ -32,7 +34,7 @@ typedef struct {
     ValueKind kind;
     SettingValue *values;  /* V_LIST: 1 or more (an axis of the product); V_CHOICE: the choices */
     int n_values;
-    double lo, hi;         /* V_LOGUNIFORM, V_UNIFORM */
+    double lo, hi;         /* V_LOGUNIFORM, V_ONE_MINUS_LOGUNIFORM, V_UNIFORM: a and b */
     SettingValue *draws;   /* distributions: the value of each trial (filled when expanding) */
 } Assignment;
 
@@ -43,6 +45,9 @@ typedef struct {
     int n_assignments;
     int key_line[N_GRID_KEYS];           /* where each key was set, 0 when it was not */
     int seeds, trials;                   /* trials 0 when not given */
+    /* draws = shared (0): every point of the product gets the same draws;
+       per_point (1): each point its own, a random search per variant */
+    int draws_per_point;
 } Section;
 
 typedef enum { IN_NOTHING, IN_EXPERIMENT, IN_GRID } Where;
@@ -88,8 +93,10 @@ const char *grid_name_problem(const char *name, char *why, size_t n);
 /* grid_values.c */
 /* the value of a [grid] key: a distribution, else one item or a comma list */
 int grid_parse_assignment(Parser *p, Assignment *a, const char *value);
-/* trial t of a distribution */
-SettingValue grid_draw(const Section *sec, const Assignment *a, uint64_t experiment_seed, int t);
+/* trial t of a distribution; point is "" for shared draws, else the text of
+   the point's list values (draws = per_point) */
+SettingValue grid_draw(const Section *sec, const Assignment *a, uint64_t experiment_seed, int t,
+                       const char *point);
 const char *grid_skip_space(const char *s);
 
 /* grid_expand.c: the checks that need a whole section, the size of the grid, then the runs */

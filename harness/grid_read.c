@@ -22,6 +22,7 @@ const char *const EXPERIMENT_KEYS[N_EXPERIMENT_KEYS] = {"name", "description", "
 const char *grid_key_name(int k) {
     if (k == GRID_SEEDS) return "seeds";
     if (k == GRID_TRIALS) return "trials";
+    if (k == GRID_DRAWS) return "draws";
     return SETTINGS[k].key;
 }
 
@@ -282,6 +283,7 @@ static int grid_key_index(const char *name) {
     int k = setting_find(name, strlen(name));
     if (k < 0 && !strcmp(name, "seeds")) k = GRID_SEEDS;
     if (k < 0 && !strcmp(name, "trials")) k = GRID_TRIALS;
+    if (k < 0 && !strcmp(name, "draws")) k = GRID_DRAWS;
     return k;
 }
 
@@ -319,6 +321,13 @@ static int section_key(Parser *p, Section *sec, const char *name, const char *va
     if (k < 0) return unknown_key(p, name);
     if (sec->key_line[k]) return fail(p, "%s: given twice (first on line %d)", name, sec->key_line[k]);
     sec->key_line[k] = p->line;
+    if (k == GRID_DRAWS) {
+        if (!strcmp(value, "shared") || !strcmp(value, "per_point")) {
+            sec->draws_per_point = !strcmp(value, "per_point");
+            return 1;
+        }
+        return fail(p, "draws: expected shared or per_point, got '%s'", value);
+    }
     if (k == GRID_SEEDS || k == GRID_TRIALS) {
         long n;
         if (!parse_long(value, 1, INT_MAX, &n)) {

@@ -1,6 +1,6 @@
 /* grid_values.c: the value of a [grid] key: one item, a comma list (an axis
-   of the product) or a distribution loguniform(a, b), uniform(a, b),
-   choice(a, b, ...), and the draws of a distribution. What one item of a
+   of the product) or a distribution loguniform(a, b), 1 - loguniform(a, b),
+   uniform(a, b), choice(a, b, ...), and the draws of a distribution. What one item of a
    setting may be is the setting's (setting_parse); here is what the file
    adds around it. */
 #include "grid_private.h"
@@ -75,22 +75,25 @@ static int bad_distribution(Parser *p, const Assignment *st, const char *value, 
     return fail(p, "%s: bad distribution '%s': %s", SETTINGS[st->key].key, value, reason);
 }
 
-/* `name(args)`: loguniform(a, b), uniform(a, b) or choice(v1, v2, ...) */
+/* `name(args)`: loguniform(a, b), uniform(a, b) or choice(v1, v2, ...);
+   one_minus: the text was `1 - loguniform(a, b)` */
 static int parse_distribution(Parser *p, Assignment *st, const char *word, const char *open,
-                              const char *value) {
-        const char *close = strchr(open, ')');
+                              const char *value, int one_minus) {
+    const char *close = strchr(open, ')');
     if (!close) return bad_distribution(p, st, value, "missing ')'");
     const char *args = open + 1;
     size_t n = (size_t)(close - args);
     int empty = *grid_skip_space(args) == ')';
     if (memchr(args, '(', n)) return bad_distribution(p, st, value, "'(' inside");
     if (*grid_skip_space(close + 1)) return bad_distribution(p, st, value, "text after ')'");
+    if (one_minus && strcmp(word, "loguniform"))
+        return bad_distribution(p, st, value, "only loguniform can follow '1 -'");
     if (!strcmp(word, "choice")) {
         st->kind = V_CHOICE;
         if (empty) return bad_distribution(p, st, value, "choice needs at least one value");
         return parse_items(p, st, args, n, value);
     }
-    st->kind = !strcmp(word, "loguniform") ? V_LOGUNIFORM : V_UNIFORM;
+    st->kind = one_minus ? V_ONE_MINUS_LOGUNIFORM : !strcmp(word, "loguniform") ? V_LOGUNIFORM : V_UNIFORM;
     if (!setting_is_numeric(st->key))
         return bad_distribution(p, st, value, "%s is not a number key, use choice(...)",
                                 SETTINGS[st->key].key);
@@ -112,10 +115,13 @@ static int parse_distribution(Parser *p, Assignment *st, const char *word, const
             why_not_double(bound[i], "a number", why, sizeof why);
             return bad_distribution(p, st, value, "%s", why);
         }
-    if (st->kind == V_LOGUNIFORM && !(st->lo > 0 && st->hi > st->lo))
+    if (st->kind != V_UNIFORM && !(st->lo > 0 && st->hi > st->lo))
         return bad_distribution(p, st, value, "needs 0 < a < b");
     if (st->kind == V_UNIFORM && !(st->hi > st->lo))
         return bad_distribution(p, st, value, "needs a < b");
+    if (one_minus && setting_is_integer(st->key))
+        return bad_distribution(p, st, value, "1 - loguniform draws fractions, %s is an integer key",
+                                SETTINGS[st->key].key);
     if (setting_is_integer(st->key)) {
         /* draws are rounded to the nearest integer, so bounds inside the
            key's range keep every draw inside it */
@@ -130,6 +136,17 @@ static int parse_distribution(Parser *p, Assignment *st, const char *word, const
 }
 
 int grid_parse_assignment(Parser *p, Assignment *st, const char *value) {
+    /* `1 - loguniform(a, b)`: a value near 1 whose distance from 1 is
+       log-uniform (a momentum) */
+    int one_minus = 0;
+    const char *const given = value, *after_one = value;
+    if (*after_one == '1') {
+        after_one = grid_skip_space(after_one + 1);
+        if (*after_one == '-' && isalpha((unsigned char)*grid_skip_space(after_one + 1))) {
+            one_minus = 1;
+            value = grid_skip_space(after_one + 1);
+        }
+    }
     const char *s = value;
     while (isalnum((unsigned char)*s) || *s == '_') s++;
     const char *open = grid_skip_space(s);
@@ -139,24 +156,33 @@ int grid_parse_assignment(Parser *p, Assignment *st, const char *value) {
             (strcmp(word, "loguniform") && strcmp(word, "uniform") && strcmp(word, "choice")))
             return fail(p, "%s: unknown distribution '%.*s' (expected loguniform, uniform or choice)",
                         SETTINGS[st->key].key, (int)(s - value), value);
-        return parse_distribution(p, st, word, open, value);
+        return parse_distribution(p, st, word, open, given, one_minus);
     }
+    if (one_minus)
+        return fail(p, "%s: '1 -' must be followed by loguniform(a, b), got '%s'", SETTINGS[st->key].key,
+                    given);
     st->kind = V_LIST;
     return parse_items(p, st, value, strlen(value), value);
 }
 
 /* trial t of a distribution: its own stream, from (experiment seed, section,
    key, t) only, so that every point of the product gets the same draws and
-   adding a key or a section changes no other draw */
-SettingValue grid_draw(const Section *sec, const Assignment *st, uint64_t experiment_seed, int t) {
-    char text[160];
-    int n = snprintf(text, sizeof text, "%s\n%s\n%d", sec->name, SETTINGS[st->key].key, t);
+   adding a key or a section changes no other draw; with draws = per_point
+   the point's list values join them, so each point has its own search and
+   adding a value to a list changes no other point's draws */
+SettingValue grid_draw(const Section *sec, const Assignment *st, uint64_t experiment_seed, int t,
+                       const char *point) {
+    char text[1024];
+    int n = snprintf(text, sizeof text, "%s\n%s\n%d%s%s", sec->name, SETTINGS[st->key].key, t,
+                     *point ? "\n" : "", point);
+    if (n >= (int)sizeof text) n = (int)sizeof text - 1;
     Rng rng;
     rng_seed(&rng, hash_bytes(text, (uint64_t)n, experiment_seed));
     SettingValue v;
     if (st->kind == V_CHOICE) return st->values[rng_int(&rng, st->n_values)];
     memset(&v, 0, sizeof v);
     if (st->kind == V_LOGUNIFORM) v.x = exp(rng_range(&rng, log(st->lo), log(st->hi)));
+    else if (st->kind == V_ONE_MINUS_LOGUNIFORM) v.x = 1 - exp(rng_range(&rng, log(st->lo), log(st->hi)));
     else v.x = rng_range(&rng, st->lo, st->hi);
     if (setting_is_integer(st->key)) v.i = lround(v.x);
     return v;

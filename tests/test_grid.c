@@ -356,6 +356,45 @@ Test(grid, draws_depend_only_on_seed_section_key_and_trial) {
     grid_free(&d);
 }
 
+Test(grid, one_minus_loguniform_draws_near_one) {
+    /* Greff et al.'s momentum: 1 - m with m log-uniform in [0.01, 1] */
+    Experiment ex = load_ok("[grid]\noptimizer = sgd\nmomentum = 1 - loguniform(0.01, 1)\ntrials = 200\n");
+    cr_assert_eq(ex.n_runs, 200);
+    int n_above = 0;
+    for (int i = 0; i < ex.n_runs; i++) {
+        double m = ex.runs[i].momentum;
+        cr_expect(m >= 0 && m <= 0.99, "momentum %g outside [0, 0.99]", m);
+        n_above += m > 0.9; /* 1 - m < 0.1: half of the log range */
+    }
+    cr_expect(n_above > 70 && n_above < 130, "%d of 200 above 0.9 (log-uniform distance: about 100)", n_above);
+    grid_free(&ex);
+}
+
+Test(grid, draws_per_point_give_each_point_its_own_search) {
+    const char *per_point = "[grid s]\ncell = lstm, gru\nhidden = 4, 8\nlr = loguniform(1e-4, 1)\n"
+                            "trials = 4\ndraws = per_point\n";
+    Experiment a = load_ok(per_point);
+    cr_assert_eq(a.n_runs, 2 * 2 * 4);
+    /* 16 runs, 16 different draws: no two points share a search */
+    for (int i = 0; i < a.n_runs; i++)
+        for (int j = 0; j < i; j++) cr_expect_neq(a.runs[i].lr, a.runs[j].lr, "runs %d and %d", i, j);
+    /* a value added to a list, another order, a default written out: the
+       draws of the points already there stay */
+    Experiment b = load_ok("[grid s]\nhidden = 8, 4\ncell = rnn, gru, lstm\nclip = 1.0\n"
+                           "lr = loguniform(1e-4, 1)\ntrials = 4\ndraws = per_point\n");
+    for (int i = 0; i < a.n_runs; i++)
+        cr_expect_geq(find_canonical(&b, &a.runs[i]), 0, "run %d of the smaller grid is not in the larger", i);
+    /* shared (the default) is what it was: every point the same draws */
+    Experiment c = load_ok("[grid s]\ncell = lstm, gru\nhidden = 4, 8\nlr = loguniform(1e-4, 1)\ntrials = 4\n"
+                           "draws = shared\n");
+    Experiment d = load_ok("[grid s]\nlr = loguniform(1e-4, 1)\ntrials = 4\n");
+    for (int i = 0; i < c.n_runs; i++) cr_expect_eq(c.runs[i].lr, d.runs[i % 4].lr, "run %d", i);
+    grid_free(&a);
+    grid_free(&b);
+    grid_free(&c);
+    grid_free(&d);
+}
+
 /* ------------------------------------------------------------------------- */
 /* identity */
 
@@ -550,6 +589,17 @@ static const Case ERRORS[] = {
     {"[grid a]\nlr = uniform(0.1, 1)\ntrials = 2\n[grid b]\n\nmomentum = uniform(0, 0.5)\n",
      "x.ini:6: momentum: a distribution needs `trials = N` in the section"},
     {"[grid]\ncell = lstm\ntrials = 5\n", "x.ini:3: trials: no key of the section is a distribution"},
+    {"[grid]\nmomentum = 1 - uniform(0, 1)\ntrials = 2\n",
+     "x.ini:2: momentum: bad distribution '1 - uniform(0, 1)': only loguniform can follow '1 -'"},
+    {"[grid]\nmomentum = 1 - loguniform(0, 1)\ntrials = 2\n",
+     "x.ini:2: momentum: bad distribution '1 - loguniform(0, 1)': needs 0 < a < b"},
+    {"[grid]\nhidden = 1 - loguniform(0.1, 1)\ntrials = 2\n",
+     "x.ini:2: hidden: bad distribution '1 - loguniform(0.1, 1)': 1 - loguniform draws fractions, hidden is an "
+     "integer key"},
+    {"[grid]\nmomentum = 1 - x(0.1, 1)\ntrials = 2\n",
+     "x.ini:2: momentum: unknown distribution 'x' (expected loguniform, uniform or choice)"},
+    {"[grid]\nmomentum = 1 - lots\n", "x.ini:2: momentum: '1 -' must be followed by loguniform(a, b), got '1 - lots'"},
+    {"[grid]\nlr = 1e-3\ndraws = own\n", "x.ini:3: draws: expected shared or per_point, got 'own'"},
     /* config_check, at the line that set the key */
     {"[grid]\ncell = lstm\nhidden = 8, 0\n", "x.ini:3: hidden: must be between 1 and 1024, got 0"},
     {"[grid]\nsteps = 0\n", "x.ini:2: steps: must be between 1 and 100000000, got 0"},
