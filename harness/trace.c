@@ -1,13 +1,17 @@
 /* trace.c: `rnnbench trace`, one forward and backward pass of a cell with
    its readout on random data, written to HDF5 for checking against other
-   implementations (tests/test_trace_torch.py) and for debugging. Not a
-   training run: nothing is updated.
+   implementations (tests/test_trace_torch.py) and for debugging. With
+   --updates K it then replays K updates of training on that batch, the
+   optimiser options as `train` takes them (tests/test_trace_optim.py checks
+   them against torch.optim).
    -o never destroys what it did not write: it creates FILE, or replaces a
    trace rnnbench wrote (attribute format = "rnnbench-trace"), and refuses
    anything else (a results or experiment file, a directory, ...). The trace
    is written to FILE.tmp.<pid>, created exclusively, then renamed over FILE. */
 #include "trace.h"
 #include "h5io.h"
+#include "settings.h"
+#include "train.h"
 #include "util.h"
 #include "../cells/gemm.h"
 #include "../cells/model.h"
@@ -32,10 +36,16 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: rnnbench trace --cell NAME [--hidden H] [--input X] [--output Y] [--steps T]\n"
             "                      [--batch B] [--loss mse|xent|bce|bce_sum] [--seed S] [--forget-bias F]\n"
-            "                      -o FILE.h5\n"
+            "                      [--updates K [--optimizer sgd|adam] [--lr R] [--momentum M] [--nesterov]\n"
+            "                       [--lr-scale-momentum] [--input-noise S] [--clip C] [--beta1 B1]\n"
+            "                       [--beta2 B2] [--adam-eps E]] -o FILE.h5\n"
             "One forward and backward pass on random data (h_0 = c_0 = 0), written to FILE.h5:\n"
             "attributes describe the cell; datasets x, target, mask, y, loss, h, dx, dh0,\n"
             "flow_h, params/<name> and grads/<name>.\n"
+            "--updates K then makes K updates of training on the same batch, as `train` makes\n"
+            "them (input noise drawn afresh each time, clipping, the optimiser's step; the\n"
+            "options and defaults are train's): updates/x (K, T, B, X: the inputs with their\n"
+            "noise), updates/loss (K) and updates/params/<name> (after the last update).\n"
             "Defaults: H 8, X 3, Y 2, T 20, B 4, mse, seed 1. H, X, Y and B are at most 2^20, T at\n"
             "most 2^24, the seed below 2^63, and the trace at most 2^30 values in all.\n"
             "FILE.h5 is created, or replaced when it is a trace rnnbench wrote; any other existing\n"
@@ -47,7 +57,23 @@ typedef struct {
     long hidden, input, output, steps, batch;
     long seed;
     double forget_bias;
+    long updates;
+    RunConfig train; /* the optimiser settings of --updates */
 } TraceArgs;
+
+/* the option value of setting k: --updates takes training's optimiser
+   settings under train's option names */
+#define SETTING_OPTION_VAL(k) (1000 + (k))
+
+/* what --updates made: the K inputs with their noise, the losses, and the
+   parameters after the last update */
+typedef struct {
+    long K;
+    const RunConfig *cfg; /* the optimiser's settings */
+    const real *x;
+    const double *loss;
+    const real *params;
+} TraceUpdates;
 
 static const struct option OPTIONS[] = {
     {"cell", required_argument, 0, 'c'},   {"hidden", required_argument, 0, 'H'},
@@ -55,6 +81,17 @@ static const struct option OPTIONS[] = {
     {"steps", required_argument, 0, 'T'},  {"batch", required_argument, 0, 'B'},
     {"loss", required_argument, 0, 'l'},   {"seed", required_argument, 0, 's'},
     {"forget-bias", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
+    {"updates", required_argument, 0, 'U'},
+    {"optimizer", required_argument, 0, SETTING_OPTION_VAL(SETTING_optimizer)},
+    {"lr", required_argument, 0, SETTING_OPTION_VAL(SETTING_lr)},
+    {"momentum", required_argument, 0, SETTING_OPTION_VAL(SETTING_momentum)},
+    {"nesterov", no_argument, 0, SETTING_OPTION_VAL(SETTING_nesterov)},
+    {"lr-scale-momentum", no_argument, 0, SETTING_OPTION_VAL(SETTING_lr_scale_momentum)},
+    {"input-noise", required_argument, 0, SETTING_OPTION_VAL(SETTING_input_noise)},
+    {"clip", required_argument, 0, SETTING_OPTION_VAL(SETTING_clip)},
+    {"beta1", required_argument, 0, SETTING_OPTION_VAL(SETTING_beta1)},
+    {"beta2", required_argument, 0, SETTING_OPTION_VAL(SETTING_beta2)},
+    {"adam-eps", required_argument, 0, SETTING_OPTION_VAL(SETTING_adam_eps)},
     {0, 0, 0, 0}};
 
 static const char *option_name(int val) {
@@ -94,6 +131,18 @@ static int apply_option(int opt, const char *arg, TraceArgs *a, char *why, size_
         if (parse_double(arg, &a->forget_bias)) return 1;
         why_not_double(arg, "a number", why, n);
         return 0;
+    case 'U': return set_long(&a->updates, arg, 0, 1L << 20, why, n);
+    }
+    if (opt >= SETTING_OPTION_VAL(0) && opt < SETTING_OPTION_VAL(N_SETTINGS)) {
+        /* a setting of training, parsed and range-checked as `train` does */
+        int k = opt - SETTING_OPTION_VAL(0);
+        SettingValue v;
+        if (!setting_parse(k, FROM_COMMAND_LINE, arg ? arg : "1", &v, why, n)) return 0;
+        setting_set(&a->train, k, &v);
+        char err[512];
+        if (settings_check(&a->train, err, sizeof err) == 0) return 1;
+        snprintf(why, n, "%s", strchr(err, ':') ? strchr(err, ':') + 2 : err);
+        return 0;
     }
     snprintf(why, n, "not an option of trace");
     return 0;
@@ -103,6 +152,7 @@ static int apply_option(int opt, const char *arg, TraceArgs *a, char *why, size_
 static int parse_args(int argc, char **argv, TraceArgs *a) {
     *a = (TraceArgs){.loss = "mse", .hidden = 8, .input = 3, .output = 2, .steps = 20, .batch = 4,
                      .seed = 1, .forget_bias = 1.0};
+    config_default(&a->train);
     int opt;
     optind = 1;
     opterr = 0; /* our own one-line messages */
@@ -278,11 +328,42 @@ static int may_write_trace(const char *path, char *why, size_t n) {
 /* ------------------------------------------------------------------------- */
 /* the trace */
 
+/* updates/x, updates/loss, updates/params/<name> and the optimiser's
+   settings as attributes of updates; 0 or -1 */
+static int write_updates(hid_t f, const Model *m, int T, int B, const TraceUpdates *u) {
+    hid_t g = h5_group(f, "updates");
+    if (g < 0) return -1;
+    const RunConfig *c = u->cfg;
+    int rc = h5_attr_str(g, "optimizer", c->optimizer == OPT_SGD ? "sgd" : "adam");
+    rc |= h5_attr_double(g, "lr", c->lr);
+    rc |= h5_attr_double(g, "momentum", c->momentum);
+    rc |= h5_attr_int(g, "nesterov", c->nesterov);
+    rc |= h5_attr_int(g, "lr_scale_momentum", c->lr_scale_momentum);
+    rc |= h5_attr_double(g, "input_noise", c->input_noise);
+    rc |= h5_attr_double(g, "clip", c->clip);
+    rc |= h5_attr_double(g, "beta1", c->beta1);
+    rc |= h5_attr_double(g, "beta2", c->beta2);
+    rc |= h5_attr_double(g, "adam_eps", c->adam_eps);
+    hsize_t dx4[4] = {(hsize_t)u->K, T, B, m->cell.X}, dK[1] = {(hsize_t)u->K};
+    rc |= h5_write_real(g, "x", 4, dx4, u->x);
+    rc |= h5_write_double(g, "loss", 1, dK, u->loss);
+    hid_t gp = h5_group(g, "params");
+    if (gp < 0) rc = -1;
+    for (int i = 0; i < m->n_tensors && rc == 0; i++) {
+        const ParamTensor *t = &m->tensors[i];
+        hsize_t dims[2] = {t->rows, t->cols};
+        rc |= h5_write_real(gp, t->name, t->cols == 1 ? 1 : 2, dims, u->params + t->offset);
+    }
+    if (gp >= 0) H5Gclose(gp);
+    H5Gclose(g);
+    return rc ? -1 : 0;
+}
+
 /* writes the trace into a new file at path (which must not exist); 0 or -1 */
 static int write_trace(const char *path, const Model *m, int T, int B, unsigned long long seed,
                        const real *params, const real *grads, const real *x,
                        const real *target, const real *mask, const ModelWork *w, double loss,
-                       const real *flow_h, const real *flow_c) {
+                       const real *flow_h, const real *flow_c, const TraceUpdates *u) {
     const Cell *c = &m->cell;
     int X = c->X, H = c->H, Y = m->Y;
     hid_t f = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
@@ -326,6 +407,7 @@ static int write_trace(const char *path, const Model *m, int T, int B, unsigned 
     }
     if (gp >= 0) H5Gclose(gp);
     if (gg >= 0) H5Gclose(gg);
+    if (u->K > 0 && rc == 0) rc = write_updates(f, m, T, B, u);
     if (H5Fclose(f) < 0) rc = -1;
     return rc ? -1 : 0;
 }
@@ -334,14 +416,15 @@ static int write_trace(const char *path, const Model *m, int T, int B, unsigned 
    replaced: 0, 1 (could not write) or 2 (out may not be replaced) */
 static int save_trace(const char *out, const Model *m, int T, int B, unsigned long long seed,
                       const real *params, const real *grads, const real *x, const real *target,
-                      const real *mask, const ModelWork *w, double loss, const real *flow) {
+                      const real *mask, const ModelWork *w, double loss, const real *flow,
+                      const TraceUpdates *u) {
     char tmp[PATH_MAX], why[256];
     int len = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
     if (len < 0 || (size_t)len >= sizeof tmp) {
         print_error("rnnbench trace: -o %s: path too long", out);
         return 2;
     }
-    if (write_trace(tmp, m, T, B, seed, params, grads, x, target, mask, w, loss, flow, flow + T) != 0) {
+    if (write_trace(tmp, m, T, B, seed, params, grads, x, target, mask, w, loss, flow, flow + T, u) != 0) {
         print_error("rnnbench trace: -o %s: could not write the trace to %s (disk full?)", out, tmp);
         remove(tmp);
         return 1;
@@ -360,23 +443,59 @@ static int save_trace(const char *out, const Model *m, int T, int B, unsigned lo
     return 0;
 }
 
-/* one forward and backward pass of m on random data, saved to a->out */
+/* K updates of training on the batch x0 (a copy of it each time, for the
+   noise), from params, which end updated; the inputs as seen and the
+   losses into u's buffers. 0, or 1 when the optimiser's state does not fit. */
+static int replay_updates(const TraceArgs *a, const Model *m, ModelWork *w, real *params, real *grads,
+                          const real *x0, const real *target, const real *mask, real *u_x, double *u_loss) {
+    int T = (int)a->steps;
+    RunConfig cfg = a->train;
+    cfg.batch = (int)a->batch;
+    size_t n = m->n_params, n_x = (size_t)T * a->batch * m->cell.X;
+    real *state = calloc(optim_state_reals(&cfg, n) + 1, sizeof(real));
+    if (!state) return 1;
+    Optimizer opt;
+    optim_init(&opt, &cfg, n, state);
+    Rng rng_noise;
+    rng_stream(&rng_noise, (unsigned long long)a->seed, "noise");
+    for (long k = 0; k < a->updates; k++) {
+        real *x = u_x + (size_t)k * n_x;
+        memcpy(x, x0, n_x * sizeof(real));
+        TrainGradient g = train_gradient(&cfg, m, w, params, grads, x, target, mask, T, &rng_noise);
+        u_loss[k] = g.loss;
+        /* train_run stops a diverged run here; the trace records the NaN and stops updating */
+        if (!isfinite(g.loss) || !isfinite(g.norm)) {
+            for (long j = k + 1; j < a->updates; j++) u_loss[j] = NAN;
+            break;
+        }
+        train_apply(&cfg, &opt, params, grads, g.norm);
+    }
+    free(state);
+    return 0;
+}
+
+/* one forward and backward pass of m on random data (then --updates),
+   saved to a->out */
 static int trace_pass(const TraceArgs *a, const Model *m) {
     int T = (int)a->steps, B = (int)a->batch;
     unsigned long long seed = (unsigned long long)a->seed;
     gemm_single_thread();
-    size_t TB = (size_t)T * B;
+    size_t TB = (size_t)T * B, K = (size_t)a->updates;
     real *params = calloc(m->n_params, sizeof(real));
     real *grads = calloc(m->n_params, sizeof(real));
     real *x = malloc(TB * m->cell.X * sizeof(real));
     real *target = malloc(TB * m->Y * sizeof(real));
     real *mask = malloc(TB * sizeof(real));
     real *flow = malloc(2 * (size_t)T * sizeof(real));
+    /* --updates: the trained copy of the parameters and their gradients, the inputs, the losses */
+    real *u_params = malloc((K ? 2 * m->n_params : 1) * sizeof(real));
+    real *u_x = malloc((K ? K * TB * m->cell.X : 1) * sizeof(real));
+    double *u_loss = malloc((K ? K : 1) * sizeof(double));
     ModelWork w;
     int have_work = model_work_alloc(m, T, B, &w) == 0;
     int rc = 1;
-    if (!params || !grads || !x || !target || !mask || !flow || !have_work) {
-        print_error("rnnbench trace: out of memory for T=%d B=%d H=%d", T, B, m->cell.H);
+    if (!params || !grads || !x || !target || !mask || !flow || !u_params || !u_x || !u_loss || !have_work) {
+        print_error("rnnbench trace: out of memory for T=%d B=%d H=%d updates=%ld", T, B, m->cell.H, a->updates);
     } else {
         Rng rng;
         rng_stream(&rng, seed, "init");
@@ -387,10 +506,23 @@ static int trace_pass(const TraceArgs *a, const Model *m) {
         model_zero_state(m, &w);
         double loss = model_forward(m, params, x, target, mask, &w);
         model_backward(m, params, x, &w, grads, flow, flow + T);
-        rc = save_trace(a->out, m, T, B, seed, params, grads, x, target, mask, &w, loss, flow);
+        TraceUpdates u = {(long)K, &a->train, u_x, u_loss, u_params};
+        if (K) {
+            /* the pass above stays in w for the trace; the updates use their own copies */
+            ModelWork wu = {0};
+            memcpy(u_params, params, m->n_params * sizeof(real));
+            if (model_work_alloc(m, T, B, &wu) != 0 ||
+                replay_updates(a, m, &wu, u_params, u_params + m->n_params, x, target, mask, u_x, u_loss)) {
+                print_error("rnnbench trace: out of memory for --updates %ld", a->updates);
+                u.K = -1;
+            }
+            if (wu.block) model_work_free(&wu);
+        }
+        if (u.K >= 0) rc = save_trace(a->out, m, T, B, seed, params, grads, x, target, mask, &w, loss, flow, &u);
     }
     if (have_work) model_work_free(&w);
     free(params); free(grads); free(x); free(target); free(mask); free(flow);
+    free(u_params); free(u_x); free(u_loss);
     return rc;
 }
 

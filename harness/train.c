@@ -99,6 +99,27 @@ static void work_use(ModelWork *w, int T, int B) {
 
 void run_result_free(RunResult *r) { metrics_free(r); }
 
+TrainGradient train_gradient(const RunConfig *cfg, const Model *m, ModelWork *w, const real *params,
+                             real *grads, real *x, const real *target, const real *mask, int T,
+                             Rng *rng_noise) {
+    if (cfg->input_noise > 0)
+        for (size_t k = 0; k < (size_t)T * cfg->batch * m->cell.X; k++)
+            x[k] += (real)(cfg->input_noise * rng_normal(rng_noise));
+    work_use(w, T, cfg->batch);
+    model_zero_state(m, w);
+    memset(grads, 0, m->n_params * sizeof(real));
+    TrainGradient g;
+    g.loss = model_forward(m, params, x, target, mask, w);
+    model_backward(m, params, x, w, grads, NULL, NULL);
+    g.norm = grad_norm(grads, m->n_params);
+    return g;
+}
+
+void train_apply(const RunConfig *cfg, Optimizer *opt, real *params, real *grads, double norm) {
+    if (cfg->clip > 0 && norm > cfg->clip) grad_scale(grads, opt->n, cfg->clip / norm);
+    optim_step(opt, params, grads);
+}
+
 static int fail(RunResult *r, const char *why) {
     snprintf(r->status, sizeof r->status, "failed");
     snprintf(r->error, sizeof r->error, "%s", why);
@@ -317,15 +338,8 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
             break;
         }
         int T = task->generate(&cfg->task_params, &rng_train, cfg->batch, x, target, mask);
-        if (cfg->input_noise > 0)
-            for (size_t k = 0; k < (size_t)T * cfg->batch * s.X; k++)
-                x[k] += (real)(cfg->input_noise * rng_normal(&rng_noise));
-        work_use(&w, T, cfg->batch);
-        model_zero_state(&m, &w);
-        memset(grads, 0, n * sizeof(real));
-        double loss = model_forward(&m, params, x, target, mask, &w);
-        model_backward(&m, params, x, &w, grads, NULL, NULL);
-        double norm = grad_norm(grads, n);
+        TrainGradient g = train_gradient(cfg, &m, &w, params, grads, x, target, mask, T, &rng_noise);
+        double loss = g.loss, norm = g.norm;
         long k = step - 1;
         r->train_loss[k] = (float)loss;
         r->grad_norm[k] = (float)norm;
@@ -342,8 +356,7 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
             r->diverged_step = step;
             break;
         }
-        if (cfg->clip > 0 && norm > cfg->clip) grad_scale(grads, n, cfg->clip / norm);
-        optim_step(&opt, params, grads);
+        train_apply(cfg, &opt, params, grads, norm);
         if (step % cfg->eval_every == 0 || step == last_step) {
             double best_before = r->best_eval_loss;
             double el = evaluate(&cx, step);

@@ -7,6 +7,9 @@
 #define RNNBENCH_TRAIN_H
 
 #include "config.h"
+#include "optim.h"
+#include "../cells/model.h"
+#include "../cells/rng.h"
 
 #define RUN_MAX_GATES CELL_MAX_GATES
 
@@ -62,5 +65,20 @@ typedef struct {
    cancel may be NULL. */
 int train_run(const RunConfig *cfg, RunResult *res, const volatile sig_atomic_t *cancel);
 void run_result_free(RunResult *res);
+
+/* The two halves of one update, as train_run makes it (and `trace
+   --updates` replays it, to be checked against PyTorch's optimisers):
+   train_gradient adds the Gaussian input noise of cfg (std input_noise,
+   drawn from rng_noise) to x in place, then runs forward and backward from a
+   zero state on the first T steps, overwriting grads; train_apply clips the
+   gradient to cfg->clip by its global norm and takes the optimiser's step.
+   The caller checks loss and norm for NaN/Inf in between. */
+typedef struct {
+    double loss, norm;
+} TrainGradient;
+TrainGradient train_gradient(const RunConfig *cfg, const Model *m, ModelWork *w, const real *params,
+                             real *grads, real *x, const real *target, const real *mask, int T,
+                             Rng *rng_noise);
+void train_apply(const RunConfig *cfg, Optimizer *opt, real *params, real *grads, double norm);
 
 #endif
