@@ -45,7 +45,8 @@ static void usage(FILE *out) {
             "--updates K then makes K updates of training on the same batch, as `train` makes\n"
             "them (input noise drawn afresh each time, clipping, the optimiser's step; the\n"
             "options and defaults are train's): updates/x (K, T, B, X: the inputs with their\n"
-            "noise), updates/loss (K) and updates/params/<name> (after the last update).\n"
+            "noise), updates/loss (K), updates/params/<name> (after the last update), and\n"
+            "updates/y, updates/final_loss: the trained model on the batch.\n"
             "Defaults: H 8, X 3, Y 2, T 20, B 4, mse, seed 1. H, X, Y and B are at most 2^20, T at\n"
             "most 2^24, the seed below 2^63, and the trace at most 2^30 values in all.\n"
             "FILE.h5 is created, or replaced when it is a trace rnnbench wrote; any other existing\n"
@@ -73,6 +74,8 @@ typedef struct {
     const real *x;
     const double *loss;
     const real *params;
+    const real *y;      /* the outputs at the final parameters on the batch without noise */
+    double final_loss;  /* and their loss */
 } TraceUpdates;
 
 static const struct option OPTIONS[] = {
@@ -347,6 +350,9 @@ static int write_updates(hid_t f, const Model *m, int T, int B, const TraceUpdat
     hsize_t dx4[4] = {(hsize_t)u->K, T, B, m->cell.X}, dK[1] = {(hsize_t)u->K};
     rc |= h5_write_real(g, "x", 4, dx4, u->x);
     rc |= h5_write_double(g, "loss", 1, dK, u->loss);
+    hsize_t dy3[3] = {T, B, m->Y};
+    rc |= h5_write_real(g, "y", 3, dy3, u->y);
+    rc |= h5_write_double(g, "final_loss", 0, NULL, &u->final_loss);
     hid_t gp = h5_group(g, "params");
     if (gp < 0) rc = -1;
     for (int i = 0; i < m->n_tensors && rc == 0; i++) {
@@ -447,7 +453,8 @@ static int save_trace(const char *out, const Model *m, int T, int B, unsigned lo
    noise), from params, which end updated; the inputs as seen and the
    losses into u's buffers. 0, or 1 when the optimiser's state does not fit. */
 static int replay_updates(const TraceArgs *a, const Model *m, ModelWork *w, real *params, real *grads,
-                          const real *x0, const real *target, const real *mask, real *u_x, double *u_loss) {
+                          const real *x0, const real *target, const real *mask, real *u_x, double *u_loss,
+                          double *final_loss) {
     int T = (int)a->steps;
     RunConfig cfg = a->train;
     cfg.batch = (int)a->batch;
@@ -470,6 +477,10 @@ static int replay_updates(const TraceArgs *a, const Model *m, ModelWork *w, real
         }
         train_apply(&cfg, &opt, params, grads, g.norm);
     }
+    /* the trained model on the batch as it is, every output computed */
+    w->readout_all = 1;
+    model_zero_state(m, w);
+    *final_loss = model_forward(m, params, x0, target, mask, w);
     free(state);
     return 0;
 }
@@ -491,8 +502,9 @@ static int trace_pass(const TraceArgs *a, const Model *m) {
     real *u_params = malloc((K ? 2 * m->n_params : 1) * sizeof(real));
     real *u_x = malloc((K ? K * TB * m->cell.X : 1) * sizeof(real));
     double *u_loss = malloc((K ? K : 1) * sizeof(double));
-    ModelWork w;
-    int have_work = model_work_alloc(m, T, B, &w) == 0;
+    /* the pass stays in w for the trace; the updates work in wu */
+    ModelWork w = {0}, wu = {0};
+    int have_work = model_work_alloc(m, T, B, &w) == 0 && (!K || model_work_alloc(m, T, B, &wu) == 0);
     int rc = 1;
     if (!params || !grads || !x || !target || !mask || !flow || !u_params || !u_x || !u_loss || !have_work) {
         print_error("rnnbench trace: out of memory for T=%d B=%d H=%d updates=%ld", T, B, m->cell.H, a->updates);
@@ -506,21 +518,17 @@ static int trace_pass(const TraceArgs *a, const Model *m) {
         model_zero_state(m, &w);
         double loss = model_forward(m, params, x, target, mask, &w);
         model_backward(m, params, x, &w, grads, flow, flow + T);
-        TraceUpdates u = {(long)K, &a->train, u_x, u_loss, u_params};
+        TraceUpdates u = {(long)K, &a->train, u_x, u_loss, u_params, wu.y, 0};
         if (K) {
-            /* the pass above stays in w for the trace; the updates use their own copies */
-            ModelWork wu = {0};
             memcpy(u_params, params, m->n_params * sizeof(real));
-            if (model_work_alloc(m, T, B, &wu) != 0 ||
-                replay_updates(a, m, &wu, u_params, u_params + m->n_params, x, target, mask, u_x, u_loss)) {
-                print_error("rnnbench trace: out of memory for --updates %ld", a->updates);
-                u.K = -1;
-            }
-            if (wu.block) model_work_free(&wu);
+            rc = replay_updates(a, m, &wu, u_params, u_params + m->n_params, x, target, mask, u_x, u_loss,
+                                &u.final_loss);
+            if (rc) print_error("rnnbench trace: out of memory for --updates %ld", a->updates);
         }
-        if (u.K >= 0) rc = save_trace(a->out, m, T, B, seed, params, grads, x, target, mask, &w, loss, flow, &u);
+        if (!K || !rc) rc = save_trace(a->out, m, T, B, seed, params, grads, x, target, mask, &w, loss, flow, &u);
     }
-    if (have_work) model_work_free(&w);
+    if (w.block) model_work_free(&w);
+    if (wu.block) model_work_free(&wu);
     free(params); free(grads); free(x); free(target); free(mask); free(flow);
     free(u_params); free(u_x); free(u_loss);
     return rc;

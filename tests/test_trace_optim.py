@@ -179,3 +179,26 @@ def test_update_options_are_checked_as_train_checks_them(tmp_path):
         assert proc.stderr.startswith("rnnbench trace: " + expected), proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "t.h5").exists()
+
+
+@requires_double
+def test_bce_sum_nll_of_a_trained_model_matches_numpy(tmp_path):
+    """jsb's NLL (bce_sum) recomputed in numpy from a trained model's outputs.
+
+    200 updates on one batch make the outputs confident (logits far from 0), where a careless
+    log(sigmoid) loses digits or overflows; numpy's own stable form must agree to 1e-12."""
+    out = tmp_path / "trained.h5"
+    proc = subprocess.run([str(DOUBLE), "trace", "--cell", "lstm", "--hidden", "16", "--input", "6",
+                           "--output", "10", "--steps", "12", "--batch", "3", "--loss", "bce_sum",
+                           "--updates", "200", "--optimizer", "adam", "--lr", "0.05", "--clip", "0",
+                           "-o", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as f:
+        logits, target, mask = f["updates/y"][()], f["target"][()], f["mask"][()]
+        ours, first = float(f["updates/final_loss"][()]), float(f["loss"][()])
+    # -log p(target) per key with p = sigmoid(logit), in the form that never overflows
+    per_key = np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits)))
+    nll = (mask * per_key.sum(-1)).sum() / mask.sum()
+    assert abs(ours - nll) <= 1e-12 * nll, (ours, nll)
+    assert np.max(np.abs(logits)) > 8, "the model did not become confident: the test checks little"
+    assert ours < 0.5 * first, (first, ours)
