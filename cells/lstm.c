@@ -530,32 +530,48 @@ static void lstm_cache(const Cell *c, int T, int B, Carver *cv, CellCache *cc) {
 
 /* The forget-gate bias: a constant (Gers et al. 2000; Jozefowicz et al.
    2015 recommend 1), or chrono initialisation (Tallec & Ollivier 2018):
-   b_f = log(u), u ~ U[1, T_max - 1], b_i = -b_f. */
+   b_f = log(u), u ~ U[1, T_max - 1], b_i = -b_f. CIFG has no forget block
+   (f = 1 - i = σ(-a_i)): the bias goes to the input gate as b_i = -b_f, so
+   that its initial f is V's; NFG (f = 1) has nowhere to put it. */
 static void lstm_init(const Cell *c, real *params, const CellInit *init, Rng *rng) {
     const LstmData d = data_of(c);
     const int H = c->H;
-    if (d.blk_f < 0) return;
-    real *b_f = params + d.at.bias + (size_t)d.blk_f * H;
-    if (init->chrono_T > 0) {
-        double hi = init->chrono_T - 1 > 1 ? init->chrono_T - 1 : 1;
-        for (int j = 0; j < H; j++) {
-            double bf = log(rng_range(rng, 1, hi));
-            b_f[j] = (real)bf;
-            if (d.blk_i >= 0) params[d.at.bias + (size_t)d.blk_i * H + j] = (real)-bf;
+    real *b_f = d.blk_f >= 0 ? params + d.at.bias + (size_t)d.blk_f * H : NULL;
+    real *b_i = d.blk_i >= 0 ? params + d.at.bias + (size_t)d.blk_i * H : NULL;
+    if (!b_f && !(d.flags.coupled && b_i)) return;
+    for (int j = 0; j < H; j++) {
+        double bf;
+        if (init->chrono_T > 0) {
+            double hi = init->chrono_T - 1 > 1 ? init->chrono_T - 1 : 1;
+            bf = log(rng_range(rng, 1, hi));
+        } else if (!isnan(init->forget_bias)) {
+            bf = init->forget_bias;
+        } else {
+            return;
         }
-    } else if (!isnan(init->forget_bias)) {
-        for (int j = 0; j < H; j++) b_f[j] = (real)init->forget_bias;
+        if (b_f) b_f[j] = (real)bf;
+        /* chrono sets b_i = -b_f too; CIFG's f is σ(-a_i) */
+        if (b_i && (init->chrono_T > 0 || !b_f)) b_i[j] = (real)-bf;
     }
 }
 
+/* where the forget bias went: "forget_gate", "input_gate" (CIFG, as -b_f),
+   or "none" (NFG) */
+static const char *forget_bias_target(const LstmData *d) {
+    if (d->blk_f >= 0) return "forget_gate";
+    return d->flags.coupled && d->blk_i >= 0 ? "input_gate" : "none";
+}
+
 static int lstm_attrs(const Cell *c, const AttrSink *s) {
-    const LstmFlags f = data_of(c).flags;
+    const LstmData d = data_of(c);
+    const LstmFlags f = d.flags;
     int rc = 0;
     rc |= s->put_int(s->ctx, "input_gate", f.input_gate);
     rc |= s->put_int(s->ctx, "forget_gate", f.forget_gate);
     rc |= s->put_int(s->ctx, "output_gate", f.output_gate);
     rc |= s->put_int(s->ctx, "peepholes", f.peepholes);
     rc |= s->put_int(s->ctx, "coupled", f.coupled);
+    rc |= s->put_str(s->ctx, "forget_bias_target", forget_bias_target(&d));
     rc |= s->put_int(s->ctx, "full_gate_recurrence", f.full_gate_recurrence);
     rc |= s->put_str(s->ctx, "input_activation", f.input_linear ? "linear" : "tanh");
     rc |= s->put_str(s->ctx, "output_activation", f.output_linear ? "linear" : "tanh");
