@@ -7,7 +7,8 @@
   falls to below half its value at step 0, every evaluation is finite, and the run records its
   kind, its gates and its exact parameter count.
 - An experiment file with all of them runs (`run --plan` gives each a cost that grows with the
-  delay; `run` finishes every run) and `show` lists them.
+  delay; `run` finishes every run), `show` lists them, and scripts/rnnbench_cells.py reads from
+  each run's attributes the flags that the cell's name implies.
 - `bench` accepts them.
 
 Example:
@@ -16,6 +17,7 @@ Example:
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -24,6 +26,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "bin" / "rnnbench"
+sys.path.insert(0, str(ROOT / "scripts"))
+import rnnbench_cells  # noqa: E402  (scripts/ is not a package)
 FURTHER = ("indrnn", "janet", "mgu", "mut1", "mut2", "mut3")
 # docs/cells.md, "Further cells" (N hidden, M inputs, readout excluded)
 CELLS_MD_COUNT = {
@@ -160,6 +164,11 @@ def test_experiment_file_runs_every_further_cell(tmp_path):
     for attrs, ev in groups:
         assert text(attrs["status"]) == "done", attrs["cell"]
         assert np.all(np.isfinite(ev["loss"][0]))
+        # the Python side reads the same flags from the attributes as from the name
+        name = text(attrs["cell_requested"])
+        plain = {k: text(v) if isinstance(v, bytes) else v.item() if isinstance(v, np.generic)
+                 else v for k, v in attrs.items()}
+        assert rnnbench_cells.flags_from_attrs(plain, name) == rnnbench_cells.flags_from_name(name)
     shown = rnnbench("show", out)
     for cell in FURTHER:
         assert re.search(rf"^\s*adding\s+\d+\s+{cell}\b", shown, re.M) or f" {cell} " in shown, cell
