@@ -273,3 +273,80 @@ Test(further, step_madds) {
         cr_expect_eq(cell_step_madds(&c), t[i].madds, "%s: %g madds", t[i].name, cell_step_madds(&c));
     }
 }
+
+/* ------------------------------------------------------------------------- */
+/* "Like with like" (docs/cells.md): the closest existing cell of two of them
+   is the same function under a change of parameters, which a forward pass
+   shows exactly. */
+
+/* h (T+1,B,H) of a forward pass of `c` from h_0 = 0; the caller frees it */
+static real *forward_h(const Cell *c, const real *params, const real *x, int T, int B) {
+    CellCache cc;
+    real *block = calloc(cell_cache_size(c, T, B), sizeof(real));
+    cell_cache_point(c, T, B, block, &cc);
+    cell_forward(c, params, x, &cc);
+    size_t n = (size_t)(T + 1) * B * c->H;
+    real *h = malloc(n * sizeof(real));
+    memcpy(h, cc.h, n * sizeof(real));
+    free(block);
+    return h;
+}
+
+static void random_fill(real *v, size_t n, double lo, double hi, Rng *rng) {
+    for (size_t k = 0; k < n; k++) v[k] = (real)rng_range(rng, lo, hi);
+}
+
+static void expect_same_h(const real *a, const real *b, size_t n, const char *what) {
+    double worst = 0;
+    for (size_t k = 0; k < n; k++) worst = fmax(worst, fabs(a[k] - b[k]));
+    cr_expect(worst < 1e-13, "%s: h differs by %.3g", what, worst);
+}
+
+/* indrnn with u is irnn (ReLU) with R = diag(u) */
+Test(further, indrnn_is_irnn_with_diagonal_R) {
+    const int T = 12, B = 3, X = 2, H = 5;
+    Cell ind = make("indrnn", X, H), irnn = make("irnn", X, H);
+    real *p = malloc(ind.n_params * sizeof(real)), *q = calloc(irnn.n_params, sizeof(real));
+    real *x = malloc((size_t)T * B * X * sizeof(real));
+    Rng rng;
+    rng_seed(&rng, 11);
+    random_fill(p, ind.n_params, -0.8, 0.8, &rng);
+    random_fill(x, (size_t)T * B * X, -1, 1, &rng);
+    const ParamTensor *iw = find(&ind, "weight_ih"), *iu = find(&ind, "weight_hh"), *ib = find(&ind, "bias");
+    const ParamTensor *rw = find(&irnn, "weight_ih"), *rr = find(&irnn, "weight_hh"), *rb = find(&irnn, "bias");
+    memcpy(q + rw->offset, p + iw->offset, (size_t)H * X * sizeof(real));
+    memcpy(q + rb->offset, p + ib->offset, (size_t)H * sizeof(real));
+    for (int j = 0; j < H; j++) q[rr->offset + (size_t)j * H + j] = p[iu->offset + j];
+    real *h1 = forward_h(&ind, p, x, T, B), *h2 = forward_h(&irnn, q, x, T, B);
+    expect_same_h(h1, h2, (size_t)(T + 1) * B * H, "indrnn vs irnn with R = diag(u)");
+    free(h1); free(h2); free(p); free(q); free(x);
+}
+
+/* Once the paper's raw x in r is a projection, MUT2 is gru (reset before the
+   product) with z = 1 - u: blocks z, r, h are gru's -u, r, n. */
+Test(further, mut2_is_gru_with_z_one_minus_u) {
+    const int T = 12, B = 3, X = 2, H = 5;
+    Cell mut = make("mut2", X, H), gru = make("gru", X, H);
+    cr_assert_eq(mut.n_params, gru.n_params);
+    real *p = malloc(mut.n_params * sizeof(real)), *q = malloc(gru.n_params * sizeof(real));
+    real *x = malloc((size_t)T * B * X * sizeof(real));
+    Rng rng;
+    rng_seed(&rng, 12);
+    random_fill(p, mut.n_params, -0.8, 0.8, &rng);
+    random_fill(x, (size_t)T * B * X, -1, 1, &rng);
+    const char *names[] = {"weight_ih", "weight_hh", "bias"};
+    for (int k = 0; k < 3; k++) {
+        const ParamTensor *m = find(&mut, names[k]), *g = find(&gru, names[k]);
+        const size_t blk = (size_t)H * m->cols; /* one gate block of the tensor */
+        const real *mz = p + m->offset, *mr = mz + blk, *mh = mr + blk;
+        real *gr = q + g->offset, *gu = gr + blk, *gn = gu + blk;
+        for (size_t e = 0; e < blk; e++) {
+            gr[e] = mr[e];
+            gu[e] = -mz[e]; /* σ(-a) = 1 - σ(a) */
+            gn[e] = mh[e];
+        }
+    }
+    real *h1 = forward_h(&mut, p, x, T, B), *h2 = forward_h(&gru, q, x, T, B);
+    expect_same_h(h1, h2, (size_t)(T + 1) * B * H, "mut2 vs gru with u = 1 - z");
+    free(h1); free(h2); free(p); free(q); free(x);
+}
