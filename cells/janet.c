@@ -6,7 +6,7 @@
    The input gate is the forget gate's complement, shifted by β so that a
    unit can both keep and write a little; there is no output gate and no
    output activation, so h and c are one state. Closest existing cell:
-   lstm+cifg+nog+noaf (coupled gates, no output gate, linear output) with the
+   lstm+nog+noaf+cifg (coupled gates, no output gate, linear output) with the
    shift β. One input GEMM over all T steps, one (B,H)x(H,2H) product a step. */
 #include "kernel.h"
 #include "gemm.h"
@@ -111,7 +111,7 @@ static void janet_backward(const Cell *cell, const real *params, const real *x, 
 
 static const CellInfo janet_names[] = {
     {"janet", "JANET (van der Westhuizen & Lasenby 2018): forget gate only, h = c, beta = 1; "
-              "like lstm+cifg+nog+noaf", "2NM + 2N^2 + 2N"},
+              "like lstm+nog+noaf+cifg", "2NM + 2N^2 + 2N"},
 };
 
 static int janet_make(Cell *c, const char *name, char *err, size_t err_len) {

@@ -10,8 +10,9 @@
            h' = tanh(R_h (r ⊙ h) + W_h x + b_h) ⊙ z + h ⊙ (1 - z)
    The paper adds the raw x where these have W_h x (MUT1's tanh(x), MUT2's x
    inside r), which needs X = H; the learned projection is cells.md's
-   adaptation. Closest existing cell: gru (reset before the product), whose
-   update gate these keep as z.
+   adaptation. Closest existing cell: gru (reset before the product). With
+   the projection MUT2 is gru itself, z = 1 - u (docs/cells.md "Like with
+   like"); MUT1 drops z's recurrence and squashes W_h x, MUT3 feeds z tanh(h).
 
    b_h sits outside MUT1's inner tanh, so the input projection runs with the
    bias [b_z, b_r, 0] and b_h is added in the step, the same way for all
@@ -191,7 +192,7 @@ static void mut_backward(const Cell *cell, const real *params, const real *x, Ce
 static const CellInfo mut_names[] = {
     {"mut1", "MUT1 (Jozefowicz et al. 2015): z from x alone, tanh(W x) in h; like gru",
      "3NM + 2N^2 + 3N"},
-    {"mut2", "MUT2 (Jozefowicz et al. 2015): W x in r, z and r recurrent; like gru",
+    {"mut2", "MUT2 (Jozefowicz et al. 2015): W x for the raw x in r; = gru with z = 1 - u",
      "3NM + 3N^2 + 3N"},
     {"mut3", "MUT3 (Jozefowicz et al. 2015): z reads tanh(h); like gru", "3NM + 3N^2 + 3N"},
 };
