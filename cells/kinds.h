@@ -4,3 +4,7 @@
 CELL_KIND(rnn)
 CELL_KIND(lstm)
 CELL_KIND(gru)
+CELL_KIND(indrnn)
+CELL_KIND(janet)
+CELL_KIND(mgu)
+CELL_KIND(mut)

@@ -1,8 +1,9 @@
 """A cell's architecture as flags, and whether two cells differ in one part or in several.
 
-A results file records, per run group, the cell's `kind` (rnn, lstm, gru) and its flags (LSTM:
-input_gate, forget_gate, output_gate, peepholes, coupled, full_gate_recurrence, input_activation,
-output_activation; GRU: reset_after; RNN: activation). An older file without `kind` gets its flags
+A results file records, per run group, the cell's `kind` (rnn, lstm, gru, indrnn, janet, mgu, mut)
+and its flags (LSTM: input_gate, forget_gate, output_gate, peepholes, coupled,
+full_gate_recurrence, input_activation, output_activation; GRU: reset_after; RNN and IndRNN:
+activation; JANET: beta; MUT: variant; MGU: none). An older file without `kind` gets its flags
 from the cell's name, parsed as cells/lstm.c parses it (lstm-peep is Greff's vanilla LSTM V; a
 single ablation keeps Greff's name, anything else is lstm-peep or lstm followed by +modifiers).
 
@@ -25,6 +26,10 @@ FLAG_NAMES = {
              "full_gate_recurrence", "input_activation", "output_activation"),
     "gru": ("reset_after",),
     "rnn": ("activation",),
+    "indrnn": ("activation",),
+    "janet": ("beta",),
+    "mgu": (),
+    "mut": ("variant",),
 }
 VANILLA_LSTM = {"input_gate": 1, "forget_gate": 1, "output_gate": 1, "peepholes": 1, "coupled": 0,
                 "full_gate_recurrence": 0, "input_activation": "tanh",
@@ -36,7 +41,10 @@ LSTM_MODIFIERS = {"nig": ("input_gate", 0), "nfg": ("forget_gate", 0),
                   "fgr": ("full_gate_recurrence", 1), "np": ("peepholes", 0),
                   "peep": ("peepholes", 1)}
 OTHER_CELLS = {"rnn": ("rnn", {"activation": "tanh"}), "irnn": ("rnn", {"activation": "relu"}),
-               "gru": ("gru", {"reset_after": 0}), "gru-ra": ("gru", {"reset_after": 1})}
+               "gru": ("gru", {"reset_after": 0}), "gru-ra": ("gru", {"reset_after": 1}),
+               "indrnn": ("indrnn", {"activation": "relu"}), "janet": ("janet", {"beta": "1"}),
+               "mgu": ("mgu", {}), "mut1": ("mut", {"variant": 1}),
+               "mut2": ("mut", {"variant": 2}), "mut3": ("mut", {"variant": 3})}
 GREFF_BASE = "lstm-peep"  # the vanilla LSTM V that Greff et al.'s single ablations remove from
 
 

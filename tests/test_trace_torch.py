@@ -11,6 +11,8 @@ What is tested
   implementation of the equations of docs/cells.md driven by the trace's attributes: the same
   tensors plus flow_h and flow_c (batch mean of the norm of the total gradient w.r.t. h_t / c_t,
   taken from autograd with retain_grad on each step's h_t and c_t).
+  The further cells (indrnn, janet, mgu, mut1-3) are dispatched on the trace's `kind`
+  attribute; janet's β and the MUT variant come from its attributes too.
 - The parameter names and shapes of the trace against the layout that the attributes imply.
 - That the equations reference itself equals torch.nn (to 1e-12) where torch has the cell.
   A listed cell the reference does not know fails (NotImplementedError): nothing is skipped.
@@ -249,6 +251,8 @@ def expected_shapes(a):
         shapes.update({"weight_ih": (3 * H, X), "weight_hh": (3 * H, H), "bias": (3 * H,)})
         if a["reset_after"] == 1:
             shapes["bias_rn"] = (H,)
+    elif a.get("kind") in FURTHER_SHAPES:
+        shapes.update(FURTHER_SHAPES[a["kind"]](a, H, X))
     elif "activation" in a:
         shapes.update({"weight_ih": (H, X), "weight_hh": (H, H), "bias": (H,)})
     else:
@@ -284,6 +288,60 @@ def gru_step(p, a, x_t, h):
     else:
         n = torch.tanh(gi["n"] + (r * h) @ R["n"].T)
     return (1 - u) * n + u * h, None
+
+
+# the further cells of cells.md, each written from its equations there; dispatched on `kind`
+
+def indrnn_step(p, a, x_t, h):
+    """IndRNN: h_t = relu(W x + u ⊙ h + b), u = weight_hh a vector. Returns (h_t, None)."""
+    return torch.relu(x_t @ p["weight_ih"].T + p["weight_hh"] * h + p["bias"]), None
+
+
+def janet_step(p, a, x_t, h):
+    """JANET, blocks f, c: h_t = c_t = σ(s) ⊙ c_{t-1} + (1 − σ(s − β)) ⊙ tanh(c̃ pre)."""
+    pre = blocks_of(x_t @ p["weight_ih"].T + h @ p["weight_hh"].T + p["bias"], "fc", a["hidden"])
+    beta = float(a["beta"])
+    s = pre["f"]
+    return torch.sigmoid(s) * h + (1 - torch.sigmoid(s - beta)) * torch.tanh(pre["c"]), None
+
+
+def mgu_step(p, a, x_t, h):
+    """MGU, blocks f, n: n = tanh(W_n x + R_n (f ⊙ h) + b_n), h_t = (1 − f) h + f n."""
+    H = a["hidden"]
+    gi = blocks_of(x_t @ p["weight_ih"].T + p["bias"], "fn", H)
+    R = dict(zip("fn", torch.split(p["weight_hh"], H, dim=0)))
+    f = torch.sigmoid(gi["f"] + h @ R["f"].T)
+    n = torch.tanh(gi["n"] + (f * h) @ R["n"].T)
+    return (1 - f) * h + f * n, None
+
+
+def mut_step(p, a, x_t, h):
+    """MUT1/2/3 of Jozefowicz et al. 2015 with W_h x for the paper's raw x (cells.md)."""
+    H, variant = a["hidden"], a["variant"]
+    W = dict(zip("zrh", torch.split(p["weight_ih"], H, dim=0)))
+    b = dict(zip("zrh", torch.split(p["bias"], H, dim=0)))
+    R = dict(zip("rh" if variant == 1 else "zrh", torch.split(p["weight_hh"], H, dim=0)))
+    if variant == 1:
+        z = torch.sigmoid(x_t @ W["z"].T + b["z"])
+    elif variant == 2:
+        z = torch.sigmoid(x_t @ W["z"].T + h @ R["z"].T + b["z"])
+    else:
+        z = torch.sigmoid(x_t @ W["z"].T + torch.tanh(h) @ R["z"].T + b["z"])
+    r = torch.sigmoid(x_t @ W["r"].T + h @ R["r"].T + b["r"])
+    inp = torch.tanh(x_t @ W["h"].T) if variant == 1 else x_t @ W["h"].T
+    cand = torch.tanh((r * h) @ R["h"].T + inp + b["h"])
+    return cand * z + h * (1 - z), None
+
+
+FURTHER_STEPS = {"indrnn": indrnn_step, "janet": janet_step, "mgu": mgu_step, "mut": mut_step}
+FURTHER_SHAPES = {
+    "indrnn": lambda a, H, X: {"weight_ih": (H, X), "weight_hh": (H,), "bias": (H,)},
+    "janet": lambda a, H, X: {"weight_ih": (2 * H, X), "weight_hh": (2 * H, H), "bias": (2 * H,)},
+    "mgu": lambda a, H, X: {"weight_ih": (2 * H, X), "weight_hh": (2 * H, H), "bias": (2 * H,)},
+    "mut": lambda a, H, X: {"weight_ih": (3 * H, X),
+                            "weight_hh": ((2 if a["variant"] == 1 else 3) * H, H),
+                            "bias": (3 * H,)},
+}
 
 
 def lstm_step(p, a, x_t, h, c, prev_gates):
@@ -336,6 +394,8 @@ def equations_reference(trace):
             h, c, gates = lstm_step(p, a, x[t], h, c, gates)
             c.retain_grad()
             cs.append(c)
+        elif a.get("kind") in FURTHER_STEPS:
+            h, _ = FURTHER_STEPS[a["kind"]](p, a, x[t], h)
         else:
             h, _ = (gru_step if "reset_after" in a else rnn_step)(p, a, x[t], h)
         h.retain_grad()

@@ -19,7 +19,8 @@ void *__wrap_calloc(size_t n, size_t m) { n_allocs++; return __real_calloc(n, m)
 void *__wrap_realloc(void *p, size_t n) { n_allocs++; return __real_realloc(p, n); }
 
 Test(alloc, none_in_forward_and_backward) {
-    const char *cells[] = {"rnn", "irnn", "lstm-peep", "lstm-fgr", "lstm+cifg", "gru", "gru-ra"};
+    const char *cells[] = {"rnn", "irnn", "lstm-peep", "lstm-fgr", "lstm+cifg", "gru", "gru-ra",
+                           "indrnn", "janet", "mgu", "mut1", "mut2", "mut3"};
     for (size_t ci = 0; ci < sizeof cells / sizeof cells[0]; ci++) {
         Model m;
         char err[256];

@@ -98,7 +98,11 @@ static void problem_grad(Problem *p) {
 static double numeric(Problem *p, real *v) {
     real saved = *v;
     double d[3];
-    /* ReLU's kink: a small step makes crossing it while probing unlikely */
+    /* ReLU's kink: irnn starts at R = I, b = 0, which puts pre-activations
+       next to it, and a small step makes crossing it while probing unlikely.
+       indrnn (ReLU too) keeps the default step: its pre-activations are not
+       drawn to the kink, and dL/dx entries of 1e-8 need the lower noise floor
+       of the larger step (at 1e-4 one missed ATOL by 2e-12). */
     double h = !strcmp(p->m.cell.name, "irnn") ? 1e-4 : 1e-3;
     for (int k = 0; k < 3; k++, h /= 2) {
         *v = saved + h; double lp = problem_loss(p);
@@ -175,12 +179,14 @@ static void gradcheck(const char *cell, LossKind loss, int T, int B, int n_in, i
     "lstm-noaf", "lstm-cifg", "lstm-fgr", "lstm-1997", "gru", "gru-ra",                  \
     /* combinations of ablations */                                                       \
     "lstm+cifg", "lstm-peep+nfg+noaf", "lstm+fgr+nog", "lstm-peep+niaf+noaf",            \
-    "lstm+nig+nog", "lstm-peep+cifg+fgr", "lstm-peep+nig+nfg+nog"
+    "lstm+nig+nog", "lstm-peep+cifg+fgr", "lstm-peep+nig+nfg+nog",                       \
+    /* the further cells of cells.md */                                                   \
+    "indrnn", "janet", "mgu", "mut1", "mut2", "mut3"
 
 static const char *const all_cells[] = {CELLS_ALL};
 #define N_CELLS (sizeof all_cells / sizeof all_cells[0])
 
-static GradCase cases[N_CELLS * 2 + 4];
+static GradCase cases[N_CELLS * 2 + 6];
 
 ParameterizedTestParameters(grad, finite_differences) {
     size_t n = 0;
@@ -190,8 +196,8 @@ ParameterizedTestParameters(grad, finite_differences) {
             cases[n++].loss = l == 0 ? LOSS_MSE : LOSS_XENT;
         }
     }
-    const char *bce_cells[] = {"rnn", "lstm-peep", "gru-ra", "lstm-fgr"};
-    for (int i = 0; i < 4; i++) {
+    const char *bce_cells[] = {"rnn", "lstm-peep", "gru-ra", "lstm-fgr", "janet", "mut1"};
+    for (int i = 0; i < 6; i++) {
         snprintf(cases[n].cell, sizeof cases[n].cell, "%s", bce_cells[i]);
         cases[n++].loss = LOSS_BCE;
     }
@@ -207,7 +213,9 @@ ParameterizedTest(GradCase *c, grad, finite_differences) {
    its hand-written loops: the same check on that path. */
 ParameterizedTestParameters(grad, wide_input) {
     static GradCase wide[] = {{"rnn", LOSS_MSE}, {"lstm-peep", LOSS_XENT}, {"lstm+cifg+fgr", LOSS_MSE},
-                              {"gru", LOSS_XENT}, {"gru-ra", LOSS_MSE}};
+                              {"gru", LOSS_XENT}, {"gru-ra", LOSS_MSE}, {"indrnn", LOSS_MSE},
+                              {"janet", LOSS_XENT}, {"mgu", LOSS_MSE}, {"mut1", LOSS_XENT},
+                              {"mut2", LOSS_MSE}, {"mut3", LOSS_XENT}};
     return cr_make_param_array(GradCase, wide, sizeof wide / sizeof wide[0]);
 }
 
@@ -238,13 +246,19 @@ Test(grad, single_step) {
     gradcheck("lstm+cifg", LOSS_XENT, 2, 1, N_IN, N_OUT);
     gradcheck("gru", LOSS_MSE, 1, 1, N_IN, N_OUT);
     gradcheck("gru-ra", LOSS_XENT, 1, 1, N_IN, N_OUT);
+    /* and the further cells' spent blocks (janet's σ(s - β), mgu's and the
+       MUTs' r ⊙ h), of T*B*H reals against 2H*H or H*H */
+    const char *further[] = {"janet", "mgu", "mut1", "mut2", "mut3", "indrnn"};
+    for (int i = 0; i < 6; i++) gradcheck(further[i], i % 2 ? LOSS_XENT : LOSS_MSE, 1, 1, N_IN, N_OUT);
 }
 
 /* The second net of lessons.md: on a larger shape, the directional
    derivative g·δ against (L(θ+εδ) − L(θ−εδ)) / 2ε for a random δ. */
 ParameterizedTestParameters(grad, random_direction) {
     static GradCase big[] = {{"lstm-peep", LOSS_XENT}, {"gru", LOSS_MSE}, {"lstm-fgr", LOSS_MSE},
-                             {"rnn", LOSS_XENT}, {"gru-ra", LOSS_XENT}};
+                             {"rnn", LOSS_XENT}, {"gru-ra", LOSS_XENT}, {"janet", LOSS_MSE},
+                             {"mgu", LOSS_XENT}, {"mut1", LOSS_MSE}, {"mut2", LOSS_XENT},
+                             {"mut3", LOSS_MSE}, {"indrnn", LOSS_XENT}};
     return cr_make_param_array(GradCase, big, sizeof big / sizeof big[0]);
 }
 

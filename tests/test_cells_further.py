@@ -1,0 +1,183 @@
+"""The further cells (indrnn, janet, mgu, mut1-3) and the lstm-1997 alias through the binary.
+
+- `rnnbench list cells` prints a parameter formula per cell: for every listed cell, at two sizes,
+  it must equal the parameters a trace of that cell holds (readout excluded), and for the further
+  cells the formula of docs/cells.md as well.
+- Each further cell trains through `train` (the adding problem, delay 10): the held-out loss
+  falls to below half its value at step 0, every evaluation is finite, and the run records its
+  kind, its gates and its exact parameter count.
+- An experiment file with all of them runs (`run --plan` gives each a cost that grows with the
+  delay; `run` finishes every run), `show` lists them, and scripts/rnnbench_cells.py reads from
+  each run's attributes the flags that the cell's name implies.
+- `bench` accepts them.
+
+Example:
+    make float double && /usr/bin/python3 -m pytest -q tests/test_cells_further.py
+"""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / "bin" / "rnnbench"
+sys.path.insert(0, str(ROOT / "scripts"))
+import rnnbench_cells  # noqa: E402  (scripts/ is not a package)
+FURTHER = ("indrnn", "janet", "mgu", "mut1", "mut2", "mut3")
+# docs/cells.md, "Further cells" (N hidden, M inputs, readout excluded)
+CELLS_MD_COUNT = {
+    "indrnn": lambda n, m: n * m + 2 * n,
+    "janet": lambda n, m: 2 * n * m + 2 * n * n + 2 * n,
+    "mgu": lambda n, m: 2 * n * m + 2 * n * n + 2 * n,
+    "mut1": lambda n, m: 3 * n * m + 2 * n * n + 3 * n,
+    "mut2": lambda n, m: 3 * n * m + 3 * n * n + 3 * n,
+    "mut3": lambda n, m: 3 * n * m + 3 * n * n + 3 * n,
+    "lstm-1997": lambda n, m: 3 * n * m + 3 * n * n + 3 * n,
+}
+GATES = {"janet": "f,c", "mgu": "f,n", "mut1": "z,r,h", "mut2": "z,r,h", "mut3": "z,r,h",
+         "lstm-1997": "i,z,o"}
+KINDS = {"indrnn": "indrnn", "janet": "janet", "mgu": "mgu", "mut1": "mut", "mut2": "mut",
+         "mut3": "mut", "lstm-1997": "lstm"}
+
+
+def rnnbench(*args, cwd=None):
+    """Run the float binary; return stdout, failing the test with stderr on a non-zero exit."""
+    if not os.access(BIN, os.X_OK):
+        pytest.fail(f"{BIN} is not built: run `make float double` in {ROOT}")
+    proc = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
+    assert proc.returncode == 0, f"rnnbench {' '.join(map(str, args))}: {proc.stderr}"
+    return proc.stdout
+
+
+def listed_formulas():
+    """{cell: formula} from `rnnbench list cells` (the table before the first blank line)."""
+    formulas = {}
+    for line in rnnbench("list", "cells").splitlines()[1:]:
+        if not line.strip():
+            break
+        cols = re.split(r"\s{2,}", line.strip())
+        formulas[cols[0]] = cols[1]
+    return formulas
+
+
+def evaluate(formula, n, m):
+    """The value of a formula such as '3NM + 2N^2 + 3N' at N = n, M = m."""
+    total = 0
+    for term in formula.split("+"):
+        match = re.fullmatch(r"\s*(\d*)((?:[NM](?:\^\d+)?)+)\s*", term)
+        assert match, f"cannot read the term {term!r} of {formula!r}"
+        value = int(match.group(1) or 1)
+        for letter, power in re.findall(r"([NM])(?:\^(\d+))?", match.group(2)):
+            value *= (n if letter == "N" else m) ** int(power or 1)
+        total += value
+    return total
+
+
+def test_formula_reader():
+    assert evaluate("3NM + 2N^2 + 3N", 5, 2) == 30 + 50 + 15
+    assert evaluate("NM + 2N", 4, 3) == 20
+
+
+def trace_params(tmp_path, cell, hidden, inputs):
+    """{name: size} of the cell's parameters in a trace (readout excluded)."""
+    out = tmp_path / f"{cell}-{hidden}-{inputs}.h5"
+    rnnbench("trace", "--cell", cell, "--hidden", hidden, "--input", inputs, "--output", 2,
+             "--steps", 3, "--batch", 1, "-o", out)
+    with h5py.File(out, "r") as f:
+        return {name: f["params"][name].size for name in f["params"]
+                if not name.startswith("readout.")}
+
+
+@pytest.mark.parametrize("hidden,inputs", [(5, 3), (8, 20)])
+def test_listed_counts_are_the_real_counts(tmp_path, hidden, inputs):
+    """Every listed cell's formula equals its parameter count (and cells.md's for the new ones)."""
+    formulas = listed_formulas()
+    assert set(FURTHER) | {"lstm-1997"} <= set(formulas)
+    for cell, formula in formulas.items():
+        have = sum(trace_params(tmp_path, cell, hidden, inputs).values())
+        listed = evaluate(formula, hidden, inputs)
+        assert have == listed, f"{cell}: {have} parameters, `list cells` says {formula} = {listed}"
+        if cell in CELLS_MD_COUNT:
+            assert have == CELLS_MD_COUNT[cell](hidden, inputs), f"{cell}: not cells.md's count"
+
+
+def run_groups(path):
+    """[(attrs, {dataset: array})] of every run in a results file."""
+    with h5py.File(path, "r") as f:
+        return [(dict(g.attrs), {k: (g["eval"][k][()], dict(g["eval"][k].attrs))
+                                 for k in g["eval"]}) for g in f["runs"].values()]
+
+
+def text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@pytest.mark.parametrize("cell", FURTHER + ("lstm-1997",))
+def test_each_cell_trains(tmp_path, cell):
+    """A few hundred steps on the adding problem at delay 10 halve the held-out loss."""
+    out = tmp_path / f"{cell}.h5"
+    rnnbench("train", "--cell", cell, "--task", "adding", "--delay", 10, "--hidden", 16,
+             "--steps", 300, "--eval-every", 100, "--eval-size", 128, "--seed", 1, "--quiet",
+             "-o", out)
+    [(attrs, ev)] = run_groups(out)
+    assert text(attrs["status"]) == "done"
+    assert text(attrs["kind"]) == KINDS[cell]
+    loss = ev["loss"][0]
+    assert np.all(np.isfinite(loss)) and len(loss) == 4, loss
+    assert loss[-1] < 0.5 * loss[0], f"{cell}: held-out loss {loss[0]:.4f} -> {loss[-1]:.4f}"
+    # readout: Y*N + Y with Y = 1 for the adding problem
+    assert int(attrs["n_params"]) == CELLS_MD_COUNT[cell](16, 2) + 16 + 1
+    if cell in GATES:
+        gate_mean, gate_attrs = ev["gate_mean"]
+        assert text(gate_attrs["columns"]) == GATES[cell]
+        assert np.all((gate_mean >= -1) & (gate_mean <= 1))
+    else:
+        assert "gate_mean" not in ev  # indrnn has no gates
+    assert "grad_flow_h" in ev
+    assert ("grad_flow_c" in ev) == (cell == "lstm-1997")  # only the LSTM has a second state
+    print(f"{cell}: held-out MSE {loss[0]:.4f} at step 0 -> {loss[-1]:.4f} at step 300")
+
+
+def test_experiment_file_runs_every_further_cell(tmp_path):
+    """An experiment file names them like any cell: planned with a cost, run, shown."""
+    cells = FURTHER + ("lstm-1997",)
+    exp = tmp_path / "further.ini"
+    exp.write_text("[experiment]\nname = further\n\n[grid]\ntask = adding\ndelay = 10, 20\n"
+                   f"cell = {', '.join(cells)}\nhidden = 8\nsteps = 40\neval_every = 20\n"
+                   "eval_size = 32\n")
+    costs = {}
+    for line in rnnbench("run", exp, "--plan").splitlines()[1:-1]:
+        _order, _id, cell, _task, delay, _hidden, cost = line.split()
+        costs[(cell, int(delay))] = float(cost)
+    for cell in cells:
+        assert costs[(cell, 20)] > costs[(cell, 10)] > 0, cell
+    out = tmp_path / "further.h5"
+    rnnbench("run", exp, "-o", out, "-j", 2, "--quiet")
+    groups = run_groups(out)
+    assert sorted(text(a["cell_requested"]) for a, _ in groups) == sorted(cells * 2)
+    for attrs, ev in groups:
+        assert text(attrs["status"]) == "done", attrs["cell"]
+        assert np.all(np.isfinite(ev["loss"][0]))
+        # the Python side reads the same flags from the attributes as from the name
+        name = text(attrs["cell_requested"])
+        plain = {k: text(v) if isinstance(v, bytes) else v.item() if isinstance(v, np.generic)
+                 else v for k, v in attrs.items()}
+        assert rnnbench_cells.flags_from_attrs(plain, name) == rnnbench_cells.flags_from_name(name)
+    shown = rnnbench("show", out)
+    for cell in FURTHER:
+        assert re.search(rf"^\s*adding\s+\d+\s+{cell}\b", shown, re.M) or f" {cell} " in shown, cell
+
+
+def test_bench_accepts_them():
+    """`bench --cell` times them as any other cell (one step; the numbers are not checked)."""
+    out = rnnbench("bench", "--workload", "W1", "--cell", ",".join(FURTHER), "--steps", 1,
+                   "--warmup", 0, "--format", "csv")
+    rows = [line.split(",") for line in out.splitlines()[1:] if line]
+    assert [r[1] for r in rows] == list(FURTHER)
+    assert all(float(r[2]) > 0 for r in rows)
