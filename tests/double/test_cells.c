@@ -202,3 +202,46 @@ Test(cache, linear_in_T) {
         cr_expect_eq(s2 - s1, s3 - s2, "%s: cache not linear in T", cells[ci]);
     }
 }
+
+/* ------------------------------------------------------------------------- */
+/* forget_bias reaches the forget gate of every cell that has one, CIFG's
+   input gate as -forget_bias (its f = 1 - i = σ(-a_i) starts where V's f
+   does), and no gate of NFG (f = 1) */
+
+static double bias_of(const Model *m, const real *params, int block, int j) {
+    const ParamTensor *b = model_tensor(m, "bias");
+    cr_assert_not_null(b);
+    return params[b->offset + (size_t)block * m->cell.H + j];
+}
+
+Test(init, forget_bias_reaches_v_and_cifg_alike) {
+    const int X = 3, H = 4;
+    const CellInit init = {1.5, 0};
+    Model v, cifg, nfg;
+    char err[256];
+    cr_assert_eq(model_make(&v, "lstm-peep", X, H, 2, LOSS_MSE, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(model_make(&cifg, "lstm-cifg", X, H, 2, LOSS_MSE, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(model_make(&nfg, "lstm-nfg", X, H, 2, LOSS_MSE, err, sizeof err), 0, "%s", err);
+    real *pv = calloc(v.n_params, sizeof(real)), *pc = calloc(cifg.n_params, sizeof(real));
+    real *pn = calloc(nfg.n_params, sizeof(real)), *pn_plain = calloc(nfg.n_params, sizeof(real));
+    Rng rng;
+    rng_seed(&rng, 7);
+    model_init_cell(&v, pv, &rng, 0.1, &init);
+    rng_seed(&rng, 7);
+    model_init_cell(&cifg, pc, &rng, 0.1, &init);
+    for (int j = 0; j < H; j++) {
+        double f_v = 1 / (1 + exp(-bias_of(&v, pv, 1, j)));      /* V: blocks i, f, z, o */
+        double f_cifg = 1 - 1 / (1 + exp(-bias_of(&cifg, pc, 0, j))); /* CIFG: blocks i, z, o */
+        cr_expect_eq(bias_of(&v, pv, 1, j), 1.5);
+        cr_expect_eq(bias_of(&cifg, pc, 0, j), -1.5);
+        cr_expect(fabs(f_v - f_cifg) < 1e-15, "unit %d: initial f %g (V) vs %g (CIFG)", j, f_v, f_cifg);
+    }
+    /* NFG: forget_bias changes nothing */
+    const CellInit zero = {0.0, 0};
+    rng_seed(&rng, 7);
+    model_init_cell(&nfg, pn, &rng, 0.1, &init);
+    rng_seed(&rng, 7);
+    model_init_cell(&nfg, pn_plain, &rng, 0.1, &zero);
+    cr_expect_eq(memcmp(pn, pn_plain, nfg.n_params * sizeof(real)), 0, "NFG's parameters depend on forget_bias");
+    free(pv); free(pc); free(pn); free(pn_plain);
+}
