@@ -48,6 +48,8 @@ typedef struct {
                                      times the loss before training (0 = only NaN/Inf) */
     int patience;                 /* early stopping: evaluations without a new best (0 = off) */
     int max_epochs;               /* data-set tasks: passes over the train split (0 = off) */
+    int sum_over_time;            /* the training gradient of the loss summed over each sequence's
+                                     steps (mean over sequences) rather than averaged over them */
     /* identity */
     uint64_t experiment_seed;     /* `seed` key of the experiment file */
     int seed_index;               /* 0 .. seeds-1 */

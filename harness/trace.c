@@ -38,7 +38,7 @@ static void usage(FILE *out) {
             "                      [--batch B] [--loss mse|xent|bce|bce_sum] [--seed S] [--forget-bias F]\n"
             "                      [--updates K [--optimizer sgd|adam] [--lr R] [--momentum M] [--nesterov]\n"
             "                       [--lr-scale-momentum] [--input-noise S] [--clip C] [--beta1 B1]\n"
-            "                       [--beta2 B2] [--adam-eps E]] -o FILE.h5\n"
+            "                       [--beta2 B2] [--adam-eps E] [--sum-over-time]] -o FILE.h5\n"
             "One forward and backward pass on random data (h_0 = c_0 = 0), written to FILE.h5:\n"
             "attributes describe the cell; datasets x, target, mask, y, loss, h, dx, dh0,\n"
             "flow_h, params/<name> and grads/<name>.\n"
@@ -95,6 +95,7 @@ static const struct option OPTIONS[] = {
     {"beta1", required_argument, 0, SETTING_OPTION_VAL(SETTING_beta1)},
     {"beta2", required_argument, 0, SETTING_OPTION_VAL(SETTING_beta2)},
     {"adam-eps", required_argument, 0, SETTING_OPTION_VAL(SETTING_adam_eps)},
+    {"sum-over-time", no_argument, 0, SETTING_OPTION_VAL(SETTING_sum_over_time)},
     {0, 0, 0, 0}};
 
 static const char *option_name(int val) {
@@ -347,6 +348,7 @@ static int write_updates(hid_t f, const Model *m, int T, int B, const TraceUpdat
     rc |= h5_attr_double(g, "beta1", c->beta1);
     rc |= h5_attr_double(g, "beta2", c->beta2);
     rc |= h5_attr_double(g, "adam_eps", c->adam_eps);
+    rc |= h5_attr_int(g, "sum_over_time", c->sum_over_time);
     hsize_t dx4[4] = {(hsize_t)u->K, T, B, m->cell.X}, dK[1] = {(hsize_t)u->K};
     rc |= h5_write_real(g, "x", 4, dx4, u->x);
     rc |= h5_write_double(g, "loss", 1, dK, u->loss);

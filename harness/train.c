@@ -111,6 +111,15 @@ TrainGradient train_gradient(const RunConfig *cfg, const Model *m, ModelWork *w,
     TrainGradient g;
     g.loss = model_forward(m, params, x, target, mask, w);
     model_backward(m, params, x, w, grads, NULL, NULL);
+    if (cfg->sum_over_time) {
+        /* the loss is a mean over the batch's unmasked steps; summed over
+           each sequence's steps and averaged over sequences it is that
+           many steps per sequence larger (Greff et al.'s PyLSTM sums over
+           time, so its learning rates assume gradients this size) */
+        double rows = 0;
+        for (size_t r = 0; r < (size_t)T * cfg->batch; r++) rows += mask[r];
+        grad_scale(grads, m->n_params, rows / cfg->batch);
+    }
     g.norm = grad_norm(grads, m->n_params);
     return g;
 }

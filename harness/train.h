@@ -70,7 +70,9 @@ void run_result_free(RunResult *res);
    --updates` replays it, to be checked against PyTorch's optimisers):
    train_gradient adds the Gaussian input noise of cfg (std input_noise,
    drawn from rng_noise) to x in place, then runs forward and backward from a
-   zero state on the first T steps, overwriting grads; train_apply clips the
+   zero state on the first T steps, overwriting grads (scaled to the loss
+   summed over each sequence's steps with cfg->sum_over_time; the loss
+   returned stays the per-step mean); train_apply clips the
    gradient to cfg->clip by its global norm and takes the optimiser's step.
    The caller checks loss and norm for NaN/Inf in between. */
 typedef struct {

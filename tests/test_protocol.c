@@ -23,6 +23,7 @@ Test(protocol, added_settings_at_their_default_leave_the_id_alone) {
     cr_assert_null(strstr(text, "patience"), "%s", text);
     cr_assert_null(strstr(text, "max_epochs"));
     cr_assert_null(strstr(text, "lr_scale_momentum"));
+    cr_assert_null(strstr(text, "sum_over_time"));
     config_finalize(&c);
     char id[17];
     snprintf(id, sizeof id, "%s", c.id);

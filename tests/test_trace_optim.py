@@ -77,8 +77,11 @@ def torch_model(params):
     return lstm, readout, named
 
 
-def torch_replay(params, xs, target, mask, make_optimizer, clip=0.0):
-    """The K updates in PyTorch on the inputs rnnbench saw; return (losses, final params)."""
+def torch_replay(params, xs, target, mask, make_optimizer, clip=0.0, sum_over_time=False):
+    """The K updates in PyTorch on the inputs rnnbench saw; return (losses, final params).
+
+    sum_over_time: the gradient of the loss summed over each sequence's steps and averaged over
+    the sequences (Greff et al.'s PyLSTM), the recorded loss still the per-step mean."""
     lstm, readout, named = torch_model(params)
     optimizer = make_optimizer(list(named.values()))
     target_t, mask_t = torch.tensor(target), torch.tensor(mask)
@@ -87,7 +90,8 @@ def torch_replay(params, xs, target, mask, make_optimizer, clip=0.0):
         optimizer.zero_grad()
         h_seq, _ = lstm(torch.tensor(x))
         loss = bce_sum_loss(readout(h_seq), target_t, mask_t)
-        loss.backward()
+        trained = loss * mask_t.sum() / mask_t.shape[1] if sum_over_time else loss
+        trained.backward()
         losses.append(loss.item())
         if clip > 0:
             # rnnbench's form: scale by clip / norm when the global norm exceeds clip
@@ -137,6 +141,22 @@ def test_updates_match_torch_optim(tmp_path, case):
     # the updates moved the parameters (a test of nothing would pass here too)
     moved = max(np.max(np.abs(upd["final"][k] - params[k])) for k in params)
     assert moved > 1e-4, f"{case}: parameters moved by only {moved:.3g}"
+
+
+@requires_double
+def test_sum_over_time_trains_on_the_per_sequence_sum(tmp_path):
+    """Greff et al.'s loss scale: summed over a sequence's steps, mean over sequences."""
+    options = ("--optimizer", "sgd", "--lr", "0.002", "--momentum", "0.9", "--nesterov",
+               "--lr-scale-momentum", "--sum-over-time", "--clip", "0")
+    params, _x, target, mask, upd = trace_updates(tmp_path, 5, *options)
+    make = lambda ps: torch.optim.SGD(ps, lr=0.002 * 0.1, momentum=0.9, nesterov=True)
+    losses, final = torch_replay(params, upd["x"], target, mask, make, sum_over_time=True)
+    np.testing.assert_allclose(upd["loss"], losses, rtol=1e-11)
+    assert_same_params(upd["final"], final, "sum_over_time")
+    _, per_step = torch_replay(params, upd["x"], target, mask, make)
+    worst = max(np.max(np.abs(upd["final"][k] - per_step[k])) for k in per_step)
+    assert worst > 1e-4, f"summing over time made no difference ({worst:.3g})"
+    assert upd["attrs"]["sum_over_time"] == 1
 
 
 @requires_double
