@@ -129,11 +129,16 @@ def load(h5):
     df["valid_loss"] = df["best_eval_loss"].astype(float)
     dropped = int((~np.isfinite(df["test_loss"])).sum())
     df = df[np.isfinite(df["test_loss"])].reset_index(drop=True)
+    return add_features(df), dropped
+
+
+def add_features(df):
+    """The four hyperparameters on the scales they were drawn on (HYPER columns)."""
     df["log10 lr"] = np.log10(df["lr"].astype(float))
     df["log10 hidden"] = np.log10(df["hidden"].astype(float))
     df["log10(1-momentum)"] = np.log10(np.maximum(1 - df["momentum"].astype(float), 1e-12))
     df["input noise"] = df["input_noise"].astype(float)
-    return df, dropped
+    return df
 
 
 def cells_of(df):
