@@ -307,8 +307,10 @@ def marginal_figure(df, cells, imp, feature, path, baseline):
 # ------------------------------------------------------------------------------------------------
 # the analysis and the report
 
-def analyse(df, directory, mode, dropped=0):
-    """Fill the report's sections; return (verdict line, markdown parts, figure paths)."""
+def analyse(df, directory, mode, dropped=0, n_perm=None):
+    """Fill the report's sections; return (verdict line, markdown parts, figure paths).
+    n_perm: refits of the importance's permutation null (default N_PERM[mode])."""
+    n_perm = N_PERM[mode] if n_perm is None else n_perm
     parts, figures = [], []
     cells = cells_of(df)
     if V not in cells:
@@ -399,7 +401,7 @@ def analyse(df, directory, mode, dropped=0):
         + ". Chung's LSTM is compared with our `lstm` (NP), their tanh RNN with `rnn`.\n")
 
     # importance
-    imp = importances(df, N_PERM[mode])
+    imp = importances(df, n_perm)
     imp_rows = []
     for name, fit in imp.items():
         label = LABELS.get(name, name)
@@ -416,7 +418,7 @@ def analyse(df, directory, mode, dropped=0):
         "Share of the variance of the random forest's test-NLL predictions explained by each "
         "hyperparameter's main effect (the forest averaged over the other hyperparameters' "
         "observed values), with the 95th percentile of that share over "
-        f"{N_PERM[mode]} refits on shuffled NLLs in brackets; **bold**: above its null. Raw test "
+        f"{n_perm} refits on shuffled NLLs in brackets; **bold**: above its null. Raw test "
         "NLL as the outcome (the paper's measure of performance).\n\n"
         + common.md_table(["variant", "trials"] + list(HYPER) + ["important"], imp_rows))
 
