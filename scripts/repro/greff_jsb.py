@@ -32,8 +32,8 @@ MIXED or INCONCLUSIVE.
 Sizes: --tiny: 2 trials per cell, 50 chorales, hidden 4 to 8: seconds, and by construction
 INCONCLUSIVE (nothing is learned in one epoch and 2 trials cannot pass the positive control).
 Default: 20 trials per cell x 12 cells = 240 runs, at most 20 epochs, patience 5: at most ~46 min
-on 2 cores with -j 2 (1.15 s per run-epoch measured on this shared machine at -j 2; early stopping
-ends most runs sooner). --full: the paper's 200 trials per cell (2 400 runs), at most 100 epochs,
+on 2 cores with -j 2 (1.15 s per run-epoch measured on this machine at -j 2 while shared, load ~4;
+2.85 s at load ~8, which would double it; early stopping ends some runs sooner). --full: the paper's 200 trials per cell (2 400 runs), at most 100 epochs,
 patience 10: it writes DIR/greff-jsb.ini and prints the command for a cluster; add --run to run
 it here (days on 2 cores).
 
@@ -242,8 +242,9 @@ def _plt():
 def _log_y(ax):
     """Log y axis with plain major labels and no minor ticks (matplotlib spends seconds laying
     out the minor ticks of a dozen log panels)."""
-    from matplotlib.ticker import NullLocator, ScalarFormatter
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(FixedLocator([7, 8, 9, 10, 11, 12, 15, 20, 30, 45, 60, 100]))
     ax.yaxis.set_minor_locator(NullLocator())
     ax.yaxis.set_major_formatter(ScalarFormatter())
 
