@@ -30,12 +30,13 @@ The verdict line is rnnbench_stats.study_verdict over the 8 checks: REPRODUCED, 
 MIXED or INCONCLUSIVE.
 
 Sizes: --tiny: 2 trials per cell, 50 chorales, hidden 4 to 8: seconds, and by construction
-INCONCLUSIVE (nothing is learned in one epoch and 2 trials cannot pass the positive control).
+INCONCLUSIVE (nothing is learned from 50 chorales, and 2 trials cannot pass the positive control).
 Default: 20 trials per cell x 12 cells = 240 runs, at most 20 epochs, patience 5: at most ~46 min
 on 2 cores with -j 2 (1.15 s per run-epoch measured on this machine at -j 2 while shared, load ~4;
-2.85 s at load ~8, which would double it; early stopping ends some runs sooner). --full: the paper's 200 trials per cell (2 400 runs), at most 100 epochs,
-patience 10: it writes DIR/greff-jsb.ini and prints the command for a cluster; add --run to run
-it here (days on 2 cores).
+2.85 s at load ~8, which would double it; early stopping ends some runs sooner). --full: the
+paper's 200 trials per cell (2 400 runs), at most 100 epochs, patience 10: it writes
+DIR/greff-jsb.ini and prints the command for a cluster; add --run to run it here (days on 2
+cores).
 
 Example:
     /usr/bin/python3 scripts/repro/greff_jsb.py --tiny --out /tmp/gj
@@ -386,8 +387,8 @@ def analyse(df, directory, mode, dropped=0, n_perm=None):
         chung_value, chung_src = PUBLISHED["chung"].get(c, (None, None))
         chung = "—" if chung_src is None else (
             f"{chung_value:.2f}" if chung_value is not None else "not verified")
-        welch = "—" if c == V else f"{'worse' if values[c].mean() > values[V].mean() else 'better'}"\
-            f", Welch p={common.fmt(welch_p[c], 2)}"
+        side = "worse" if values[c].mean() > values[V].mean() else "better"
+        welch = "—" if c == V else f"{side}, Welch p={common.fmt(welch_p[c], 2)}"
         pub_rows.append([LABELS[c], common.fmt(chosen, 4), common.fmt(r['test_loss'].median(), 4),
                          "not verified" if c in GREFF else "—", finding if c in GREFF else "—",
                          welch, chung])
