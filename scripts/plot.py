@@ -7,7 +7,9 @@ KIND is one of:
             mean over max(1, steps/100) steps smooths the batch noise; runs that stop early
             (stop_when_solved) leave the median when they stop, which the legend counts and the
             title explains (see solved); the dashed line is the task's trivial baseline loss.
-            --skip-first N leaves out the first N steps (auto: the untrained spike of copy).
+            --skip-first N leaves out the first N steps; by default (auto) a panel whose first
+            steps' loss is over twice what follows the first 5 % of training (copy's untrained
+            loss) ends above the latter, and says so.
   delay     final loss over the task's baseline (or best_eval over it, or steps to solve with
             --metric steps_to_solve) against the delay, one line per variant, one panel per task;
             median over seeds with the interquartile band; dashed line at 1 = the baseline.
@@ -42,6 +44,8 @@ A file that is not a usable results file (missing, damaged, another program's) a
 (a bad KIND, a --where matching nothing) exit with status 2; a selection with nothing to draw with
 status 1; both with a one-line message.
 
+Several results files (or glob patterns, before KIND) are read as one table; files whose builds
+differ in precision or GEMM backend are refused unless --allow-mixed.
 It does not compute tables (compare.py does).
 
 Examples:
@@ -49,6 +53,8 @@ Examples:
     /usr/bin/python3 scripts/plot.py results/quickstart.h5 delay --metric steps_to_solve -o d.png
     /usr/bin/python3 scripts/plot.py results/quickstart.h5 gradflow --where delay=50 -o g.png
     /usr/bin/python3 scripts/plot.py results/quickstart.h5 box --baseline lstm -o box.png
+    /usr/bin/python3 scripts/plot.py results/quickstart.h5 flow --at first --at last -o f.png
+    /usr/bin/python3 scripts/plot.py 'results/study-*.h5' solved -o solved.png
     /usr/bin/python3 scripts/plot.py results/quickstart.h5 all -o results/quickstart-report
 """
 import argparse
@@ -67,7 +73,10 @@ import rnnbench_results as rr
 
 KINDS = ("curves", "delay", "gradflow", "flow", "box", "gates", "solved", "accuracy", "all")
 MAX_PANELS = 24
-SPIKE_RATIO = 5.0  # curves: a first window this many times above the rest is left out
+# curves, --skip-first auto: an early spike this many times above what follows the first
+# EARLY_FRACTION of training is cut off the panel (said in its x label)
+SPIKE_RATIO = 2.0
+EARLY_FRACTION = 0.05
 PANEL_SIZE = (5.0, 3.8)  # inches per panel; at DPI below, readable without zooming
 SINGLE_PANEL_SIZE = (7.5, 4.8)
 LEGEND_WIDTH = 2.6  # inches beside a panel for its legend (legends never sit on the data)
@@ -123,7 +132,7 @@ def spans_decade(*arrays):
 def make_panels(plt, n, sharey=False, legend=False):
     """Return (figure, list of n axes) in a grid of at most 3 columns; legend=True widens each
     column by LEGEND_WIDTH for a legend to the right of its panel."""
-    ncols = min(n, 3)
+    ncols = 2 if n == 4 else min(n, 3)
     nrows = (n + ncols - 1) // ncols
     width, height = PANEL_SIZE if n > 1 else SINGLE_PANEL_SIZE
     width += LEGEND_WIDTH if legend else 0.0
@@ -227,23 +236,23 @@ def source_names(res):
 # ------------------------------------------------------------------------------------------------
 # kinds
 
-def skipped_steps(args, rows, res, window):
-    """Return how many first training steps the curves leave out: --skip-first N, or with auto
-    the smoothing window when the first window's loss is over SPIKE_RATIO times the largest
-    smoothed loss after it (copy: the untrained loss, ln 9, against a baseline of 0.1 squashes
-    everything else into the bottom of the panel)."""
-    choice = getattr(args, "skip_first", "auto")
-    if choice != "auto":
-        return int(choice)
-    for run_id in rows[rr.has_result(rows)].id:
-        loss = finite(res.run(run_id)["train/loss"])
-        if len(loss) <= 2 * window:
-            continue
-        head = np.nanmax(loss[:window])
-        rest = pd.Series(loss[window:]).rolling(window, min_periods=1).mean().max()
-        if np.isfinite(head) and np.isfinite(rest) and head > SPIKE_RATIO * rest:
-            return window
-    return 0
+def spike_top(steps, curves, budget):
+    """Return the y limit that leaves out an early spike, or None: with --skip-first auto, when
+    the highest value drawn is over SPIKE_RATIO times the highest after the first EARLY_FRACTION
+    of the budget (copy: the untrained loss, about ln 9, against a settled loss of 0.1 to 1),
+    the panel ends a little above the latter."""
+    late = np.asarray(steps) > EARLY_FRACTION * budget
+    tops = [np.nanmax(c) for c in curves if np.isfinite(c).any()]
+    late_tops = [np.nanmax(c[late]) for c in curves if np.isfinite(c[late]).any()]
+    if not tops or not late_tops:
+        return None
+    top, late_top = max(tops), max(late_tops)
+    return late_top if late_top > 0 and top > SPIKE_RATIO * late_top else None
+
+
+def args_skip(args):
+    """--skip-first of a namespace (auto for one made before the option existed)."""
+    return getattr(args, "skip_first", "auto")
 
 
 def plot_curves(plt, res, df, args):
@@ -253,11 +262,11 @@ def plot_curves(plt, res, df, args):
     colors = variant_colors(plt, df, args.by)
     fig, axes = make_panels(plt, len(groups), legend=True)
     window = max(1, int(df["steps"].max()) // 100)
-    any_stopped, skips = False, set()
+    any_stopped, any_cut = False, False
+    skip = 0 if args_skip(args) == "auto" else int(args_skip(args))
     for ax, (key, rows) in zip(axes, groups):
         plotted = []
-        skip = skipped_steps(args, rows, res, window)
-        skips.add(skip)
+        drawn = []  # (steps, q3) of each variant, for the spike check
         for variant in compare.ordered_unique(rows[args.by]):
             mine = rows[rows[args.by] == variant]
             runs = mine[rr.has_result(mine)]
@@ -267,7 +276,7 @@ def plot_curves(plt, res, df, args):
                 run = res.run(run_id)
                 steps = np.asarray(run["train/step"])
                 loss = finite(run["train/loss"])
-                keep = steps > skip
+                keep = steps > skip  # --skip-first N: those steps are not data of the figure
                 steps, loss = steps[keep], loss[keep]
                 if len(steps) == 0:
                     continue
@@ -291,13 +300,23 @@ def plot_curves(plt, res, df, args):
                     marker="o" if short else None)
             ax.fill_between(steps, q1, q3, color=colors[variant], alpha=0.2, lw=0)
             plotted += [med, q1, q3]
+            drawn.append((steps, q3))
         baseline = task_baseline(rows)
         if np.isfinite(baseline):
             ax.axhline(baseline, color="0.3", ls="--", lw=1, label="baseline (trivial loss)")
             plotted.append([baseline])
         apply_logy(ax, args, *plotted)
+        cut = None
+        if args_skip(args) == "auto" and drawn:
+            cut = max((spike_top(s, [c], int(rows["steps"].max())) or 0) for s, c in drawn)
+            cut = max(cut, baseline if np.isfinite(baseline) else 0) or None
+        xlabel = "training step" + (f" (steps 1-{skip} not shown)" if skip else "")
+        if cut:
+            any_cut = True
+            ax.set_ylim(top=cut * (1.5 if ax.get_yscale() == "log" else 1.15))
+            xlabel += "\n(the first steps' untrained loss runs above the panel)"
         ax.set_title(compare.group_title(key))
-        ax.set_xlabel("training step" + (f" (steps 1-{skip} not shown)" if skip else ""))
+        ax.set_xlabel(xlabel)
         loss_kind = rows["loss_kind"].iloc[0] if "loss_kind" in rows else "loss"
         ax.set_ylabel(f"training loss ({loss_kind})"
                       + (f", mean of {window} steps" if window > 1 else ""))
@@ -307,8 +326,9 @@ def plot_curves(plt, res, df, args):
     if any_stopped:
         title += ("; a run that stopped once solved (stop_when_solved) leaves the median at its "
                   "last step, so the line can jump: `plot.py solved` shows the fraction solved")
-    if any(skips):
-        title += ("; the first steps' untrained loss is left out (--skip-first 0 draws it)")
+    if any_cut:
+        title += "; the y axis leaves out the untrained loss of the first steps (--skip-first 0 "
+        title += "draws it)"
     suptitle(fig, title, res, args)
     return fig
 
@@ -690,7 +710,7 @@ def plot_flow(plt, res, df, args):
         ax.set_title(compare.group_title(key))
         ax.set_xlabel("time step t (0 = first input)")
         ax.set_ylabel(f"mean ‖∂L/∂{symbol}_t‖ (held-out batch)")
-        ax.grid(alpha=0.3, which="both")
+        ax.grid(alpha=0.3)
         legend_outside(ax)
     when = " and ".join(at_label(at) for at in evaluations)
     suptitle(fig, f"Gradient flow to {symbol}_t at the {when}: median over runs of the mean "
@@ -905,7 +925,9 @@ def build_parser():
         prog="plot.py",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example: plot.py results/quickstart.h5 curves -o curves.png")
-    parser.add_argument("results", help="results file written by `rnnbench run` (.h5)")
+    parser.add_argument("results", nargs="+",
+                        help="results file(s) written by `rnnbench run` (.h5), or glob patterns "
+                             "('results/study-*.h5'): several are read as one table")
     parser.add_argument("kind", metavar="KIND", choices=KINDS,
                         help="curves, delay, gradflow, flow, box, gates, solved, accuracy, or all "
                              "(every plot into the directory -o)")
@@ -923,6 +945,9 @@ def build_parser():
                         help="summary column whose values are the lines/boxes (default: cell)")
     parser.add_argument("--baseline", help="box: colour variants that differ from this one "
                                            "(Welch's t-test, p < 0.05)")
+    parser.add_argument("--allow-mixed", action="store_true",
+                        help="read files whose builds differ in precision or GEMM backend as one "
+                             "table (refused by default)")
     parser.add_argument("--state", choices=("h", "c"), default="h",
                         help="gradflow, flow: gradient with respect to h_t (default) or c_t")
     parser.add_argument("--at", action="append", type=evaluation_choice, metavar="EVAL",
@@ -933,9 +958,10 @@ def build_parser():
                         help="log y axis (without it, a panel whose values span a factor of 10 "
                              "or more is log anyway)")
     parser.add_argument("--skip-first", default="auto", type=skip_choice, metavar="N",
-                        help="curves: leave out the first N training steps; auto (default) "
-                             "leaves out the first 1%% of the budget when their loss is over "
-                             f"{SPIKE_RATIO:g} times the rest (copy's untrained loss), 0 keeps all")
+                        help="curves: leave out the first N training steps (0: draw every "
+                             "step at full height); auto (default) ends the y axis above what "
+                             "follows the first 5%% of training when the first steps' loss is "
+                             f"over {SPIKE_RATIO:g} times that (copy's untrained loss)")
     return parser
 
 
@@ -979,7 +1005,9 @@ def main(argv=None):
             return 2
     plt = pyplot()
     try:
-        with rr.open_results(args.results) as res:
+        with rr.open_results(args.results, allow_mixed=args.allow_mixed) as res:
+            for note in getattr(res, "notes", []):
+                print(f"plot.py: note: {note}", file=sys.stderr)
             df = res.summary
             if args.by not in df.columns:
                 raise compare.UsageError(f"--by {args.by}: no such summary column")

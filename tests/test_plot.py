@@ -350,9 +350,10 @@ def test_logy_makes_every_data_axis_logarithmic(gated_file):
         assert {ax.get_yscale() for ax in data_axes(fig)} == {"log"}, kind
 
 
-def test_skip_first_leaves_out_copys_untrained_spike(tmp_path):
-    """copy's first steps cost ln 9 against a baseline near 0.1: auto leaves them out, 0 keeps
-    them, a number leaves out that many steps."""
+def test_skip_first_and_copys_untrained_spike(tmp_path):
+    """copy's first steps cost ln 9 against a settled loss near 0.05: by default (auto) the panel
+    ends just above what follows them and says so; --skip-first 0 draws every step at full
+    height; --skip-first N leaves out N steps."""
     path = str(tmp_path / "copy.h5")
     write_results(path, [make_run("copy", 100, "lstm", s, 0.05, steps=400, steps_done=400)
                          for s in range(2)])
@@ -362,17 +363,19 @@ def test_skip_first_leaves_out_copys_untrained_spike(tmp_path):
             spiked = loss[:]
             spiked[:4] = 2.2
             loss[...] = spiked
-    first = {}
+    seen = {}
     for choice in ("auto", "0", "10"):
         for _, fig in drawn_figures(path, ("curves",), skip_first=choice):
             ax = data_axes(fig)[0]
             line = next(l for l in ax.get_lines() if l.get_label().startswith("lstm"))
-            first[choice] = (line.get_xdata()[0], np.nanmax(line.get_ydata()))
-            if choice == "auto":
-                assert "--skip-first 0" in fig._suptitle.get_text()
-    assert first["0"][0] == 1 and first["0"][1] > 1.0  # the spike, smoothed over 4 steps
-    assert first["auto"][0] == 5 and first["auto"][1] < 0.5  # window = 400 // 100 steps
-    assert first["10"][0] == 11
+            seen[choice] = (line.get_xdata()[0], np.nanmax(line.get_ydata()), ax.get_ylim()[1],
+                            fig._suptitle.get_text(), ax.get_xlabel())
+    x0, peak, top, title, xlabel = seen["auto"]
+    assert x0 == 1 and peak > 1.0 and top < 0.5  # the spike is drawn, above the panel
+    assert "--skip-first 0" in title and "runs above the panel" in xlabel
+    x0, peak, top, title, xlabel = seen["0"]
+    assert x0 == 1 and top > peak > 1.0 and "--skip-first" not in title
+    assert seen["10"][0] == 11 and "steps 1-10 not shown" in seen["10"][4]
 
 
 def test_task_segments_follow_the_task_layouts():
@@ -402,3 +405,54 @@ def test_flow_draws_a_line_per_cell_over_every_time_step(gated_file):
             assert ax.get_yscale() == "log"
             labels = [t.get_text() for t in ax.get_legend().get_texts()]
             assert labels[0].startswith("input segment") and labels[1].startswith("recall")
+
+
+def test_several_files_are_one_figure(tmp_path, capsys):
+    """Three seeds split over two files draw as one median of 3 runs per cell; files of
+    different builds are refused unless --allow-mixed, with the exit status of a bad file."""
+    runs = [make_run("adding", 10, cell, s, 0.05 * (1 + s)) for cell in ("lstm", "gru")
+            for s in range(3)]
+    a, b = str(tmp_path / "a.h5"), str(tmp_path / "b.h5")
+    write_results(a, [r for r in runs if r["seed_index"] < 2])
+    write_results(b, [r for r in runs if r["seed_index"] == 2], first_id=100)
+    plt = plot.pyplot()
+    args = figure_args()
+    with rr.open_results([a, b]) as res:
+        fig = plot.plot_curves(plt, res, res.summary, args)
+        labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        assert labels[:2] == ["lstm (3 runs)", "gru (3 runs)"]
+        assert "(a.h5, b.h5)" in fig._suptitle.get_text()
+        plt.close(fig)
+    out = str(tmp_path / "flow.png")
+    assert plot.main([a, b, "flow", "-o", out]) == 0
+    assert_png(out)
+    assert plot.main([str(tmp_path / "*.h5"), "solved", "-o", out]) == 0
+    write_results(b, [r for r in runs if r["seed_index"] == 2], first_id=100,
+                  file_attrs={"gemm_backend": "onednn"})
+    capsys.readouterr()
+    assert plot.main([a, b, "curves", "-o", out]) == 2
+    assert "gemm_backend openblas in" in capsys.readouterr().err
+    assert plot.main([a, b, "curves", "-o", out, "--allow-mixed"]) == 0
+
+
+def test_report_reads_several_files(tmp_path):
+    runs = [make_run("adding", d, cell, s, 0.05 * (1 + s)) for d in (10, 20)
+            for cell in ("lstm-peep", "gru") for s in range(2)]
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    write_results(str(a), runs[:4])
+    write_results(str(b), runs[4:], first_id=4)
+    done = subprocess.run([os.path.join(SCRIPTS, "report.sh"), str(a), str(b),
+                           str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "- 2 files read as one table:" in report and "- together: 8 runs" in report
+    assert "### adding, delay 10" in report and "### adding, delay 20" in report
+    assert "](delay.png)" in report  # two delays, one from each file: a delay plot
+    write_results(str(b), runs[4:], first_id=4, file_attrs={"precision": "double"})
+    mixed = subprocess.run([os.path.join(SCRIPTS, "report.sh"), str(tmp_path / "*.h5"),
+                            str(tmp_path / "out2")], capture_output=True, text=True)
+    assert mixed.returncode == 2 and "--allow-mixed" in mixed.stderr
+    allowed = subprocess.run([os.path.join(SCRIPTS, "report.sh"), "--allow-mixed",
+                              str(a), str(b), str(tmp_path / "out2")],
+                             capture_output=True, text=True)
+    assert allowed.returncode == 0, allowed.stderr
