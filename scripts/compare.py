@@ -1,5 +1,9 @@
 """Compare the variants of a results file, one table per (task, delay), with calibrated checks.
 
+Several files (or glob patterns) are read as one table, as if their runs were in one file: a
+study split over files, or grown into a second one. Files whose builds differ in precision or
+GEMM backend are refused (--allow-mixed reads them anyway); a run in two files is read once.
+
 For every (task, delay) group of the summary, and every value of the --by column in it (a
 "variant": a cell by default), prints the number of runs, the median and quartiles of a metric,
 its mean, the fraction of runs solved, the number that diverged and, when there are any, the
@@ -510,7 +514,9 @@ def build_parser():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example: compare.py results/quickstart.h5 --by cell --baseline lstm-peep "
                "--format md")
-    parser.add_argument("results", help="results file written by `rnnbench run` (.h5)")
+    parser.add_argument("results", nargs="+",
+                        help="results file(s) written by `rnnbench run` (.h5), or glob patterns "
+                             "('results/study-*.h5'): several are read as one table")
     parser.add_argument("--by", default="cell",
                         help="summary column whose values are the variants (default: cell)")
     parser.add_argument("--baseline", help="variant the others are t-tested against "
@@ -530,6 +536,9 @@ def build_parser():
     parser.add_argument("--margin", type=float, metavar="RATIO",
                         help="check equivalence instead: the variant's loss within a ratio RATIO "
                              "(> 1, e.g. 1.25) of the baseline's, by TOST")
+    parser.add_argument("--allow-mixed", action="store_true",
+                        help="read files whose builds differ in precision or GEMM backend as one "
+                             "table (refused by default: their numbers differ in the last bits)")
     parser.add_argument("--allow-confounded", action="store_true",
                         help="test a variant that differs from the baseline in more than one "
                              "part of the cell (marked CONFOUNDED)")
@@ -537,16 +546,22 @@ def build_parser():
 
 
 def compare(path, by="cell", baseline=None, metric="final_loss", where=None, fmt="text",
-            claim="differs", margin=None, allow_confounded=False, warn=None):
-    """Return the comparison of a results file as text in format `fmt` (see main); `warn`, if
-    given, is called with each CONFOUNDED message."""
+            claim="differs", margin=None, allow_confounded=False, warn=None, allow_mixed=False):
+    """Return the comparison of a results file as text in format `fmt` (see main); `path` is a
+    file or a list of files and glob patterns, read as one table (allow_mixed: even files of
+    different builds); `warn`, if given, is called with each CONFOUNDED message and each note of
+    the reader (a run found in two files)."""
     if margin is not None and (not margin > 1 or metric == "steps_to_solve"):
         raise UsageError("--margin needs a ratio > 1 and a loss metric (final_loss, best_eval)")
     flags = None
-    with rr.open_results(path) as res:
+    with rr.open_results(path, allow_mixed=allow_mixed) as res:
         df = res.summary
         experiment = res.attr_text("experiment_name")
         complete = res.complete
+        names = res.names
+        if warn is not None:
+            for note in getattr(res, "notes", []):
+                warn(note)
         if baseline is not None and by == "cell":
             flags = cell_flags(res, df)
     if by not in df.columns:
@@ -555,7 +570,7 @@ def compare(path, by="cell", baseline=None, metric="final_loss", where=None, fmt
     selected = rr.apply_where(df, conditions)
     if selected.empty:
         raise UsageError(f"no runs match --where {rr.where_text(conditions)} "
-                         f"(of {len(df)} runs in {path})")
+                         f"(of {len(df)} runs in {names})")
     if baseline is not None:
         present = [format_value(v) for v in ordered_unique(selected[by])]
         if baseline not in present:
@@ -572,7 +587,7 @@ def compare(path, by="cell", baseline=None, metric="final_loss", where=None, fmt
     if fmt == "checks":
         return render_checks(groups, by, baseline, metric)
     summary = checks_summary(groups, claim, margin)
-    header_line = (f"{os.path.basename(path)}: experiment {experiment}, "
+    header_line = (f"{names}: experiment {experiment}, "
                    f"{len(selected)} of {len(df)} runs"
                    + (f" (where {rr.where_text(conditions)})" if conditions else "")
                    + f", metric {metric}, by {by}"
@@ -598,7 +613,8 @@ def main(argv=None):
         sys.stdout.write(compare(args.results, by=args.by, baseline=args.baseline,
                                  metric=args.metric, where=args.where, fmt=args.format,
                                  claim=args.claim, margin=args.margin,
-                                 allow_confounded=args.allow_confounded, warn=warn))
+                                 allow_confounded=args.allow_confounded, warn=warn,
+                                 allow_mixed=args.allow_mixed))
     except (rr.ResultsError, UsageError, rr.WhereError) as exc:
         print(f"compare.py: {exc}", file=sys.stderr)
         return 2

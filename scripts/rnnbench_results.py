@@ -569,6 +569,16 @@ class Results:
         """Return a ResultsError whose message names this file."""
         return ResultsError(f"{self.path}: {message}")
 
+    @property
+    def paths(self):
+        """The files read: this one."""
+        return [self.path]
+
+    @property
+    def names(self):
+        """The base name of the file, for titles and headers."""
+        return os.path.basename(self.path)
+
     def attr_text(self, name, default="?"):
         """Return a file attribute as text for a title or a line: `default` if it is absent, an
         array (a damaged or foreign file) cut short."""
@@ -618,14 +628,143 @@ def _check_path(path):
         raise ResultsError(f"{path}: empty file (0 bytes)")
 
 
-def open_results(path, require_runs=True):
-    """Open a results file for reading; raise ResultsError if it is not a usable one."""
-    return Results(path, require_runs=require_runs)
+class ResultSet:
+    """Several results files read as one: their summaries one table (with a `file` column), a
+    run found in the file that holds it. The same interface as Results; use open_results()."""
+
+    def __init__(self, paths, require_runs=True, allow_mixed=False):
+        self.parts = []
+        try:
+            for path in paths:
+                self.parts.append(Results(path, require_runs=require_runs))
+            self._check_builds(allow_mixed)
+            self._join()
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_builds(self, allow_mixed):
+        """Refuse files whose builds differ in precision or GEMM backend (unless allow_mixed):
+        their last bits differ, and one table would hide it."""
+        for name in BUILD_ATTRIBUTES:
+            seen = {}
+            for part in self.parts:
+                seen.setdefault(part.attr_text(name), part.path)
+            if len(seen) > 1 and not allow_mixed:
+                both = ", ".join(f"{name} {value} in {path}" for value, path in seen.items())
+                raise ResultsError(f"files of different builds ({both}): one table would mix "
+                                   f"their numbers; pass --allow-mixed to read them together")
+
+    def _join(self):
+        """Build the joined summary, the file of each run, and the attributes the files share;
+        a run id already read from an earlier file is left out of the later ones (noted)."""
+        frames, self._owner, self.notes = [], {}, []
+        for part in self.parts:
+            df = part.summary
+            repeated = df.id.isin(self._owner)
+            if repeated.any():
+                first = self._owner[df.id[repeated].iloc[0]].path
+                self.notes.append(f"{part.path}: {int(repeated.sum())} run(s) also in {first} "
+                                  f"(same id, same parameters): read once, from the first file")
+            df = df[~repeated]
+            for run_id in df.id:
+                self._owner[run_id] = part
+            frames.append(df.assign(file=part.path))
+        self.summary = pd.concat(frames, ignore_index=True)
+        shared = {}
+        for key in set.intersection(*(set(p.attrs) for p in self.parts)):
+            values = [p.attrs[key] for p in self.parts]
+            if all(v == values[0] for v in values):
+                shared[key] = values[0]
+        self.attrs = shared
+
+    @property
+    def path(self):
+        """The files read, comma-separated (for messages)."""
+        return ", ".join(self.paths)
+
+    @property
+    def paths(self):
+        return [part.path for part in self.parts]
+
+    @property
+    def names(self):
+        """The base names of the files, comma-separated, for titles and headers."""
+        return ", ".join(os.path.basename(p) for p in self.paths)
+
+    def error(self, message):
+        return ResultsError(f"{self.path}: {message}")
+
+    def attr_text(self, name, default="?"):
+        """Return a file attribute as text: the files' distinct values joined by " + "."""
+        values = list(dict.fromkeys(part.attr_text(name, default) for part in self.parts))
+        return " + ".join(values)
+
+    @property
+    def complete(self):
+        """True if every file's grid finished."""
+        return all(part.complete for part in self.parts)
+
+    def run(self, run_id):
+        """Return the Run runs/<run_id> from the file that holds it."""
+        part = self._owner.get(run_id)
+        if part is None:
+            raise self.error(f"no run {_shown(run_id)} in any of the files")
+        return part.run(run_id)
+
+    def close(self):
+        for part in self.parts:
+            part.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
 
-def read_summary(path, require_runs=True):
-    """Return the summary table of a results file as a DataFrame with decoded strings."""
-    with open_results(path, require_runs=require_runs) as res:
+BUILD_ATTRIBUTES = ("precision", "gemm_backend")  # files that differ in these are not mixed
+GLOB_CHARACTERS = set("*?[")
+
+
+def expand_paths(paths):
+    """Return the files named by `paths` (a path or a list of them), in order, each once: a name
+    that exists is a file, one with * ? [ that does not is a glob pattern (sorted matches).
+    Raise ResultsError for a pattern that matches nothing."""
+    import glob
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    files = []
+    for path in paths:
+        path = os.fspath(path)
+        if not os.path.exists(path) and GLOB_CHARACTERS & set(path):
+            matches = sorted(glob.glob(path))
+            if not matches:
+                raise ResultsError(f"{path}: no file matches this pattern")
+            files += matches
+        else:
+            files.append(path)
+    unique = list(dict.fromkeys(os.path.normpath(f) for f in files))
+    if not unique:
+        raise ResultsError("no results file given")
+    return unique if len(unique) > 1 else [files[0]]
+
+
+def open_results(paths, require_runs=True, allow_mixed=False):
+    """Open one results file (a path) or several (a list of paths and glob patterns) for
+    reading, several as one table (ResultSet); raise ResultsError if one is not usable, or if
+    their builds differ in precision or GEMM backend and allow_mixed is false."""
+    files = expand_paths(paths)
+    if len(files) == 1:
+        return Results(files[0], require_runs=require_runs)
+    return ResultSet(files, require_runs=require_runs, allow_mixed=allow_mixed)
+
+
+def read_summary(paths, require_runs=True, allow_mixed=False):
+    """Return the summary table of one or several results files as a pandas DataFrame, strings
+    decoded (str, so `df[df.cell == "gru"]` works), rows in run order; with several files, a
+    column `file` names each row's file."""
+    with open_results(paths, require_runs=require_runs, allow_mixed=allow_mixed) as res:
         return res.summary
 
 
@@ -710,7 +849,17 @@ def where_text(conditions):
 # command line: the checks report.sh needs
 
 def describe_markdown(res):
-    """Return Markdown lines describing a results file: experiment, provenance and run counts."""
+    """Return Markdown lines describing a results file (or each file of a set, then the runs they
+    hold together): experiment, provenance and run counts."""
+    if isinstance(res, ResultSet):
+        lines = [f"- {len(res.parts)} files read as one table:"]
+        for part in res.parts:
+            lines += ["  " + line for line in describe_markdown(part)]
+        df = res.summary
+        lines.append(f"- together: {len(df)} runs; tasks: {', '.join(pd.unique(df.task))}; "
+                     f"cells: {', '.join(pd.unique(df.cell))}")
+        lines += [f"- note: {note}" for note in res.notes]
+        return lines
     a = res.attr_text
     df = res.summary
     lines = [f"- file: `{res.path}`",
@@ -733,22 +882,30 @@ def main(argv=None):
     """Check a results file from the shell: `describe` prints Markdown, `count` a number,
     `values COLUMN` the distinct values of a summary column, one a line in file order."""
     parser = argparse.ArgumentParser(
-        description="Check and describe an rnnbench results file (exit 2 if it is not usable or "
-                    "a --where filter is bad, with one line on stderr).")
+        description="Check and describe rnnbench results files, several read as one table (exit "
+                    "2 if one is not usable, their builds differ without --allow-mixed, or a "
+                    "--where filter is bad, with one line on stderr).",
+        usage="%(prog)s {describe,count} RESULTS... | values RESULTS... COLUMN")
     parser.add_argument("command", choices=("describe", "count", "values"),
-                        help="describe: Markdown lines about the file; count: runs matching "
-                             "--where; values: distinct values of COLUMN")
-    parser.add_argument("results", help="results file (.h5)")
-    parser.add_argument("column", nargs="?", help="summary column (values only)")
+                        help="describe: Markdown lines about the file(s); count: runs matching "
+                             "--where; values: distinct values of COLUMN (the last argument)")
+    parser.add_argument("operands", nargs="+", metavar="RESULTS",
+                        help="results files (.h5) or glob patterns; for values, then COLUMN")
     parser.add_argument("--where", action="append", metavar="COND",
                         help="filter on summary columns, e.g. task=copy,delay>=50 (count only)")
+    parser.add_argument("--allow-mixed", action="store_true",
+                        help="read files of different builds (precision, GEMM backend) together")
     args = parser.parse_args(argv)
     prog = "rnnbench_results.py"
-    if (args.command == "values") != (args.column is not None):
-        parser.error("values needs a COLUMN, and only values takes one")
+    args.results, args.column = args.operands, None
+    if args.command == "values":
+        if len(args.operands) < 2:
+            parser.error("values needs RESULTS... and a COLUMN")
+        args.results, args.column = args.operands[:-1], args.operands[-1]
     try:
         conditions = parse_where(args.where)
-        with open_results(args.results, require_runs=args.command == "describe") as res:
+        with open_results(args.results, require_runs=args.command == "describe",
+                          allow_mixed=args.allow_mixed) as res:
             if args.command == "describe":
                 print("\n".join(describe_markdown(res)))
             elif args.command == "count":

@@ -70,10 +70,11 @@ def make_run(task="adding", delay=10, cell="lstm", seed_index=0, final_loss=0.1,
     return run
 
 
-def write_results(path, runs, complete=1, file_attrs=None, seed=0):
+def write_results(path, runs, complete=1, file_attrs=None, seed=0, first_id=0):
     """Write an rnnbench results file with the layout of results/README.md for `runs`
     (dicts from make_run); curves are smooth decays with a little noise, gradient flow decays
-    backwards in time, gates drift. Returns the list of run ids, in file order."""
+    backwards in time, gates drift. Run ids count from first_id + 1 (files meant to be read
+    together need distinct ids). Returns the list of run ids, in file order."""
     rng = np.random.default_rng(seed)
     summary = np.zeros(len(runs), dtype=SUMMARY_DTYPE)
     ids = []
@@ -90,7 +91,7 @@ def write_results(path, runs, complete=1, file_attrs=None, seed=0):
             f.attrs[key] = value
         runs_group = f.create_group("runs")
         for index, run in enumerate(runs):
-            run_id = f"{index + 1:016x}"
+            run_id = f"{first_id + index + 1:016x}"
             ids.append(run_id)
             task, delay, cell = run["task"], run["delay"], run["cell"]
             baseline = task_baseline(task, delay)
@@ -600,3 +601,74 @@ def test_steps_to_solve_checks_use_the_log_rank_test(tmp_path):
                                     fmt="checks", claim="less"))
     assert rows[0]["test"] == "log-rank" and rows[0]["unit"] == "log hazard ratio"
     assert float(rows[0]["effect"]) > 0 and rows[0]["outcome"] == "HOLDS"
+
+
+# ------------------------------------------------------------------------------------------------
+# several files, one table
+
+def split_study(tmp_path, file_attrs_b=None):
+    """The sample study written whole (all.h5) and split in two files by delay (a.h5, b.h5)."""
+    runs = [make_run("adding", delay, cell, s, 0.05 * (1 + s) * (1 + delay / 50))
+            for delay in (10, 50) for cell in ("lstm-peep", "gru") for s in range(3)]
+    write_results(str(tmp_path / "all.h5"), runs)
+    write_results(str(tmp_path / "a.h5"), runs[:6])
+    write_results(str(tmp_path / "b.h5"), runs[6:], first_id=6, file_attrs=file_attrs_b)
+    return [str(tmp_path / n) for n in ("all.h5", "a.h5", "b.h5")]
+
+
+def test_several_files_are_one_table(tmp_path):
+    whole, a, b = split_study(tmp_path)
+    for fmt in ("csv", "checks"):
+        expected = compare.compare(whole, baseline="lstm-peep", fmt=fmt)
+        assert compare.compare([a, b], baseline="lstm-peep", fmt=fmt) == expected
+        assert compare.compare(str(tmp_path / "[ab].h5"), baseline="lstm-peep",
+                               fmt=fmt) == expected  # a glob pattern
+    text = compare.compare([a, b], baseline="lstm-peep")
+    assert text.startswith("a.h5, b.h5: experiment synthetic, 12 of 12 runs")
+    assert "adding, delay 10" in text and "adding, delay 50" in text
+    df = rr.read_summary([a, b])
+    assert list(df.file) == [a] * 6 + [b] * 6 and df.id.is_unique
+    with rr.open_results([a, b]) as res:  # a run is read from the file that holds it
+        assert res.run(df.id.iloc[7]).attrs["delay"] == 50
+
+
+def test_cli_reads_several_files_and_globs(tmp_path):
+    whole, a, b = split_study(tmp_path)
+    one = subprocess.run([PYTHON, os.path.join(SCRIPTS, "compare.py"), whole, "--format", "csv"],
+                         capture_output=True, text=True)
+    two = subprocess.run([PYTHON, os.path.join(SCRIPTS, "compare.py"), a, b, "--format", "csv"],
+                         capture_output=True, text=True)
+    pattern = subprocess.run([PYTHON, os.path.join(SCRIPTS, "compare.py"),
+                              str(tmp_path / "?.h5"), "--format", "csv"],
+                             capture_output=True, text=True)
+    assert one.returncode == two.returncode == pattern.returncode == 0, two.stderr
+    assert two.stdout == one.stdout == pattern.stdout
+    none = subprocess.run([PYTHON, os.path.join(SCRIPTS, "compare.py"),
+                           str(tmp_path / "nothing-*.h5")], capture_output=True, text=True)
+    assert none.returncode == 2
+    assert none.stderr == f"compare.py: {tmp_path / 'nothing-*.h5'}: no file matches this pattern\n"
+
+
+@pytest.mark.parametrize("attribute, other", [("precision", "double"),
+                                              ("gemm_backend", "onednn")])
+def test_files_of_different_builds_are_not_mixed_unless_asked(tmp_path, attribute, other):
+    whole, a, b = split_study(tmp_path, file_attrs_b={attribute: other})
+    done = subprocess.run([PYTHON, os.path.join(SCRIPTS, "compare.py"), a, b],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1
+    assert f"{attribute} {'float' if attribute == 'precision' else 'openblas'} in {a}" in done.stderr
+    assert f"{attribute} {other} in {b}" in done.stderr and "--allow-mixed" in done.stderr
+    mixed = compare.compare([a, b], fmt="csv", allow_mixed=True)
+    assert mixed == compare.compare(whole, fmt="csv")
+    with rr.open_results([a, b], allow_mixed=True) as res:
+        assert res.attr_text(attribute) in (f"float + {other}", f"openblas + {other}")
+
+
+def test_a_run_in_two_files_is_read_once(tmp_path, capsys):
+    whole, a, _ = split_study(tmp_path)
+    notes = []
+    text = compare.compare([whole, a], fmt="csv", warn=notes.append)
+    assert text == compare.compare(whole, fmt="csv")
+    assert notes == [f"{a}: 6 run(s) also in {whole} (same id, same parameters): read once, "
+                     f"from the first file"]

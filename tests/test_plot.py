@@ -15,6 +15,8 @@ import shutil
 import subprocess
 import sys
 
+import h5py
+import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -62,6 +64,12 @@ def assert_png(path):
     ["box", "--baseline", "lstm-peep"],
     ["box", "--metric", "steps_to_solve"],
     ["gates", "--where", "delay=100"],
+    ["flow"],
+    ["flow", "--at", "first", "--at", "last", "--where", "cell=lstm-peep|gru"],
+    ["flow", "--state", "c", "--at", "100"],
+    ["solved"],
+    ["accuracy", "--logy"],
+    ["curves", "--skip-first", "0", "--logy"],
 ])
 def test_each_kind_writes_a_png(results_file, tmp_path, capsys, args):
     path, _ = results_file
@@ -86,7 +94,8 @@ def test_all_writes_every_plot_that_applies(results_file, tmp_path, capsys):
     assert plot.main([path, "all", "-o", str(outdir), "--baseline", "lstm-peep"]) == 0
     listed = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
     names = [name for name, _ in listed]
-    assert names == ["curves-adding.png", "box-adding.png", "delay.png", "delay-steps.png",
+    assert names == ["curves-adding.png", "box-adding.png", "solved-adding.png",
+                     "flow-adding.png", "accuracy-adding.png", "delay.png", "delay-steps.png",
                      "gradflow-adding-10.png", "gates-adding-10.png", "gradflow-adding-100.png",
                      "gates-adding-100.png"]
     assert sorted(os.listdir(outdir)) == sorted(names)
@@ -156,7 +165,8 @@ def test_failed_runs_are_left_out_and_counted(tmp_path):
              make_run(cell="rnn", seed_index=1, status="diverged")]
     write_results(path, runs)
     plt = plot.pyplot()
-    args = argparse.Namespace(by="cell", metric="final_loss", run=None, baseline=None, state="h")
+    args = argparse.Namespace(by="cell", metric="final_loss", run=None, baseline=None, state="h",
+                              skip_first="auto", logy=False, where=None, at=None)
     with rr.open_results(path) as res:
         fig = plot.plot_curves(plt, res, res.summary, args)
         labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
@@ -188,7 +198,9 @@ def test_report_end_to_end_on_a_real_grid(tmp_path):
     assert "Welch's t-test" in report
     links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", report)
     assert set(links) == {"curves-adding.png", "box-adding.png", "gradflow-adding-5.png",
-                          "gates-adding-5.png"}  # one delay: no delay plot
+                          "gates-adding-5.png", "flow-adding.png",
+                          "accuracy-adding.png"} | ({"solved-adding.png"} & set(links))
+    # one delay: no delay plot; solved only if a run solved
     for link in links:
         assert_png(outdir / link)
 
@@ -205,3 +217,242 @@ def test_report_end_to_end_on_a_real_grid(tmp_path):
     dashed_report = (tmp_path / "-dash-report" / "report.md").read_text()
     assert dashed_report.startswith("# rnnbench report: -dash\n")
     assert "- experiment: `tiny`" in dashed_report and "](curves-adding.png)" in dashed_report
+
+
+# ------------------------------------------------------------------------------------------------
+# figures without traps: legends off the data, a colour per name, the selection in the title
+
+FIGURE_KINDS = ("curves", "delay", "gradflow", "flow", "box", "gates", "solved", "accuracy")
+
+
+def figure_args(**options):
+    """The namespace plot.main gives a plotter, with these options."""
+    args = plot.build_parser().parse_args(["x.h5", "curves", "-o", "x.png"])
+    for key, value in options.items():
+        setattr(args, key, value)
+    return args
+
+
+@pytest.fixture(scope="module")
+def gated_file(tmp_path_factory):
+    """Two delays, four cells whose gates differ in number and position (lstm-nfg has i,z,o:
+    its z is second, lstm-peep's third), two seeds; stop_when_solved stops some early."""
+    runs = []
+    for delay in (10, 30):
+        for cell in ("lstm-peep", "lstm-nfg", "gru", "rnn"):
+            for seed_index in range(2):
+                solved = cell == "gru" or (cell == "lstm-peep" and seed_index == 0)
+                runs.append(make_run("adding", delay, cell, seed_index, 0.02 * (1 + seed_index),
+                                     solved=int(solved), steps_to_solve=100 if solved else -1,
+                                     steps_done=100 if solved else 200))
+    path = str(tmp_path_factory.mktemp("gated") / "gated.h5")
+    write_results(path, runs)
+    return path
+
+
+def drawn_figures(path, kinds=FIGURE_KINDS, **options):
+    """Yield (kind, figure) for each plot kind of `path`'s whole selection, drawn (so that every
+    artist has its final position)."""
+    plt = plot.pyplot()
+    with rr.open_results(path) as res:
+        for kind in kinds:
+            args = figure_args(kind=kind, **options)
+            fig = plot.PLOTTERS[kind](plt, res, plot.select(res.summary, args), args)
+            fig.canvas.draw()
+            yield kind, fig
+            plt.close(fig)
+
+
+def data_axes(fig):
+    """The axes of `fig` that show data: visible, with their axis drawn (not a legend panel)."""
+    return [ax for ax in fig.axes if ax.get_visible() and ax.axison and ax.has_data()]
+
+
+def test_legends_never_overlap_a_data_area(gated_file):
+    checked = 0
+    for kind, fig in drawn_figures(gated_file):
+        renderer = fig.canvas.get_renderer()
+        legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+        legends += list(fig.legends)
+        if kind == "gradflow":  # a heat map: its colour bar is the legend
+            legends = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+        assert legends, f"{kind}: no legend"
+        for legend in legends:
+            box = legend.get_window_extent(renderer)
+            for ax in data_axes(fig):
+                if ax is legend:
+                    continue
+                area = ax.get_window_extent(renderer)
+                assert not box.overlaps(area), (kind, ax.get_title(), box, area)
+                checked += 1
+    assert checked >= 20
+
+
+def line_colors(fig, split=" ("):
+    """Return {name: set of colours} of every labelled line of the figure's data axes (the name
+    is the label up to `split`; matplotlib's _nolegend_ lines are left out)."""
+    from matplotlib.colors import to_hex
+    colors = {}
+    for ax in data_axes(fig):
+        for line in ax.get_lines():
+            label = line.get_label()
+            if label.startswith("_") or "baseline" in label or "budget" in label:
+                continue
+            colors.setdefault(label.split(split)[0], set()).add(to_hex(line.get_color()))
+    return colors
+
+
+def test_a_cell_keeps_its_colour_across_panels_and_figures(gated_file):
+    seen = {}
+    for kind, fig in drawn_figures(gated_file, ("curves", "delay", "flow", "solved", "accuracy")):
+        for cell, colors in line_colors(fig).items():
+            assert len(colors) == 1, (kind, cell, colors)  # the same in every panel
+            seen.setdefault(cell, set()).update(colors)
+    assert set(seen) == {"lstm-peep", "lstm-nfg", "gru", "rnn"}
+    for cell, colors in seen.items():  # the same in every figure, and the table's
+        assert colors == {plot.CELL_COLORS[cell]}, (cell, colors)
+    assert len({c for colors in seen.values() for c in colors}) == 4
+
+
+def test_a_gate_keeps_its_colour_across_panels_and_figures(gated_file):
+    seen = {}
+    for _, fig in drawn_figures(gated_file, ("gates",)):
+        panels = 0
+        for ax in data_axes(fig):
+            panels += 1
+        assert panels == 6  # lstm-peep, lstm-nfg and gru at two delays
+        for gate, colors in line_colors(fig, split="\0").items():
+            assert len(colors) == 1, (gate, colors)
+            seen[gate] = colors
+    with rr.open_results(gated_file) as res:  # one run's figure: the same colours
+        run_id = res.summary[res.summary.cell == "lstm-nfg"].id.iloc[0]
+    for _, fig in drawn_figures(gated_file, ("gates",), run=run_id):
+        for gate, colors in line_colors(fig, split="\0").items():
+            assert colors == seen[gate]
+    short = {name: gate for gate, name in plot.GATE_NAMES.items()}
+    assert {short[g] for g in seen} == {"i", "f", "z", "o", "r", "u", "n"}
+    for gate, colors in seen.items():
+        assert colors == {plot.GATE_COLORS[short[gate]]}
+
+
+def test_an_unknown_name_gets_the_same_colour_every_time():
+    assert plot.name_color("lstm-peep+nfg+np", {}) == plot.name_color("lstm-peep+nfg+np", {})
+    assert plot.name_color("gru", plot.CELL_COLORS) == plot.CELL_COLORS["gru"]
+
+
+def test_where_filters_and_run_are_in_the_title(gated_file):
+    for kind, fig in drawn_figures(gated_file, FIGURE_KINDS, where=["delay=30", "cell!=rnn"]):
+        assert "where delay=30,cell!=rnn" in fig._suptitle.get_text(), kind
+
+
+def test_logy_makes_every_data_axis_logarithmic(gated_file):
+    for kind, fig in drawn_figures(gated_file, ("curves", "delay", "box", "accuracy"), logy=True):
+        assert {ax.get_yscale() for ax in data_axes(fig)} == {"log"}, kind
+
+
+def test_skip_first_and_copys_untrained_spike(tmp_path):
+    """copy's first steps cost ln 9 against a settled loss near 0.05: by default (auto) the panel
+    ends just above what follows them and says so; --skip-first 0 draws every step at full
+    height; --skip-first N leaves out N steps."""
+    path = str(tmp_path / "copy.h5")
+    write_results(path, [make_run("copy", 100, "lstm", s, 0.05, steps=400, steps_done=400)
+                         for s in range(2)])
+    with h5py.File(path, "r+") as f:
+        for run_id in f["runs"]:
+            loss = f["runs"][run_id]["train/loss"]
+            spiked = loss[:]
+            spiked[:4] = 2.2
+            loss[...] = spiked
+    seen = {}
+    for choice in ("auto", "0", "10"):
+        for _, fig in drawn_figures(path, ("curves",), skip_first=choice):
+            ax = data_axes(fig)[0]
+            line = next(l for l in ax.get_lines() if l.get_label().startswith("lstm"))
+            seen[choice] = (line.get_xdata()[0], np.nanmax(line.get_ydata()), ax.get_ylim()[1],
+                            fig._suptitle.get_text(), ax.get_xlabel())
+    x0, peak, top, title, xlabel = seen["auto"]
+    assert x0 == 1 and peak > 1.0 and top < 0.5  # the spike is drawn, above the panel
+    assert "--skip-first 0" in title and "runs above the panel" in xlabel
+    x0, peak, top, title, xlabel = seen["0"]
+    assert x0 == 1 and top > peak > 1.0 and "--skip-first" not in title
+    assert seen["10"][0] == 11 and "steps 1-10 not shown" in seen["10"][4]
+
+
+def test_task_segments_follow_the_task_layouts():
+    """Input and recall segments of docs/tasks.md, 0-based [lo, hi)."""
+    seg = plot.task_segments
+    assert seg({"task": "copy", "delay": 100, "n_symbols": 10}, 120) == ([(0, 10)], [(110, 120)])
+    assert seg({"task": "recall", "delay": 50}, 52) == ([(0, 1)], [(51, 52)])
+    assert seg({"task": "adding", "delay": 50, "form": 0}, 50) == ([(0, 25)], [(49, 50)])
+    assert seg({"task": "adding", "delay": 100, "form": 1997}, 104) == ([(0, 10)], [(103, 104)])
+    assert seg({"task": "temporal-order", "delay": 100, "form": 0}, 105) == (
+        [(9, 20), (49, 60)], [(104, 105)])  # the paper's [10, 20] and [50, 60], 1-based
+    assert seg({"task": "temporal-order", "delay": 100, "form": 1}, 100)[0] == [
+        (9, 20), (32, 43), (65, 76)]
+    assert seg({"task": "reber", "delay": 8}, 11) == ([(1, 2)], [(9, 10)])
+    assert seg({"task": "timing", "delay": 20}, 41) == ([(0, 20)], [(20, 40)])
+    assert seg({"task": "jsb", "delay": 0}, 30) == ([], [])
+
+
+def test_flow_draws_a_line_per_cell_over_every_time_step(gated_file):
+    for _, fig in drawn_figures(gated_file, ("flow",), at=["first", "last"]):
+        axes = data_axes(fig)
+        assert [ax.get_title() for ax in axes] == ["adding, delay 10", "adding, delay 30"]
+        for ax, length in zip(axes, (12, 32)):
+            lines = [l for l in ax.get_lines() if not l.get_label().startswith("_")]
+            assert len(lines) == 8  # 4 cells x 2 evaluations
+            assert all(len(l.get_xdata()) == length for l in lines)
+            assert ax.get_yscale() == "log"
+            labels = [t.get_text() for t in ax.get_legend().get_texts()]
+            assert labels[0].startswith("input segment") and labels[1].startswith("recall")
+
+
+def test_several_files_are_one_figure(tmp_path, capsys):
+    """Three seeds split over two files draw as one median of 3 runs per cell; files of
+    different builds are refused unless --allow-mixed, with the exit status of a bad file."""
+    runs = [make_run("adding", 10, cell, s, 0.05 * (1 + s)) for cell in ("lstm", "gru")
+            for s in range(3)]
+    a, b = str(tmp_path / "a.h5"), str(tmp_path / "b.h5")
+    write_results(a, [r for r in runs if r["seed_index"] < 2])
+    write_results(b, [r for r in runs if r["seed_index"] == 2], first_id=100)
+    plt = plot.pyplot()
+    args = figure_args()
+    with rr.open_results([a, b]) as res:
+        fig = plot.plot_curves(plt, res, res.summary, args)
+        labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        assert labels[:2] == ["lstm (3 runs)", "gru (3 runs)"]
+        assert "(a.h5, b.h5)" in fig._suptitle.get_text()
+        plt.close(fig)
+    out = str(tmp_path / "flow.png")
+    assert plot.main([a, b, "flow", "-o", out]) == 0
+    assert_png(out)
+    assert plot.main([str(tmp_path / "*.h5"), "solved", "-o", out]) == 0
+    write_results(b, [r for r in runs if r["seed_index"] == 2], first_id=100,
+                  file_attrs={"gemm_backend": "onednn"})
+    capsys.readouterr()
+    assert plot.main([a, b, "curves", "-o", out]) == 2
+    assert "gemm_backend openblas in" in capsys.readouterr().err
+    assert plot.main([a, b, "curves", "-o", out, "--allow-mixed"]) == 0
+
+
+def test_report_reads_several_files(tmp_path):
+    runs = [make_run("adding", d, cell, s, 0.05 * (1 + s)) for d in (10, 20)
+            for cell in ("lstm-peep", "gru") for s in range(2)]
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    write_results(str(a), runs[:4])
+    write_results(str(b), runs[4:], first_id=4)
+    done = subprocess.run([os.path.join(SCRIPTS, "report.sh"), str(a), str(b),
+                           str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "- 2 files read as one table:" in report and "- together: 8 runs" in report
+    assert "### adding, delay 10" in report and "### adding, delay 20" in report
+    assert "](delay.png)" in report  # two delays, one from each file: a delay plot
+    write_results(str(b), runs[4:], first_id=4, file_attrs={"precision": "double"})
+    mixed = subprocess.run([os.path.join(SCRIPTS, "report.sh"), str(tmp_path / "*.h5"),
+                            str(tmp_path / "out2")], capture_output=True, text=True)
+    assert mixed.returncode == 2 and "--allow-mixed" in mixed.stderr
+    allowed = subprocess.run([os.path.join(SCRIPTS, "report.sh"), "--allow-mixed",
+                              str(a), str(b), str(tmp_path / "out2")],
+                             capture_output=True, text=True)
+    assert allowed.returncode == 0, allowed.stderr
