@@ -26,14 +26,15 @@
 /* The stream's states: the outer frame of an embedded string around the
    inner grammar's states, and back to the start after the outer E. */
 enum {
-    ST_OUTER_B,                   /* emits B */
-    ST_FORK,                      /* emits the branch, T or P */
-    ST_INNER,                     /* ST_INNER + s: inner grammar state s */
+    ST_OUTER_B,                         /* emits B */
+    ST_FORK,                            /* emits the branch, T or P */
+    ST_INNER,                           /* ST_INNER + s: inner grammar state s */
     ST_CLOSE = ST_INNER + REBER_STATES, /* emits the branch again */
-    ST_OUTER_E,                   /* emits E, then the next string */
+    ST_OUTER_E,                         /* emits E, then the next string */
     STREAM_STATES
 };
-/* the frame of one string: B, branch, branch, E */
+/* the frame of one string, B, branch, branch, E: a stream has T + 4
+   symbols, so that T = 5 is one string around reber's shortest inner one */
 #define STREAM_FRAME 4
 
 static int stream_n_edges(int s) {
