@@ -11,10 +11,12 @@
 
 Test(tasks, registry_in_the_order_of_tasks_md) {
     static const char *names[] = {"adding", "copy", "recall", "temporal-order",
-                                  "multiplication", "xor", "reber", "timing", "jsb"};
+                                  "multiplication", "xor", "reber", "timing",
+                                  "reber-continual", "adding-stream",
+                                  "multiplication-stream", "jsb"};
     int n = 0;
     const Task *const *all = task_all(&n);
-    cr_assert_eq(n, 9);
+    cr_assert_eq(n, 12);
     for (int i = 0; i < n; i++) {
         cr_assert_str_eq(all[i]->name, names[i]);
         cr_assert_eq(task_find(names[i]), all[i]);

@@ -13,28 +13,13 @@
    Loss: binary cross-entropy per symbol; no baseline (NAN). Item: a string,
    correct when y > 0 (sigmoid > 0.5) exactly on the legal successors at
    every step. Solved: every test string correct.
-   Not here: the continual (no reset) version of Gers et al. 2000. */
+   The grammar is reber_grammar.h's, shared with reber_continual.c, the
+   continual (no reset) version of Gers et al. 2000. */
 #include "common.h"
+#include "reber_grammar.h"
 
 #include <math.h>
 #include <threads.h>
-
-enum { SYM_B, SYM_T, SYM_P, SYM_S, SYM_X, SYM_V, SYM_E, REBER_SYMBOLS };
-#define REBER_STATES 7
-#define REBER_END REBER_STATES /* past the inner E */
-#define REBER_MIN_LEN 5
-
-/* the Reber graph: a state emits one of its symbols and moves to its next */
-typedef struct { int n_edges, symbol[2], next[2]; } ReberState;
-static const ReberState grammar[REBER_STATES] = {
-    {1, {SYM_B}, {1}},
-    {2, {SYM_T, SYM_P}, {2, 3}},
-    {2, {SYM_S, SYM_X}, {2, 4}},
-    {2, {SYM_T, SYM_V}, {3, 5}},
-    {2, {SYM_X, SYM_S}, {3, 6}},
-    {2, {SYM_P, SYM_V}, {4, 6}},
-    {1, {SYM_E}, {REBER_END}},
-};
 
 /* Rows of completions[k][s], proportional to the number of ways to finish
    from state s with exactly k more symbols, are only needed up to this k:
@@ -51,8 +36,9 @@ static void completion_table(CompletionRow *rows) {
     for (int k = 1; k <= REBER_EXACT_ROWS; k++) {
         double total = 0;
         for (int s = 0; s < REBER_STATES; s++) {
+            const ReberState *st = &reber_grammar[s];
             rows[k][s] = 0;
-            for (int e = 0; e < grammar[s].n_edges; e++) rows[k][s] += rows[k - 1][grammar[s].next[e]];
+            for (int e = 0; e < st->n_edges; e++) rows[k][s] += rows[k - 1][st->next[e]];
             total += rows[k][s];
         }
         rows[k][REBER_END] = 0;
@@ -97,7 +83,7 @@ static void set_successors(real *row, int state, int branch) {
         row[branch] = 1;
         return;
     }
-    for (int e = 0; e < grammar[state].n_edges; e++) row[grammar[state].symbol[e]] = 1;
+    reber_mark_successors(row, state);
 }
 
 /* Writes sequence b: x and target at steps 0 .. len-1 of the (len,B,7)
@@ -117,7 +103,7 @@ static void write_string(const CompletionRow *rows, int inner_len, Rng *rng, int
     ROW(target, Y, 1)[SYM_B] = 1;
     int state = 0;
     for (int i = 0; i < inner_len; i++) {
-        const ReberState *st = &grammar[state];
+        const ReberState *st = &reber_grammar[state];
         int e = 0;
         if (st->n_edges == 2) {
             const double *left = completions(rows, inner_len - i - 1);
@@ -151,18 +137,7 @@ static double reber_baseline(const TaskParams *p) {
 static void reber_count(const TaskParams *p, int T, int B, const real *y, const real *target,
                         const real *mask, long *n_correct, long *n_total) {
     (void)p;
-    const int Y = REBER_SYMBOLS;
-    for (int b = 0; b < B; b++) {
-        int correct = 1;
-        for (int t = 0; t < T && correct; t++) {
-            size_t r = (size_t)t * B + b;
-            if (mask[r] == 0) continue;
-            for (int k = 0; k < Y; k++)
-                if ((y[r * Y + k] > 0) != (target[r * Y + k] > (real)0.5)) correct = 0;
-        }
-        *n_correct += correct;
-        *n_total += 1;
-    }
+    reber_count_sequences(T, B, y, target, mask, n_correct, n_total);
 }
 
 static int reber_solved(const TaskParams *p, double loss, double accuracy) {
