@@ -10,6 +10,7 @@
 #include "util.h"
 #include "../cells/cell.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,16 +54,25 @@ static int cmd_list(int argc, char **argv) {
     if (!strcmp(argv[1], "tasks")) {
         int n;
         const Task *const *tasks = task_all(&n);
-        printf("%-15s %-11s %-9s %s\n", "task", "loss", "baseline", "description (baseline at the default delay)");
+        int w = 4, any_none = 0; /* the longest name sets the column */
+        for (int i = 0; i < n; i++)
+            if ((int)strlen(tasks[i]->name) > w) w = (int)strlen(tasks[i]->name);
+        printf("%-*s %-11s %-9s %s\n", w, "task", "loss", "baseline", "description (baseline at the default delay)");
         for (int i = 0; i < n; i++) {
             TaskParams p;
             task_params_default(&p);
             TaskShape s;
             tasks[i]->shape(&p, &s);
-            printf("%-15s %-11s %-9.4g %s\n", tasks[i]->name, loss_name(s.loss), tasks[i]->baseline(&p),
-                   tasks[i]->desc);
-            printf("%-15s parameters: %s\n", "", tasks[i]->params);
+            double b = tasks[i]->baseline(&p);
+            /* a task without a trivial baseline says so rather than print nan */
+            any_none |= isnan(b);
+            if (isnan(b)) printf("%-*s %-11s %-9s %s\n", w, tasks[i]->name, loss_name(s.loss), "none", tasks[i]->desc);
+            else printf("%-*s %-11s %-9.4g %s\n", w, tasks[i]->name, loss_name(s.loss), b, tasks[i]->desc);
+            printf("%-*s parameters: %s\n", w, "", tasks[i]->params);
         }
+        if (any_none)
+            printf("baseline none: no output that ignores the input is a fair yardstick for the task (reber: the\n"
+                   "legal next symbols depend on the string so far); judge it by its solved criterion (docs/tasks.md).\n");
         return 0;
     }
     print_error("rnnbench list: unknown list '%s' (cells or tasks)", argv[1]);

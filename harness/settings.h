@@ -82,7 +82,7 @@ typedef struct {
     X(n_classes, ST_INT, task_params.n_classes, .i = 4, NO_CHECK, "recall: the number of classes K") \
     X(form, ST_FORM, task_params.form, .i = 0, NO_CHECK,                                             \
       "adding: modern or 1997; temporal-order: 6a or 6b")                                            \
-    X(n_symbols, ST_INT, task_params.n_symbols, .i = 10, NO_CHECK, "copy: symbols to recall S")      \
+    X(n_symbols, ST_INT, task_params.n_symbols, .i = 10, NO_CHECK, "copy: symbols S; *-stream: segments") \
     X(alphabet, ST_INT, task_params.alphabet, .i = 8, NO_CHECK, "copy: alphabet size A")             \
     X(cell, ST_NAME, cell, .s = "lstm", CELL_CHECK, "the cell (rnnbench list cells), with +ablations") \
     X(hidden, ST_INT, hidden, .i = 32, RANGE(1, CONFIG_MAX_HIDDEN), "hidden units")                   \
