@@ -203,7 +203,7 @@ def prepare_experiment(study, mode, directory, tiny=None, full=None, null=False,
         for value in overrides.values():
             if isinstance(value, dict) and "lr" in value:
                 value["lr"] = NULL_LR
-    experiment = {}
+    experiment = {"preregistration": prereg_path(study)}
     if seed is not None:
         experiment["seed"] = str(seed)
     suffix = "" if mode == "default" else f"-{mode}"
@@ -276,16 +276,10 @@ def prereg_number(prereg, key, kind=float):
 
 
 def recorded_prereg(h5):
-    """Return (sha256, path) the results file recorded for the pre-registration of the runs
-    (its last experiment version's), or (None, None) when it recorded none."""
+    """Return (sha256, path) of the pre-registration `bin/rnnbench run` recorded when it made the
+    runs (root attributes preregistration_sha256, preregistration), or (None, None)."""
     with rr.open_results(h5, require_runs=False) as res:
         attrs = res.attrs
-    versions = attrs.get("experiment_versions")
-    if isinstance(versions, (int, np.integer)) and versions > 0:
-        sha = attrs.get(f"preregistration_sha256_{int(versions)}")
-        path = attrs.get(f"preregistration_{int(versions)}")
-        if sha:
-            return str(sha), str(path)
     sha = attrs.get("preregistration_sha256")
     return (str(sha), str(attrs.get("preregistration"))) if sha else (None, None)
 
