@@ -648,7 +648,11 @@ def run_study(study, doc, tiny, full, analyse, design_of, argv=None):
                         null=args.null)
         specs = analyse(df, report, mode, prereg)
         checks = evaluate(specs, df)
-        lines = verdict_lines(study, checks, design, mode, prereg_status(prereg, h5), args.null)
+        post_hoc = prereg_status(prereg, h5)
+        registered = prereg_number(prereg, "checks", int)
+        if mode == "default" and not post_hoc and len(specs) != registered:
+            post_hoc = f"{len(specs)} checks declared, {registered} pre-registered"
+        lines = verdict_lines(study, checks, design, mode, post_hoc, args.null)
         flags = {"tiny": " --tiny", "full": " --full", "default": ""}[mode]
         flags += " --null" if args.null else ""
         flags += f" --seed {args.seed}" if args.seed is not None else ""
