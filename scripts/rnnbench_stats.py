@@ -697,7 +697,7 @@ def quantile_bins(values, n_bins):
 
 
 def share_difference(values, factor_a, factor_b, name="", permutations=PERMUTATIONS,
-                     claim="greater"):
+                     claim="greater", bootstraps=1000):
     """Is factor_a's share of the variance (eta^2) larger than factor_b's? One value per unit
     (a unique hyperparameter draw: no unit repeated, no pseudo-replication).
 
@@ -723,7 +723,7 @@ def share_difference(values, factor_a, factor_b, name="", permutations=PERMUTATI
     p_less = (int((null <= observed + 1e-12).sum()) + 1) / (permutations + 1)
     p = min(1.0, 2 * min(p_greater, p_less))
     boot = []
-    for _ in range(1000):
+    for _ in range(bootstraps):
         idx = rng.integers(0, n, n)
         boot.append(eta_squared(y[idx], a[idx]) - eta_squared(y[idx], b[idx]))
     low, high = np.quantile(boot, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
