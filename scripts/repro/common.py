@@ -26,9 +26,9 @@ sample sizes the driver reads) is hashed by `bin/rnnbench run` (the experiment's
 `preregistration = FILE` key) into the results file; a verdict computed under a .prereg whose
 SHA-256 differs from the one recorded when the runs were made is printed marked POST HOC.
 
---null reruns the study with the signal removed (lr = NULL_LR: nothing is learned) into DIR-null
-and reports how many checks came out non-INCONCLUSIVE; scripts/repro/null_rate.py runs every
-driver's null over several experiment seeds.
+--null reruns the study with the signal removed (lr = NULL_LR: nothing is learned) into
+results/repro/<study>-null/ (or --out) and reports how many checks came out non-INCONCLUSIVE;
+scripts/repro/null_rate.py runs every driver's null over several experiment seeds.
 
 Example (what a driver does; run a driver, not this module):
     /usr/bin/python3 scripts/repro/hochreiter1997.py --tiny --out /tmp/h97
