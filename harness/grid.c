@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,42 @@ static int experiment_name(const Parser *p, const char *path, char *out, size_t 
         return 0;
     }
     memcpy(out, name, strlen(name) + 1);
+    return 1;
+}
+
+/* a pre-registration file is a page of INI; more is not one */
+#define GRID_MAX_PREREG_BYTES (1L << 20)
+
+/* reads the file `preregistration =` names (relative to the experiment
+   file's directory unless absolute) into ex: path, SHA-256, text. 1, or 0
+   with the error recorded at the key's line */
+static int read_prereg(Parser *p, const char *path, Experiment *ex) {
+    const char *slash = strrchr(path, '/');
+    if (p->prereg[0] == '/' || !slash)
+        snprintf(ex->prereg_path, sizeof ex->prereg_path, "%s", p->prereg);
+    else
+        snprintf(ex->prereg_path, sizeof ex->prereg_path, "%.*s/%s", (int)(slash - path), path, p->prereg);
+    int line = p->experiment_key_line[E_PREREGISTRATION];
+    FILE *f = fopen(ex->prereg_path, "rb");
+    if (!f) return fail_at(p, line, "preregistration: cannot open '%s': %s", ex->prereg_path, strerror(errno));
+    char *text = malloc(GRID_MAX_PREREG_BYTES + 1);
+    size_t len = text ? fread(text, 1, GRID_MAX_PREREG_BYTES + 1, f) : 0;
+    int read_error = ferror(f);
+    fclose(f);
+    if (!text) return fail_at(p, line, "preregistration: out of memory");
+    if (read_error || len > (size_t)GRID_MAX_PREREG_BYTES) {
+        free(text);
+        return fail_at(p, line, "preregistration: '%s': %s", ex->prereg_path,
+                       read_error ? "cannot read it" : "larger than 1 MiB: not a pre-registration");
+    }
+    text[len] = '\0';
+    struct sha256_ctx ctx;
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    sha256_init(&ctx);
+    sha256_update(&ctx, len, (const uint8_t *)text);
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
+    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(ex->prereg_sha256 + 2 * i, 3, "%02x", digest[i]);
+    ex->prereg_text = text;
     return 1;
 }
 
@@ -117,10 +154,12 @@ static int load(const char *path, char *text, size_t len, const char *const *set
     int failed = p.err_line != 0;
     if (!failed) failed = !experiment_name(&p, path, ex->name, sizeof ex->name, file_msg, sizeof file_msg);
     if (!failed) failed = !grid_expand(&p, ex);
+    if (!failed && p.prereg[0]) failed = !read_prereg(&p, path, ex);
     grid_parser_free(&p);
     if (failed) {
         set_err(err, err_len, path, p.err_line, p.err_line ? p.err : file_msg, set);
         free(ex->runs);
+        free(ex->prereg_text);
         memset(ex, 0, sizeof *ex);
         free(text);
         return -1;
@@ -130,6 +169,7 @@ static int load(const char *path, char *text, size_t len, const char *const *set
     if (!ex->text) {
         set_err(err, err_len, path, 0, "out of memory", NULL);
         free(ex->runs);
+        free(ex->prereg_text);
         free(text);
         memset(ex, 0, sizeof *ex);
         return -1;
@@ -201,5 +241,6 @@ void grid_free(Experiment *ex) {
     if (!ex) return;
     free(ex->text);
     free(ex->runs);
+    free(ex->prereg_text);
     memset(ex, 0, sizeof *ex);
 }

@@ -1,7 +1,10 @@
 /* grid.h: experiment file -> list of runs.
 
    An experiment file is INI (parsed with inih):
-       [experiment]            optional, once: name, description, seed (default 1)
+       [experiment]            optional, once: name, description, seed (default 1),
+                               preregistration = FILE (relative to the experiment
+                               file): its path, SHA-256 and text are kept in the
+                               Experiment and recorded in the results file
        [grid] or [grid NAME]   one or more; each key takes a single value, a
                                comma list (the grid is the Cartesian product of
                                the lists) or a random-search distribution
@@ -35,6 +38,11 @@ typedef struct {
     char name[128];          /* [experiment] name, else the file's base name without .ini */
     char *text;              /* the file's full text (for the results file) */
     uint64_t seed;           /* [experiment] seed */
+    /* [experiment] preregistration: the file as resolved, its SHA-256 (hex) and
+       text at load time; prereg_path "" when the key is absent */
+    char prereg_path[2048];
+    char prereg_sha256[65];
+    char *prereg_text;
     RunConfig *runs;
     int n_runs;
 } Experiment;

@@ -21,7 +21,9 @@ enum { GRID_SEEDS = N_SETTINGS, GRID_TRIALS, GRID_DRAWS, N_GRID_KEYS };
 const char *grid_key_name(int k);
 
 /* the keys of [experiment] */
-enum { E_NAME, E_DESCRIPTION, E_SEED, N_EXPERIMENT_KEYS };
+/* preregistration: a study's pre-registered checks (experiments/<study>.prereg),
+   hashed into the results file when the runs are made (grid.c) */
+enum { E_NAME, E_DESCRIPTION, E_SEED, E_PREREGISTRATION, N_EXPERIMENT_KEYS };
 extern const char *const EXPERIMENT_KEYS[N_EXPERIMENT_KEYS];
 
 /* V_ONE_MINUS_LOGUNIFORM: 1 - loguniform(a, b), Greff et al.'s momentum draw */
@@ -68,6 +70,7 @@ typedef struct {
     int experiment_key_line[N_EXPERIMENT_KEYS];
     char name[128];
     uint64_t seed;
+    char prereg[1024];                   /* `preregistration =` as written, "" when absent */
     /* [grid] sections in file order */
     Section *sections;
     int n_sections, cap_sections;

@@ -17,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const EXPERIMENT_KEYS[N_EXPERIMENT_KEYS] = {"name", "description", "seed"};
+const char *const EXPERIMENT_KEYS[N_EXPERIMENT_KEYS] = {"name", "description", "seed",
+                                                                 "preregistration"};
 
 const char *grid_key_name(int k) {
     if (k == GRID_SEEDS) return "seeds";
@@ -273,6 +274,12 @@ static int experiment_key(Parser *p, const char *key, const char *value) {
         p->seed = seed;
         return 1;
     }
+    case E_PREREGISTRATION: /* read and hashed once the file's path is known (grid.c) */
+        if (!*value) return fail(p, "preregistration: expected a file name, got ''");
+        if (strlen(value) >= sizeof p->prereg)
+            return fail(p, "preregistration: longer than %zu characters", sizeof p->prereg - 1);
+        snprintf(p->prereg, sizeof p->prereg, "%s", value);
+        return 1;
     default: /* description: for the reader of the file */
         return 1;
     }

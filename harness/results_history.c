@@ -121,8 +121,25 @@ void history_forget(Results *rs) {
     rs->n_versions = rs->n_dropped = rs->cap_dropped = 0;
 }
 
+/* the pre-registration the runs were made under (grid.h): the current
+   version's, as root attributes preregistration (path), preregistration_sha256
+   and preregistration_text, and preregistration_sha256_N for version N; a
+   file's earlier versions' hashes are not carried over when it is rewritten */
+static int prereg_write_attrs(const Results *rs, hid_t f) {
+    const Experiment *ex = rs->ex;
+    if (!ex->prereg_path[0]) return 0;
+    char name[64];
+    snprintf(name, sizeof name, "preregistration_sha256_%d", rs->n_versions);
+    int rc = h5_attr_str(f, "preregistration", ex->prereg_path);
+    rc |= h5_attr_str(f, "preregistration_sha256", ex->prereg_sha256);
+    rc |= h5_attr_str(f, "preregistration_text", ex->prereg_text ? ex->prereg_text : "");
+    rc |= h5_attr_str(f, name, ex->prereg_sha256);
+    return rc;
+}
+
 int versions_write_attrs(const Results *rs, hid_t f) {
     int rc = h5_attr_int(f, "experiment_versions", rs->n_versions);
+    rc |= prereg_write_attrs(rs, f);
     for (int k = 0; k < rs->n_versions; k++) {
         char name[48];
         snprintf(name, sizeof name, "experiment_text_%d", k + 1);

@@ -41,7 +41,8 @@ from scipy import stats
 from scipy.stats.contingency import odds_ratio
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.power import TTestIndPower, TTestPower
+from statsmodels.stats.power import NormalIndPower, TTestIndPower, TTestPower
+from statsmodels.stats.proportion import proportion_effectsize
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttost_ind, ttost_paired
 
 ALPHA = 0.05
@@ -81,10 +82,14 @@ class Check:
     p_against_adjusted: float = float("nan")
     margin: float = float("nan")
     note: str = ""
+    gate: str = ""  # why a control made the check INCONCLUSIVE whatever its p ("" = no gate)
 
     @property
     def outcome(self):
-        """HOLDS, FAILS or INCONCLUSIVE at ALPHA, from the adjusted p-values (raw before holm)."""
+        """HOLDS, FAILS or INCONCLUSIVE at ALPHA, from the adjusted p-values (raw before holm);
+        INCONCLUSIVE whenever a gate is set (a control of the same run did not do its part)."""
+        if self.gate:
+            return "INCONCLUSIVE"
         p = self.p if math.isnan(self.p_adjusted) else self.p_adjusted
         p_against = self.p_against if math.isnan(self.p_against_adjusted) \
             else self.p_against_adjusted
@@ -107,7 +112,8 @@ class Check:
                 f"[{_num(self.ci_low, sign=True)}, {_num(self.ci_high, sign=True)}]{margin}; "
                 f"{self.test}, n={'/'.join(str(k) for k in self.n)}, p={_num(self.p)}"
                 f"{holm_text}; detectable at {POWER:.0%} power: {_num(self.mde)}"
-                + (f" ({self.note})" if self.note else ""))
+                + (f" ({self.note})" if self.note else "")
+                + (f" [gated: {self.gate}]" if self.gate else ""))
 
 
 def _num(x, sign=False):
@@ -582,3 +588,148 @@ def verdict_text(checks):
     """Return the verdict with its counts, e.g. "MIXED (3 HOLDS, 1 FAILS, 6 INCONCLUSIVE)"."""
     verdict, counts = study_verdict(checks)
     return f"{verdict} ({', '.join(f'{counts[o]} {o}' for o in OUTCOMES)})"
+
+
+# ------------------------------------------------------------------------------------------------
+# sample sizes from power (what a study is designed to detect)
+
+def paired_n(effect_sd, alpha=ALPHA, power=POWER):
+    """Pairs a two-sided signed-rank test needs to detect a mean paired difference of
+    `effect_sd` standard deviations (Cohen's d_z) with probability `power` at level `alpha`:
+    statsmodels' paired t power with n scaled by RANK_EFFICIENCY, and never fewer than the exact
+    test needs to reach `alpha` at all (2 / 2^n < alpha).
+
+    >>> paired_n(1.0)
+    11
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        n_t = TTestPower().solve_power(effect_size=effect_sd, nobs=None, alpha=alpha,
+                                       power=power, alternative="two-sided")
+    n = math.ceil(float(n_t) / RANK_EFFICIENCY)
+    while 2.0 / 2 ** n >= alpha:
+        n += 1
+    return max(n, 2)
+
+
+def tost_paired_n(margin_log, sd, alpha=ALPHA, power=POWER):
+    """Pairs a paired TOST needs to establish |mean difference| < margin_log with probability
+    `power` when the true difference is 0 and the paired differences have standard deviation
+    `sd`: the smallest n with (t_{1-alpha} + t_{1-(1-power)/2}) sd / sqrt(n) <= margin_log (the
+    same relation equivalence() reports as its MDE).
+
+    >>> tost_paired_n(math.log(1.5), 0.5)
+    15
+    """
+    if not (margin_log > 0 and sd > 0):
+        raise ValueError("tost_paired_n needs a positive margin and standard deviation")
+    n = 2
+    while (stats.t.ppf(1 - alpha, n - 1) + stats.t.ppf(1 - (1 - power) / 2, n - 1)) * sd \
+            / math.sqrt(n) > margin_log:
+        n += 1
+    return n
+
+
+def fisher_power(n_variant, n_base, fraction_variant, fraction_base, alpha=ALPHA):
+    """Exact probability that Fisher's test on these sizes rejects (two-sided, level alpha)
+    when the true solved fractions are as given (both binomials enumerated).
+
+    >>> round(fisher_power(10, 10, 0.8, 0.2), 3) > 0.5
+    True
+    """
+    rejects = _fisher_rejections(int(n_variant), int(n_base), alpha)
+    pv = stats.binom.pmf(np.arange(n_variant + 1), n_variant, fraction_variant)
+    pb = stats.binom.pmf(np.arange(n_base + 1), n_base, fraction_base)
+    return float(pv @ rejects @ pb)
+
+
+def fisher_n(fraction_variant, fraction_base, alpha=ALPHA, power=POWER, n_max=200):
+    """Runs per arm for Fisher's exact test to detect solved fractions fraction_variant against
+    fraction_base with probability `power`: statsmodels' normal power of the arcsine effect
+    (Cohen's h) as the start, then raised until the exact power (fisher_power) reaches `power`.
+
+    >>> fisher_n(0.9, 0.1)
+    7
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        h = proportion_effectsize(fraction_variant, fraction_base)
+        start = NormalIndPower().solve_power(effect_size=abs(h), nobs1=None, alpha=alpha,
+                                             power=power, ratio=1.0, alternative="two-sided")
+    n = max(2, math.ceil(float(start)) - 2)  # the normal start is a little optimistic or not
+    while fisher_power(n, n, fraction_variant, fraction_base, alpha) < power:
+        n += 1
+        if n > n_max:
+            raise ValueError(f"fisher_n: more than {n_max} runs per arm needed")
+    return n
+
+
+# ------------------------------------------------------------------------------------------------
+# variance decomposition with a permutation null
+
+def eta_squared(values, factor):
+    """Share of the variance of `values` explained by the groups of `factor` (one-way ANOVA
+    eta^2); 0 when there is no variance.
+
+    >>> eta_squared([1, 1, 3, 3], ["a", "a", "b", "b"])
+    1.0
+    """
+    values = np.asarray(values, dtype=float)
+    factor = np.asarray(factor)
+    total = float(np.sum((values - values.mean()) ** 2))
+    if total == 0:
+        return 0.0
+    between = 0.0
+    for level in np.unique(factor):
+        group = values[factor == level]
+        between += len(group) * (group.mean() - values.mean()) ** 2
+    return float(between / total)
+
+
+def quantile_bins(values, n_bins):
+    """Quantile bins (0..n_bins-1) of a continuous hyperparameter; its own values when it has
+    no more than n_bins distinct ones."""
+    values = np.asarray(values, dtype=float)
+    if len(np.unique(values)) <= n_bins:
+        return values
+    edges = np.quantile(values, np.linspace(0, 1, n_bins + 1)[1:-1])
+    return np.searchsorted(edges, values, side="right")
+
+
+def share_difference(values, factor_a, factor_b, name="", permutations=PERMUTATIONS,
+                     claim="greater", bootstraps=1000):
+    """Is factor_a's share of the variance (eta^2) larger than factor_b's? One value per unit
+    (a unique hyperparameter draw: no unit repeated, no pseudo-replication).
+
+    Effect: eta^2(a) - eta^2(b) with a bootstrap 95 % interval over the units; p: two-sided,
+    from the permutation null in which the values are shuffled across units (neither factor
+    matters), seeded by the data; MDE: the smallest |difference| this null would call
+    significant (its critical value), which is what a permutation test can offer in place of
+    a power calculation.
+    """
+    _check_claim(claim)
+    y = np.asarray(values, dtype=float)
+    a, b = np.asarray(factor_a), np.asarray(factor_b)
+    n = len(y)
+    unit = "eta2 difference"
+    if n < 4 or np.ptp(y) == 0:
+        return Check(name, claim, "permutation (eta2)", (n,), math.nan, math.nan, math.nan,
+                     unit, 1.0, float("inf"), note="too few units or no variance")
+    observed = eta_squared(y, a) - eta_squared(y, b)
+    rng = np.random.default_rng(zlib.crc32(y.tobytes()))
+    null = np.array([eta_squared(p, a) - eta_squared(p, b)
+                     for p in (rng.permutation(y) for _ in range(permutations))])
+    p_greater = (int((null >= observed - 1e-12).sum()) + 1) / (permutations + 1)
+    p_less = (int((null <= observed + 1e-12).sum()) + 1) / (permutations + 1)
+    p = min(1.0, 2 * min(p_greater, p_less))
+    boot = []
+    for _ in range(bootstraps):
+        idx = rng.integers(0, n, n)
+        boot.append(eta_squared(y[idx], a[idx]) - eta_squared(y[idx], b[idx]))
+    low, high = np.quantile(boot, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
+    critical = float(np.quantile(np.abs(null - np.median(null)), 1 - ALPHA))
+    direction = 1 if p_greater < p_less else -1 if p_less < p_greater else 0
+    return Check(name, claim, "permutation (eta2)", (n,), float(observed), float(low),
+                 float(high), unit, float(p), critical, direction,
+                 note=f"eta2 {eta_squared(y, a):.2f} vs {eta_squared(y, b):.2f}; MDE = the "
+                      f"null's critical value")

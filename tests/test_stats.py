@@ -222,3 +222,62 @@ def test_the_modules_docstring_examples_hold():
     import rnnbench_cells
     for module in (st, rnnbench_cells):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+# ------------------------------------------------------------------------------------------------
+# sample sizes from power (the drivers' design()): the designed n detects its effect ~80 %
+
+def test_paired_n_detects_its_design_effect_at_about_the_stated_power():
+    rng = np.random.default_rng(21)
+    alpha = 0.05 / 10  # greff2015's design: Holm's first step over 10 checks
+    n = st.paired_n(1.0, alpha=alpha)
+    rate = np.mean([st.paired_difference(np.exp(rng.normal(1.0, 1.0, n)), np.ones(n),
+                                         claim="greater").p < alpha for _ in range(300)])
+    print(f"\npaired_n: d_z 1 at alpha {alpha}: n {n}, detected in {rate:.1%}")
+    assert 0.72 <= rate <= 0.92
+    assert st.paired_n(1.0, alpha=alpha) > st.paired_n(1.0)  # a stricter level needs more
+
+
+def test_tost_paired_n_establishes_equivalence_at_about_the_stated_power():
+    rng = np.random.default_rng(22)
+    margin, sd = 1.5, 0.4
+    n = st.tost_paired_n(math.log(margin), sd)
+    base = np.ones(n)
+    rate = np.mean([st.equivalence(np.exp(rng.normal(0, sd, n)), base, margin,
+                                   paired=True).outcome == "HOLDS" for _ in range(300)])
+    print(f"\ntost_paired_n: margin {margin}, sd {sd}: n {n}, equivalent in {rate:.1%}")
+    assert 0.75 <= rate <= 0.95
+
+
+def test_fisher_n_has_exact_power_and_is_the_smallest():
+    n = st.fisher_n(0.9, 0.1, alpha=0.05 / 7)  # hochreiter1997's design
+    assert st.fisher_power(n, n, 0.9, 0.1, alpha=0.05 / 7) >= st.POWER
+    assert st.fisher_power(n - 1, n - 1, 0.9, 0.1, alpha=0.05 / 7) < st.POWER
+    rng = np.random.default_rng(23)
+    rate = np.mean([st.solve_counts(rng.binomial(n, 0.9), n, rng.binomial(n, 0.1), n).p
+                    < 0.05 / 7 for _ in range(400)])
+    print(f"\nfisher_n: 0.9 vs 0.1 at alpha {0.05 / 7:.4f}: n {n}, detected in {rate:.1%}")
+    assert abs(rate - st.fisher_power(n, n, 0.9, 0.1, alpha=0.05 / 7)) < 0.06
+
+
+def test_share_difference_null_is_calibrated_and_an_effect_is_found():
+    rng = np.random.default_rng(24)
+    n = 19
+    lr_bins = np.repeat([0, 1, 2], [7, 6, 6])
+    hidden = np.tile([8, 16, 32], 7)[:n]
+    decided = [st.share_difference(rng.normal(0, 1, n), lr_bins, hidden,
+                                   permutations=400, bootstraps=20).outcome != "INCONCLUSIVE"
+               for _ in range(150)]
+    print(f"\nshare_difference null: decided in {np.mean(decided):.1%}")
+    assert np.mean(decided) <= 0.08
+    y = lr_bins * 2.0 + rng.normal(0, 0.5, n)  # lr matters, hidden does not
+    assert st.share_difference(y, lr_bins, hidden, permutations=400).outcome == "HOLDS"
+    y = (hidden == 32) * 2.0 + rng.normal(0, 0.5, n)  # hidden matters, lr does not
+    assert st.share_difference(y, lr_bins, hidden, permutations=400).outcome == "FAILS"
+
+
+def test_a_gated_check_is_inconclusive_whatever_its_p():
+    check = st.paired_difference(np.exp(np.arange(1.0, 13.0)), np.ones(12), claim="greater")
+    assert check.outcome == "HOLDS"
+    gated = st.holm([check])[0].__class__(**{**check.__dict__, "gate": "control failed"})
+    assert gated.outcome == "INCONCLUSIVE" and "gated: control failed" in gated.line()

@@ -1,23 +1,45 @@
 """Shared machinery of the reproduction drivers (scripts/repro/<study>.py).
 
 A driver states a published claim, runs one experiment grid through `bin/rnnbench run`, reads the
-summary back, writes DIR/report.md with compare.py's tables and plot.py's figures, and prints one
-verdict line computed from its own measurements:
+summary back, writes DIR/report.md with compare.py's tables and plot.py's figures, and DECLARES
+its checks (CheckSpec: claim, variant, base, metric, test kind, equivalence margin, the positive
+control a "fails" check depends on, the learner that must beat the task's trivial baseline).
+This module evaluates them with scripts/rnnbench_stats.py, applies Holm over the study's checks
+and prints the study verdict with its counts, then one line per check:
 
-    REPRODUCED: ... | PARTLY: ... | NOT REPRODUCED: ...
+    MIXED (3 HOLDS, 1 FAILS, 6 INCONCLUSIVE): greff2015: ...
+      check: HOLDS  adding: NFG worse than V: log ratio +0.41 [+0.2, +0.6]; Wilcoxon ..., p=...,
+             Holm p=...; detectable at 80% power: ...
 
-This module offers the parts every driver shares: the command line (--out, --full, --tiny, -j,
---force), deriving the --tiny and --full variants of an experiment file (key overrides applied to
-every [grid] section, written beside the results as DIR/<study>.ini), running the grid, loading
-the summary, the table and figure helpers, the variance decomposition and the verdict line. It
-does not decide any verdict itself: the thresholds live in each driver, next to the claim.
+Gates that make an outcome evidence (the check is INCONCLUSIVE whatever its p when one trips):
+  learner  the cell the study's claim is about (its base) must beat the task's trivial baseline
+           in the same run (median final loss / baseline below LEARNED_RATIO, or a majority of its
+           runs solved): a study in which nothing is learned says nothing;
+  control  a check that a cell FAILS at T counts only where the positive control (the cell the
+           paper says succeeds) solves at that T (a majority of its runs) in the same run.
+
+Sample sizes come from power: each driver's design() states the effect it is designed to detect
+and computes its trials/seeds with rnnbench_stats (statsmodels' power classes); the numbers must
+equal those pre-registered in experiments/<study>.prereg and written in experiments/<study>.ini
+(the driver refuses to run otherwise). The .prereg file (INI: [design] effect sizes, margins and
+sample sizes the driver reads) is hashed by `bin/rnnbench run` (the experiment's
+`preregistration = FILE` key) into the results file; a verdict computed under a .prereg whose
+SHA-256 differs from the one recorded when the runs were made is printed marked POST HOC.
+
+--null reruns the study with the signal removed (lr = NULL_LR: nothing is learned) into
+results/repro/<study>-null/ (or --out) and reports how many checks came out non-INCONCLUSIVE;
+scripts/repro/null_rate.py runs every driver's null over several experiment seeds.
 
 Example (what a driver does; run a driver, not this module):
     /usr/bin/python3 scripts/repro/hochreiter1997.py --tiny --out /tmp/h97
 """
 import argparse
+import configparser
 import contextlib
+import dataclasses
+import hashlib
 import io
+import math
 import os
 import re
 import subprocess
@@ -36,9 +58,13 @@ if SCRIPTS not in sys.path:
 
 import compare  # noqa: E402  (scripts/compare.py)
 import plot  # noqa: E402  (scripts/plot.py)
-import rnnbench_results as rr
+import rnnbench_results as rr  # noqa: E402
+import rnnbench_stats as st  # noqa: E402
 
-VERDICTS = ("REPRODUCED", "PARTLY", "NOT REPRODUCED")
+VERDICTS = st.VERDICTS
+LEARNED_RATIO = 0.9   # a learner "beats the trivial baseline": median final loss / baseline below
+NULL_LR = "1e-12"     # --null: a learning rate at which no weight moves measurably
+POST_HOC = "POST HOC"
 
 
 class ReproError(Exception):
@@ -55,13 +81,19 @@ def build_parser(study, doc):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", metavar="DIR",
                         help=f"output directory (default results/repro/{study}/, "
-                             f"{study}-tiny/ with --tiny, {study}-full/ with --full)")
+                             f"{study}-tiny/ with --tiny, {study}-full/ with --full; -null "
+                             f"appended with --null)")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--full", action="store_true",
                       help="paper-scale grid (hours to days on 2 cores; not run by default)")
     size.add_argument("--tiny", action="store_true",
                       help="seconds-long smoke version: tiny steps, hidden sizes and delays; the "
                            "verdict is still computed, but means nothing")
+    parser.add_argument("--null", action="store_true",
+                        help=f"null control: the same grid with lr = {NULL_LR} (nothing is "
+                             f"learned); reports how many checks came out non-INCONCLUSIVE")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="override the experiment seed (null_rate.py runs several)")
     parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
                         help="parallel runs (bin/rnnbench run -j; default 2)")
     parser.add_argument("--force", action="store_true",
@@ -80,6 +112,8 @@ def out_dir(args, study):
         path = args.out
     else:
         suffix = {"tiny": "-tiny", "full": "-full", "default": ""}[mode_of(args)]
+        suffix += "-null" if args.null else ""
+        suffix += f"-seed{args.seed}" if args.seed is not None else ""
         path = os.path.join(ROOT, "results", "repro", study + suffix)
     os.makedirs(path, exist_ok=True)
     return path
@@ -97,12 +131,13 @@ def experiment_path(study):
     return os.path.join(ROOT, "experiments", f"{study}.ini")
 
 
-def derive_ini(text, overrides, name_suffix, header):
+def derive_ini(text, overrides, name_suffix, header, experiment=None):
     """Return experiment text with `overrides` applied.
 
     `overrides` maps a key to a value for every [grid] section, or a section name ("grid adding"
     style names: the part after `grid`) to such a dict for that section only. A key a section
-    lacks is added at its end. The experiment name gets `name_suffix`; `header` (comment lines)
+    lacks is added at its end. `experiment` maps [experiment] keys (seed, preregistration) to
+    new values the same way. The experiment name gets `name_suffix`; `header` (comment lines)
     goes first, saying what was derived from what.
     """
     common = {k: v for k, v in overrides.items() if not isinstance(v, dict)}
@@ -120,10 +155,15 @@ def derive_ini(text, overrides, name_suffix, header):
     for line in text.splitlines():
         match = _SECTION.match(line)
         if match:
-            if section == "grid":
+            if section in ("grid", "experiment"):
                 flush()
             section, sec_name = match.group(1), (match.group(2) or "")
-            pending = dict(common, **per_section.get(sec_name, {})) if section == "grid" else {}
+            if section == "grid":
+                pending = dict(common, **per_section.get(sec_name, {}))
+            elif section == "experiment":
+                pending = dict(experiment or {})
+            else:
+                pending = {}
             out.append(line)
             continue
         key = _KEY.match(line)
@@ -132,36 +172,49 @@ def derive_ini(text, overrides, name_suffix, header):
             if section == "experiment" and name == "name":
                 out.append(f"{indent}{name}{eq}{_value}{name_suffix}{comment}")
                 continue
-            if section == "grid" and name in pending:
+            if section in ("grid", "experiment") and name in pending:
                 out.append(f"{indent}{name}{eq}{pending.pop(name)}")
                 continue
         out.append(line)
-    if section == "grid":
+    if section in ("grid", "experiment"):
         flush()
     return "\n".join(out) + "\n"
 
 
-def prepare_experiment(study, mode, directory, tiny=None, full=None):
+def prepare_experiment(study, mode, directory, tiny=None, full=None, null=False, seed=None):
     """Return the path of the experiment file to run, writing DIR/<study>.ini for every mode.
 
     Default mode runs experiments/<study>.ini itself (copied beside the results for the record);
-    --tiny and --full apply the driver's overrides to it.
+    --tiny and --full apply the driver's overrides to it, --null sets lr = NULL_LR everywhere
+    and --seed the experiment seed. A derived file names the pre-registration by its absolute
+    path (the derived file lives elsewhere).
     """
     source = experiment_path(study)
     with open(source, encoding="utf-8") as fh:
         text = fh.read()
     written = os.path.join(directory, f"{study}.ini")
-    if mode == "default":
+    if mode == "default" and not null and seed is None:
         with open(written, "w", encoding="utf-8") as fh:
             fh.write(text)
         return source
-    overrides = tiny if mode == "tiny" else full
-    header = (f"{study}: --{mode} variant of experiments/{study}.ini, written by "
-              f"scripts/repro/{study}.py\n"
+    overrides = dict({"tiny": tiny, "full": full, "default": {}}[mode])
+    if null:
+        overrides["lr"] = NULL_LR
+        for value in overrides.values():
+            if isinstance(value, dict) and "lr" in value:
+                value["lr"] = NULL_LR
+    experiment = {"preregistration": prereg_path(study)}
+    if seed is not None:
+        experiment["seed"] = str(seed)
+    suffix = "" if mode == "default" else f"-{mode}"
+    suffix += "-null" if null else ""
+    suffix += f"-seed{seed}" if seed is not None else ""
+    header = (f"{study}: {mode}{' --null' if null else ''} variant of experiments/{study}.ini, "
+              f"written by scripts/repro/{study.replace('-', '_')}.py\n"
               + ", ".join(f"{k} = {v}" for k, v in overrides.items()
                           if not isinstance(v, dict)))
     with open(written, "w", encoding="utf-8") as fh:
-        fh.write(derive_ini(text, overrides, f"-{mode}", header))
+        fh.write(derive_ini(text, overrides, suffix, header, experiment))
     return written
 
 
@@ -173,6 +226,73 @@ def grid_value(study, key):
             if match and match.group(2) == key:
                 return match.group(4)
     return None
+
+
+# ------------------------------------------------------------------------------------------------
+# pre-registration: experiments/<study>.prereg
+
+def prereg_path(study):
+    """Return experiments/<study>.prereg."""
+    return os.path.join(ROOT, "experiments", f"{study}.prereg")
+
+
+@dataclasses.dataclass
+class Prereg:
+    """A study's pre-registered design: the file, its text and SHA-256, and its [design]."""
+    path: str
+    text: str
+    sha256: str
+    design: configparser.SectionProxy
+
+
+def load_prereg(study, path=None):
+    """Read experiments/<study>.prereg (INI with a [design] section); ReproError if missing."""
+    path = path or prereg_path(study)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise ReproError(f"{path}: cannot read the pre-registration ({exc.strerror})") from exc
+    parser = configparser.ConfigParser(inline_comment_prefixes=(";",))
+    try:
+        parser.read_string(raw.decode("utf-8"), source=path)
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise ReproError(f"{path}: not a pre-registration INI: {exc}") from exc
+    if not parser.has_section("design"):
+        raise ReproError(f"{path}: no [design] section")
+    return Prereg(path, raw.decode("utf-8"), hashlib.sha256(raw).hexdigest(), parser["design"])
+
+
+def prereg_number(prereg, key, kind=float):
+    """prereg.design[key] as `kind`; ReproError naming the file, key and value otherwise."""
+    if key not in prereg.design:
+        raise ReproError(f"{prereg.path}: [design] lacks {key}")
+    value = prereg.design[key]
+    try:
+        return kind(value)
+    except ValueError:
+        raise ReproError(f"{prereg.path}: [design] {key} = {value!r} is not a "
+                         f"{kind.__name__}") from None
+
+
+def recorded_prereg(h5):
+    """Return (sha256, path) of the pre-registration `bin/rnnbench run` recorded when it made the
+    runs (root attributes preregistration_sha256, preregistration), or (None, None)."""
+    with rr.open_results(h5, require_runs=False) as res:
+        attrs = res.attrs
+    sha = attrs.get("preregistration_sha256")
+    return (str(sha), str(attrs.get("preregistration"))) if sha else (None, None)
+
+
+def prereg_status(prereg, h5):
+    """Return "" when the runs recorded this pre-registration's hash, else why it is post hoc."""
+    sha, _path = recorded_prereg(h5)
+    if sha is None:
+        return "the results file records no pre-registration"
+    if sha != prereg.sha256:
+        return (f"{os.path.relpath(prereg.path, ROOT)} changed after the runs (sha256 "
+                f"{prereg.sha256[:12]} now, {sha[:12]} when run)")
+    return ""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -215,40 +335,11 @@ def load_summary(h5):
 
 
 # ------------------------------------------------------------------------------------------------
-# statistics
+# statistics helpers
 
 def censored_steps(rows):
     """Steps to solve with never-solved runs counted as their budget (compare.py's metric)."""
     return compare.metric_values(rows, "steps_to_solve")
-
-
-def welch(a, b):
-    """Welch's two-sided t-test (t, p); NaN when undefined (compare.py's implementation)."""
-    return compare.welch(a, b)
-
-
-def eta_squared(values, factor):
-    """Share of the variance of `values` explained by the groups of `factor` (one-way ANOVA η²):
-    between-group sum of squares over total sum of squares; 0 when there is no variance."""
-    values = np.asarray(values, dtype=float)
-    factor = np.asarray(factor)
-    total = np.sum((values - values.mean()) ** 2)
-    if total == 0:
-        return 0.0
-    between = 0.0
-    for level in pd.unique(factor):
-        group = values[factor == level]
-        between += len(group) * (group.mean() - values.mean()) ** 2
-    return float(between / total)
-
-
-def bins_of(values, n_bins):
-    """Quantile bins (0..n_bins-1) of a continuous hyperparameter, for eta_squared."""
-    values = np.asarray(values, dtype=float)
-    if len(np.unique(values)) <= n_bins:
-        return values
-    edges = np.quantile(values, np.linspace(0, 1, n_bins + 1)[1:-1])
-    return np.searchsorted(edges, values, side="right")
 
 
 def fmt(x, digits=3):
@@ -269,19 +360,198 @@ def md_table(header, rows):
     return "\n".join(lines) + "\n"
 
 
+def select(df, where):
+    """The rows of df matching every {column: value} of `where` (numbers compared as numbers)."""
+    mask = np.ones(len(df), dtype=bool)
+    for column, value in where.items():
+        if column not in df.columns:
+            raise ReproError(f"the summary has no column {column!r}")
+        mask &= rr.column_matches(df[column], str(value)).to_numpy()
+    return df[mask]
+
+
+def describe(where):
+    """A selection as text: "task=adding cell=lstm"."""
+    return " ".join(f"{k}={v}" for k, v in where.items())
+
+
+def learned(rows):
+    """(True, text) when the rows beat their task's trivial baseline: median final loss /
+    baseline below LEARNED_RATIO or a majority of runs solved; (False, text) otherwise."""
+    if len(rows) == 0:
+        return False, "no runs"
+    ratio = float(rows["loss_over_baseline"].astype(float).median())
+    n_solved = int((rows["solved"] != 0).sum())
+    ok = ratio < LEARNED_RATIO or 2 * n_solved > len(rows)
+    return ok, f"median loss/baseline {ratio:.2f}, solved {n_solved}/{len(rows)}"
+
+
+def solves(rows):
+    """(True, text) when a majority of the rows solved their task."""
+    n_solved = int((rows["solved"] != 0).sum())
+    return len(rows) > 0 and 2 * n_solved > len(rows), f"solved {n_solved}/{len(rows)}"
+
+
+# ------------------------------------------------------------------------------------------------
+# declared checks and their evaluation
+
+KINDS = ("paired", "equivalent", "vs_baseline", "baseline_equivalent", "fisher", "logrank",
+         "custom")
+
+
+@dataclasses.dataclass
+class CheckSpec:
+    """One pre-declared check of a study.
+
+    kind         paired               Wilcoxon signed-rank on log `metric`, variant vs base paired
+                                      by shared draw/seed (compare.pair_keys)
+                 equivalent           paired TOST on log `metric` within ×/÷ `margin`
+                 vs_baseline          Wilcoxon signed-rank of log final loss against the log of
+                                      each run's own trivial baseline (base unused)
+                 baseline_equivalent  TOST: the variant's final loss within ×/÷ `margin` of its
+                                      trivial baseline ("stays at the baseline", a fails claim)
+                 fisher               Fisher's exact test of solved counts
+                 logrank              log-rank test of steps to solve, censored at the budget
+                 custom               compute(df) returns the rnnbench_stats Check
+    claim        greater / less / differs (equivalent kinds: ignored)
+    control      selection of the positive control that must solve (majority) in the same run:
+                 set it on every check whose claim is that a cell fails
+    learner      selection that must beat the trivial baseline (the study's base), or a list
+                 of selections of which at least one must
+    """
+    name: str
+    kind: str
+    variant: dict
+    base: dict = None
+    claim: str = "differs"
+    metric: str = "final_loss"
+    margin: float = float("nan")
+    control: dict = None
+    learner: dict = None
+    compute: object = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"check {self.name}: kind {self.kind!r} not one of {KINDS}")
+
+
+def _paired_rows(variant, base):
+    """Variant and base rows aligned by their shared draw/seed; ReproError if they do not pair."""
+    by = "cell" if variant["cell"].nunique() == 1 and base["cell"].nunique() == 1 and \
+        variant["cell"].iloc[0] != base["cell"].iloc[0] else "forget_bias"
+    keys_v, keys_b = compare.pair_keys(variant, by), compare.pair_keys(base, by)
+    index_b = {k: i for i, k in enumerate(keys_b)}
+    pairs = [(i, index_b[k]) for i, k in enumerate(keys_v) if k in index_b]
+    if len(pairs) != len(keys_v) or len(set(keys_v)) != len(keys_v):
+        raise ReproError("a paired check's variant and base runs do not share their draws")
+    return (variant.iloc[[i for i, _ in pairs]], base.iloc[[j for _, j in pairs]])
+
+
+def compute_check(spec, df):
+    """The rnnbench_stats Check of one spec on the summary (before gates and Holm)."""
+    if spec.kind == "custom":
+        return spec.compute(df)
+    variant = select(df, spec.variant)
+    base = select(df, spec.base) if spec.base else None
+    if spec.kind in ("paired", "equivalent"):
+        v, b = _paired_rows(variant, base)
+        x = compare.metric_values(v, spec.metric).to_numpy()
+        y = compare.metric_values(b, spec.metric).to_numpy()
+        if spec.kind == "paired":
+            return st.paired_difference(x, y, claim=spec.claim, name=spec.name)
+        return st.equivalence(x, y, spec.margin, name=spec.name, paired=True)
+    if spec.kind in ("vs_baseline", "baseline_equivalent"):
+        x = variant["final_loss"].astype(float).to_numpy()
+        y = variant["baseline"].astype(float).to_numpy()
+        if spec.kind == "vs_baseline":
+            return st.paired_difference(x, y, claim=spec.claim, name=spec.name)
+        return st.equivalence(x, y, spec.margin, name=spec.name, paired=True)
+    if spec.kind == "fisher":
+        return st.solve_counts(int((variant["solved"] != 0).sum()), len(variant),
+                               int((base["solved"] != 0).sum()), len(base),
+                               claim=spec.claim, name=spec.name)
+    # logrank
+    return st.time_to_solve(censored_steps(variant).to_numpy(), (variant["solved"] != 0)
+                            .to_numpy(dtype=int), censored_steps(base).to_numpy(),
+                            (base["solved"] != 0).to_numpy(dtype=int), claim=spec.claim,
+                            name=spec.name)
+
+
+def gate_of(spec, df):
+    """Why the spec's check cannot count in this run ("" when its gates pass)."""
+    if spec.learner:
+        learners = spec.learner if isinstance(spec.learner, list) else [spec.learner]
+        results = [learned(select(df, where)) for where in learners]
+        if not any(ok for ok, _ in results):
+            return "learner " + " / ".join(f"{describe(w)} ({text})" for w, (_, text)
+                                           in zip(learners, results)) + " learned nothing"
+    if spec.control:
+        ok, text = solves(select(df, spec.control))
+        if not ok:
+            return f"positive control {describe(spec.control)} did not solve ({text})"
+    return ""
+
+
+def evaluate(specs, df):
+    """Evaluate the declared checks: compute, gate, Holm over all of them (gated ones too: the
+    family is what was declared, not what happened to pass its gates)."""
+    checks = [dataclasses.replace(compute_check(s, df), gate=gate_of(s, df)) for s in specs]
+    return st.holm(checks)
+
+
+def ungated(checks):
+    """The same checks with their gates removed (what the tests alone would have said)."""
+    return [dataclasses.replace(c, gate="") for c in checks]
+
+
+@dataclasses.dataclass
+class Design:
+    """What a study is designed to detect and the sample size its power calculation gives:
+    `key` (trials or seeds) = `n` in every [grid] section (`sections`: only those)."""
+    text: str
+    key: str
+    n: int
+    sections: tuple = ()
+
+
+def check_design(study, design, prereg, ini_text):
+    """ReproError unless the power-derived n equals the pre-registered one and the experiment
+    file's."""
+    registered = prereg_number(prereg, design.key, int)
+    if registered != design.n:
+        raise ReproError(f"{prereg.path}: [design] {design.key} = {registered}, but the power "
+                         f"calculation gives {design.n}")
+    section = None
+    for number, line in enumerate(ini_text.splitlines(), 1):
+        match = _SECTION.match(line)
+        if match:
+            section = (match.group(1), match.group(2) or "")
+            continue
+        key = _KEY.match(line)
+        if key and section and section[0] == "grid" and key.group(2) == design.key and \
+                (not design.sections or section[1] in design.sections):
+            if key.group(4).strip() != str(design.n):
+                raise ReproError(f"{experiment_path(study)}:{number}: {design.key} = "
+                                 f"{key.group(4).strip()}, but the power calculation gives "
+                                 f"{design.n}")
+
+
 # ------------------------------------------------------------------------------------------------
 # the report
 
 class Report:
     """DIR/report.md: a title, the claim, the command, tables and figures, the verdict."""
 
-    def __init__(self, directory, study, title, claim, mode, h5):
+    def __init__(self, directory, study, title, claim, mode, h5, null=False):
         self.directory = directory
         self.study = study
         self.h5 = h5
         self.parts = [f"# {title}\n", f"**Claim.** {claim}\n"]
         if mode == "tiny":
             self.parts.append("**This is a --tiny smoke run: its numbers mean nothing.**\n")
+        if null:
+            self.parts.append(f"**This is a --null control run (lr = {NULL_LR}: nothing is "
+                              f"learned): every check should be INCONCLUSIVE.**\n")
         self.figures = []
 
     def text(self, markdown):
@@ -314,72 +584,87 @@ class Report:
         self.parts.append(f"![{caption}]({name}.png)\n\n*{caption}*\n")
         return png
 
-    def write(self, command, ini, wall_s, verdict_line, df):
-        """Write report.md with the command, run time and verdict at the top."""
+    def write(self, command, ini, wall_s, lines, df):
+        """Write report.md with the command, run time, verdict and check lines at the top."""
         run_s = float(df["wall_s"].astype(float).sum())
         head = [self.parts[0], self.parts[1],
                 f"**Command.** `{command}`  \n**Experiment file.** `{ini}`  \n"
                 f"**Results.** `{self.h5}`  \n**Runs.** {len(df)}, {run_s:.0f} s of training "
                 f"summed over runs; this invocation's grid wall time {wall_s:.0f} s (0 when the "
                 f"results file was already complete)\n",
-                f"**Verdict.** `{verdict_line}`\n"]
+                f"**Verdict.** `{lines[0]}`\n",
+                "```\n" + "\n".join(lines[1:]) + "\n```\n"]
         path = os.path.join(self.directory, "report.md")
         with open(path, "w", encoding="utf-8") as fh:
             fh.write("\n".join(head + self.parts[2:]))
         return path
 
 
-def verdict_line(status, reason):
-    """Return the one verdict line; `status` is one of VERDICTS."""
-    if status not in VERDICTS:
-        raise ValueError(f"unknown verdict {status!r}")
-    return f"{status}: {' '.join(reason.split())}"
+def verdict_lines(study, checks, design, mode, post_hoc="", null=False):
+    """The verdict line (first) and the lines under it: design, each check, null summary."""
+    verdict = st.verdict_text(checks)
+    if post_hoc:
+        verdict = f"{POST_HOC} {verdict}"
+    lines = [f"{verdict}: {study}: {len(checks)} checks, Holm over all, alpha {st.ALPHA}"]
+    if post_hoc:
+        lines.append(f"  post hoc: {post_hoc}")
+    lines.append(f"  design: {design.text}; power calculation: {design.key} = {design.n}"
+                 + (f" (this --{mode} run uses its own smaller size)" if mode != "default"
+                    else ""))
+    lines += [f"  check: {c.line()}" for c in checks]
+    if null:
+        decided = sum(c.outcome != "INCONCLUSIVE" for c in checks)
+        raw = sum(c.outcome != "INCONCLUSIVE" for c in ungated(checks))
+        lines.append(f"  null: {decided}/{len(checks)} checks non-INCONCLUSIVE "
+                     f"({raw}/{len(checks)} without the gates)")
+    return lines
 
 
-def grade(n_hold, n_claims):
-    """REPRODUCED if every sub-claim held, NOT REPRODUCED if none did, else PARTLY."""
-    if n_hold == n_claims:
-        return "REPRODUCED"
-    if n_hold == 0:
-        return "NOT REPRODUCED"
-    return "PARTLY"
+def run_study(study, doc, tiny, full, analyse, design_of, argv=None):
+    """The whole driver: parse args, check the design against the pre-registration, run the
+    grid, call `analyse(df, report, mode, prereg)` for the declared CheckSpecs, evaluate and
+    print the verdict line then the check lines.
 
-
-def verdict(checks, notes, what="checks hold"):
-    """The status and the verdict line, "k/n <what>: note; note", of a list of check results."""
-    return grade(sum(checks), len(checks)), f"{sum(checks)}/{len(checks)} {what}: " + "; ".join(notes)
-
-
-def run_study(study, doc, tiny, full, analyse, argv=None):
-    """The whole driver: parse args, run the grid, call `analyse(df, report, mode)`, print.
-
-    `analyse` fills the report with tables and figures and returns (status, reason). Returns the
-    exit status: 0 with a verdict (whatever it is), 1 when the grid or the analysis failed.
+    `design_of(prereg)` returns the study's Design. Returns the exit status: 0 with a verdict
+    (whatever it is), 1 when the grid or the analysis failed.
     """
     args = build_parser(study, doc).parse_args(argv)
     mode = mode_of(args)
     try:
+        prereg = load_prereg(study)
+        design = design_of(prereg)
+        with open(experiment_path(study), encoding="utf-8") as fh:
+            check_design(study, design, prereg, fh.read())
         directory = out_dir(args, study)
-        ini = prepare_experiment(study, mode, directory, tiny=tiny, full=full)
+        ini = prepare_experiment(study, mode, directory, tiny=tiny, full=full, null=args.null,
+                                 seed=args.seed)
         h5 = os.path.join(directory, f"{study}.h5")
         print(f"{study}: running {os.path.relpath(ini, ROOT)} -> {h5} (-j {args.jobs})",
               file=sys.stderr)
         wall_s = run_grid(ini, h5, args.jobs, force=args.force)
         print(f"{study}: grid finished in {wall_s:.0f} s", file=sys.stderr)
         df = load_summary(h5)
-        report = Report(directory, study, doc.strip().splitlines()[0], CLAIMS[study], mode, h5)
-        status, reason = analyse(df, report, mode)
-        line = verdict_line(status, reason)
+        report = Report(directory, study, doc.strip().splitlines()[0], CLAIMS[study], mode, h5,
+                        null=args.null)
+        specs = analyse(df, report, mode, prereg)
+        checks = evaluate(specs, df)
+        post_hoc = prereg_status(prereg, h5)
+        registered = prereg_number(prereg, "checks", int)
+        if mode == "default" and not post_hoc and len(specs) != registered:
+            post_hoc = f"{len(specs)} checks declared, {registered} pre-registered"
+        lines = verdict_lines(study, checks, design, mode, post_hoc, args.null)
         flags = {"tiny": " --tiny", "full": " --full", "default": ""}[mode]
+        flags += " --null" if args.null else ""
+        flags += f" --seed {args.seed}" if args.seed is not None else ""
         command = (f"/usr/bin/python3 scripts/repro/{study.replace('-', '_')}.py{flags} "
                    f"-j {args.jobs}" + (f" --out {args.out}" if args.out else ""))
         path = report.write(command, os.path.relpath(ini, ROOT) if ini.startswith(ROOT) else ini,
-                            wall_s, line, df)
+                            wall_s, lines, df)
         print(f"{study}: report {path}", file=sys.stderr)
     except (ReproError, rr.ResultsError, OSError) as exc:
         print(f"{study}.py: {exc}", file=sys.stderr)
         return 1
-    print(line)
+    print("\n".join(lines))
     return 0
 
 

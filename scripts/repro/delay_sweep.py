@@ -3,28 +3,41 @@
 Runs experiments/delay-sweep.ini (every cell of `bin/rnnbench list cells` on copy, adding and
 recall at T = 5, 10, 20, 40, 80; --full: T = 10 .. 1000) and reports, per task and cell, its reach:
 the longest T at which a majority of its seeds solved the task (0: none), and beside it the
-longest T at which its median final loss / baseline was below HALF (learned at least half of the
-dependency). The check, per task: the Elman RNN's reach is shorter than the best of lstm and gru.
-A task on which no cell solves at any T is judged on the loss reach instead; a task on which no
-cell gets below HALF either is inconclusive and left out. REPRODUCED if the check holds on every
-conclusive task, NOT REPRODUCED if on none, else PARTLY.
+longest T at which its median final loss / baseline was below HALF. It declares one check per
+task (experiments/delay-sweep.prereg): at T*, the longest T at which lstm (the positive control)
+solves, lstm solves more runs than rnn (Fisher's exact test). T* is chosen from the control's runs
+alone; where lstm solves at no T, the check is INCONCLUSIVE (its control failed). A task's check
+is INCONCLUSIVE too when neither lstm nor gru beats its trivial baseline. Seeds from design()'s
+power calculation; Holm over the tasks.
 
 Example:
-    /usr/bin/python3 scripts/repro/delay_sweep.py          # about 2.5 minutes on 2 cores
+    /usr/bin/python3 scripts/repro/delay_sweep.py          # about ten minutes on 2 cores
     /usr/bin/python3 scripts/repro/delay_sweep.py --tiny --out /tmp/sweep
 """
 import sys
 
 
 import common
+import rnnbench_stats as st
 
 STUDY = "delay-sweep"
 HALF = 0.5
 
 TINY = {"delay": "3, 6", "steps": 10, "hidden": 4, "batch": 8, "eval_every": 10,
-        "eval_size": 16}
+        "eval_size": 16, "seeds": 2}
 FULL = {"delay": "10, 20, 50, 100, 200, 500, 1000", "steps": 10000, "hidden": 128,
-        "eval_every": 250, "seeds": 3}
+        "eval_every": 250, "seeds": 9}
+
+
+def design(prereg):
+    """The solved fractions the study is designed to tell apart and the seeds they need."""
+    k = common.prereg_number(prereg, "checks", int)
+    p1 = common.prereg_number(prereg, "solved_lstm")
+    p0 = common.prereg_number(prereg, "solved_rnn")
+    n = st.fisher_n(p1, p0, alpha=st.ALPHA / k)
+    return common.Design(f"Fisher's exact test tells solved fractions {p1:g} (lstm) from {p0:g} "
+                         f"(rnn) at T* with {n} seeds at alpha {st.ALPHA / k:.4g} and "
+                         f"{st.POWER:.0%} power", "seeds", n)
 
 
 def reaches(rows):
@@ -38,8 +51,8 @@ def reaches(rows):
     return solved_reach, loss_reach
 
 
-def analyse(df, report, mode):
-    """Tables, figures and checks; return (status, reason)."""
+def analyse(df, report, mode, prereg):
+    """Tables and figures; return the declared checks."""
     tasks = common.ordered(df["task"])
     cells = common.ordered(df["cell"])
     reach = {(t, c): reaches(df[(df["task"] == t) & (df["cell"] == c)])
@@ -54,29 +67,23 @@ def analyse(df, report, mode):
                   "baseline)")
     report.figure("delay", "delay_steps", "Steps to solve against T (the budget: never solved)",
                   metric="steps_to_solve")
-    report.compare_table("Final held-out loss per task and T", baseline="lstm-peep")
-    checks, notes = [], []
+    specs = []
     for task in tasks:
-        kind = 0 if any(reach[task, c][0] for c in cells) else 1
-        if not any(reach[task, c][kind] for c in cells):
-            notes.append(f"{task}: inconclusive (no cell below {HALF} of the baseline)")
-            continue
-        rnn = reach[task, "rnn"][kind]
-        gated = max(reach[task, "lstm"][kind], reach[task, "gru"][kind])
-        checks.append(rnn < gated)
-        what = "solved" if kind == 0 else f"loss<{HALF}*baseline"
-        notes.append(f"{task} ({what}) reach rnn {rnn} vs lstm {reach[task, 'lstm'][kind]}, "
-                     f"gru {reach[task, 'gru'][kind]}")
-    if not checks:
-        return "NOT REPRODUCED", "no task was conclusive: " + "; ".join(notes)
-    status = common.grade(sum(checks), len(checks))
-    return status, (f"rnn reaches less far than the best of lstm/gru on {sum(checks)}/"
-                    f"{len(checks)} tasks: " + "; ".join(notes))
+        delays = sorted(df.loc[df["task"] == task, "delay"].unique())
+        # T*: the longest T the control solves, from the control's runs alone
+        t_star = reach[task, "lstm"][0] or delays[0]
+        at = {"task": task, "delay": t_star}
+        specs.append(common.CheckSpec(
+            f"{task} T*={t_star}: lstm solves more runs than rnn", "fisher",
+            dict(at, cell="lstm"), dict(at, cell="rnn"), claim="greater",
+            control=dict(at, cell="lstm"),
+            learner=[{"task": task, "cell": "lstm"}, {"task": task, "cell": "gru"}]))
+    return specs
 
 
 def main(argv=None):
     """Run the study; return the exit status."""
-    return common.run_study(STUDY, __doc__, TINY, FULL, analyse, argv)
+    return common.run_study(STUDY, __doc__, TINY, FULL, analyse, design, argv)
 
 
 if __name__ == "__main__":

@@ -1,23 +1,24 @@
 """Gers et al. 2002 (precise timing): peephole connections help an LSTM emit precisely timed spikes.
 
 Runs experiments/peephole-timing.ini (the timing task at T = 10, 20, 30, 40: emit a spike exactly T
-steps after an input spike; lstm-peep vs lstm, 5 seeds, runs stop when solved) and checks:
-  - lstm-peep solves more runs than lstm (all T pooled);
-  - lstm-peep needs fewer steps to solve on average (never solved counts as the step budget);
-  - that difference is significant (Welch's t-test over all runs, p < 0.05).
-REPRODUCED if all three hold, NOT REPRODUCED if none does, else PARTLY.
+steps after an input spike; lstm-peep vs lstm, runs stop when solved) and declares the checks of
+experiments/peephole-timing.prereg, all T pooled:
+  - lstm-peep solves more runs than lstm (Fisher's exact test);
+  - lstm-peep solves sooner (log-rank test, never solved censored at the budget).
+Both are INCONCLUSIVE when neither cell beats the task's trivial baseline. Seeds from design()'s
+power calculation; Holm over all checks.
 
 Example:
-    /usr/bin/python3 scripts/repro/peephole_timing.py          # under a minute on 2 cores
+    /usr/bin/python3 scripts/repro/peephole_timing.py          # about a minute on 2 cores
     /usr/bin/python3 scripts/repro/peephole_timing.py --tiny --out /tmp/pt
 """
+import math
 import sys
 
-
 import common
+import rnnbench_stats as st
 
 STUDY = "peephole-timing"
-ALPHA = 0.05
 
 TINY = {"delay": "3, 5", "steps": 20, "hidden": 4, "batch": 8, "eval_every": 10,
         "eval_size": 32, "seeds": 2}
@@ -25,34 +26,38 @@ FULL = {"delay": "10, 20, 50, 100", "steps": 20000, "hidden": 32, "eval_every": 
         "seeds": 10}
 
 
-def analyse(df, report, mode):
-    """Tables, figures and checks; return (status, reason)."""
-    report.compare_table("Steps to solve (censored at the budget; Welch vs lstm-peep)",
+def design(prereg):
+    """The solved fractions the study is designed to tell apart and the seeds they need."""
+    k = common.prereg_number(prereg, "checks", int)
+    p1 = common.prereg_number(prereg, "solved_variant")
+    p0 = common.prereg_number(prereg, "solved_base")
+    delays = common.prereg_number(prereg, "delays", int)
+    per_arm = st.fisher_n(p1, p0, alpha=st.ALPHA / k)
+    n = math.ceil(per_arm / delays)
+    return common.Design(f"Fisher's exact test tells solved fractions {p1:g} (lstm-peep) from "
+                         f"{p0:g} (lstm) with {per_arm} runs per arm at alpha "
+                         f"{st.ALPHA / k:.4g} and {st.POWER:.0%} power: {n} seeds x {delays} "
+                         f"delays", "seeds", n)
+
+
+def analyse(df, report, mode, prereg):
+    """Tables and figures; return the declared checks."""
+    report.compare_table("Steps to solve (censored at the budget) against lstm-peep",
                          baseline="lstm-peep", metric="steps_to_solve")
-    report.compare_table("Final held-out loss", baseline="lstm-peep")
     report.figure("delay", "delay", "Steps to solve against T (median over seeds; budget = "
                   "never solved)", metric="steps_to_solve")
     report.figure("curves", "curves", "Training loss per cell and T (dashed: all-zero output)")
-    peep, nopeep = df[df["cell"] == "lstm-peep"], df[df["cell"] == "lstm"]
-    s_peep, s_no = int((peep["solved"] != 0).sum()), int((nopeep["solved"] != 0).sum())
-    steps_peep, steps_no = common.censored_steps(peep), common.censored_steps(nopeep)
-    t, p = common.welch(steps_peep, steps_no)
-    checks = [s_peep > s_no, steps_peep.mean() < steps_no.mean(), bool(p < ALPHA)]
-    per_delay = "; ".join(
-        f"T={d}: {int((peep[peep['delay'] == d]['solved'] != 0).sum())}/"
-        f"{int((peep['delay'] == d).sum())} vs "
-        f"{int((nopeep[nopeep['delay'] == d]['solved'] != 0).sum())}/"
-        f"{int((nopeep['delay'] == d).sum())}" for d in sorted(df["delay"].unique()))
-    status = common.grade(sum(checks), len(checks))
-    return status, (f"{sum(checks)}/3 checks hold: solved lstm-peep {s_peep}/{len(peep)} vs "
-                    f"lstm {s_no}/{len(nopeep)} ({per_delay}); mean steps to solve "
-                    f"{steps_peep.mean():.0f} vs {steps_no.mean():.0f} (Welch p="
-                    f"{common.fmt(p, 2)})")
+    learner = [{"cell": "lstm-peep"}, {"cell": "lstm"}]
+    peep, nopeep = {"cell": "lstm-peep"}, {"cell": "lstm"}
+    return [common.CheckSpec("lstm-peep solves more runs than lstm (all T)", "fisher", peep,
+                             nopeep, claim="greater", learner=learner),
+            common.CheckSpec("lstm-peep solves sooner than lstm (all T)", "logrank", peep,
+                             nopeep, claim="greater", learner=learner)]
 
 
 def main(argv=None):
     """Run the study; return the exit status."""
-    return common.run_study(STUDY, __doc__, TINY, FULL, analyse, argv)
+    return common.run_study(STUDY, __doc__, TINY, FULL, analyse, design, argv)
 
 
 if __name__ == "__main__":
