@@ -203,7 +203,8 @@ def prepare_experiment(study, mode, directory, tiny=None, full=None, null=False,
         for value in overrides.values():
             if isinstance(value, dict) and "lr" in value:
                 value["lr"] = NULL_LR
-    experiment = {"preregistration": prereg_path(study)}
+    # a study without a .prereg (greff-jsb, so far) runs without one, and reads as post hoc
+    experiment = {"preregistration": prereg_path(study)} if os.path.exists(prereg_path(study)) else {}
     if seed is not None:
         experiment["seed"] = str(seed)
     suffix = "" if mode == "default" else f"-{mode}"

@@ -491,7 +491,8 @@ def main(argv=None):
     mode = common.mode_of(args)
     try:
         directory = common.out_dir(args, STUDY)
-        ini = common.prepare_experiment(STUDY, mode, directory, tiny=TINY, full=FULL)
+        ini = common.prepare_experiment(STUDY, mode, directory, tiny=TINY, full=FULL,
+                                        null=args.null, seed=args.seed)
         h5 = os.path.join(directory, f"{STUDY}.h5")
         if mode == "full" and not args.run:
             print(f"{STUDY}: wrote {ini} ({FULL['trials']} trials x 12 cells = "
@@ -510,12 +511,15 @@ def main(argv=None):
         print(f"greff_jsb.py: {exc}", file=sys.stderr)
         return 1
     flags = {"tiny": " --tiny", "full": " --full --run", "default": ""}[mode]
+    flags += (" --null" if args.null else "") + (f" --seed {args.seed}" if args.seed is not None else "")
     command = (f"/usr/bin/python3 scripts/repro/greff_jsb.py{flags} -j {args.jobs}"
                + (f" --out {args.out}" if args.out else ""))
     head = [
         "# Greff et al. 2015, music arm: LSTM variants on JSB Chorales (greff-jsb)\n",
         f"**Claim.** {common.CLAIMS[STUDY]}\n",
         "**This is a --tiny smoke run: its numbers mean nothing.**\n" if mode == "tiny" else "",
+        f"**This is a --null control (lr = {common.NULL_LR}: nothing can be learned): every check "
+        "must read INCONCLUSIVE.**\n" if args.null else "",
         f"**Command.** `{command}`  \n**Experiment file.** `{ini}`  \n**Results.** `{h5}`  \n"
         f"**Grid wall time.** {wall_s:.0f} s (0 when the results file was already complete)\n",
         projected(df, wall_s, mode),
