@@ -191,7 +191,7 @@ def main(argv=None):
                     "--format", "csv"]
             impls = [("rnnbench", pinned(base, args.core), one)]
             if cell in PEER_CELLS:
-                impls.append(("rnnbench+dx", pinned(base + ["--with-dx"], args.core), one))
+                impls.append(("rnnbench-layer", pinned(base + ["--layer-only", "--with-dx"], args.core), one))
                 impls.append(("pytorch", pinned([args.python, torch_script, "--workload", wl, "--cell", cell,
                                                  "--steps", str(args.steps), "--rnnbench", rnnbench],
                                                 args.core), torch_env))
@@ -244,15 +244,15 @@ def main(argv=None):
     print("Asymmetries. oneDNN times the recurrent layer alone: forward + backward including dL/dx "
           "(its API cannot skip it), no readout, no loss, no update, and not the weight reorders an "
           "update would need. rnnbench and PyTorch time the whole training step (layer, readout, "
-          "loss, backward, SGD update); rnnbench skips dL/dx, which training never reads. '+dx' is "
-          "rnnbench with --with-dx: oneDNN's layer work plus the readout, loss and update it still "
-          "leaves out, so '+dx vs oneDNN' understates rnnbench's layer alone. GFLOP/s count only the "
-          "products that run.")
+          "loss, backward, SGD update); rnnbench skips dL/dx, which training never reads. 'layer' is "
+          "rnnbench --layer-only --with-dx: oneDNN's work exactly (the layer's forward and backward "
+          "with dL/dx under a fixed upstream gradient, no readout, loss or update). GFLOP/s count "
+          "only the products that run.")
     print("Ratios: the median over rounds of the peer's ms over rnnbench's in the same round, "
           "[min-max] over rounds; above 1, rnnbench is faster. oneDNN: in each round the faster of "
           "its own allocation and 2 MiB pages.")
-    print(f"{'wl':3} {'cell':10} {'rnnbench ms':>11} {'GFLOP/s':>8} {'%ceil':>6} {'+dx ms':>9} "
-          f"{'torch ms':>9} {'oneDNN ms':>9} {'vs torch':>18} {'vs oneDNN':>18} {'+dx vs oneDNN':>18}")
+    print(f"{'wl':3} {'cell':10} {'rnnbench ms':>11} {'GFLOP/s':>8} {'%ceil':>6} {'layer ms':>9} "
+          f"{'torch ms':>9} {'oneDNN ms':>9} {'vs torch':>18} {'vs oneDNN':>18} {'layer vs oneDNN':>18}")
     csv_rows = []
     guard_cols = {"verdict": "quiet" if verdict.quiet else "busy", "guard_note": "; ".join(verdict.reasons),
                   "cpu_model": cpu, "backend": backend, "ceiling_reference": f"{verdict.reference:.1f}",
@@ -262,7 +262,7 @@ def main(argv=None):
                   "load_after": f"{verdict.load_after:.2f}", "rounds": args.rounds}
     for wl, cell in cases:
         r = times.get(("rnnbench", wl, cell), {})
-        rdx = times.get(("rnnbench+dx", wl, cell), {})
+        rdx = times.get(("rnnbench-layer", wl, cell), {})
         t = times.get(("pytorch", wl, cell), {})
         o, which = fastest_per_round(times.get(("onednn", wl, cell), {}),
                                      times.get(("onednn-huge", wl, cell), {}))
@@ -270,7 +270,7 @@ def main(argv=None):
         r_ms, r_gf = med("rnnbench", wl, cell), med("rnnbench", wl, cell, gflops)
         o_ms = statistics.median(o.values()) if o else float("nan")
         print(f"{wl:3} {cell:10} {r_ms:11.3f} {r_gf:8.1f} {100 * r_gf / measured_ceiling:5.0f}% "
-              f"{med('rnnbench+dx', wl, cell):9.3f} {med('pytorch', wl, cell):9.3f} {o_ms:9.3f} "
+              f"{med('rnnbench-layer', wl, cell):9.3f} {med('pytorch', wl, cell):9.3f} {o_ms:9.3f} "
               f"{fmt_ratio(vs_t)} {fmt_ratio(vs_o)} {fmt_ratio(dx_vs_o)}"
               + (f"  (oneDNN on 2 MiB pages in {sum(which.values())}/{len(which)} rounds)"
                  if which and any(which.values()) else ""))
@@ -278,7 +278,7 @@ def main(argv=None):
         pairs = [("step", "rnnbench", "none", {}, None)]
         if cell in PEER_CELLS:
             pairs = [("step", "rnnbench", "pytorch", t, vs_t), ("step", "rnnbench", "onednn", o, vs_o),
-                     ("step+dx", "rnnbench+dx", "onednn", o, dx_vs_o)]
+                     ("layer+dx", "rnnbench-layer", "onednn", o, dx_vs_o)]
         for variant, impl_name, peer, peer_times, stats in pairs:
             stats = stats or (float("nan"),) * 3 + (0,)
             csv_rows.append(dict(guard_cols, workload=wl, cell=cell, rnnbench=variant,

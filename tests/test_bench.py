@@ -92,9 +92,9 @@ def load_script(name):
 def flops_of(*args):
     r = bench(*args, "--format", "csv", "--steps", "1", "--warmup", "0")
     assert r.returncode == 0, r.stderr
-    m = re.search(r"^flops (\S+) (\S+): (\d+) per step \(dL/dx (computed|skipped)\)$", r.stderr, re.M)
+    m = re.search(r"^flops (\S+) (\S+): (\d+) per step \(dL/dx (computed|skipped), (.*)\)$", r.stderr, re.M)
     assert m, r.stderr
-    return int(m.group(3)), m.group(4)
+    return int(m.group(3)), m.group(4), m.group(5)
 
 
 def test_flop_count_of_w4_lstm_by_hand():
@@ -105,18 +105,23 @@ def test_flop_count_of_w4_lstm_by_hand():
     backward = forward + 2 * 60 * 100 * 400
     readout = 3 * 2 * 60 * 100 * 88
     dx = 2 * 60 * 88 * 400
-    assert flops_of("--workload", "W4", "--cell", "lstm") == (forward + backward + readout, "skipped")
+    assert flops_of("--workload", "W4", "--cell", "lstm") == (
+        forward + backward + readout, "skipped", "training step")
     assert flops_of("--workload", "W4", "--cell", "lstm", "--with-dx") == (
-        forward + backward + readout + dx, "computed")
+        forward + backward + readout + dx, "computed", "training step")
+    # oneDNN's work: the layer with dL/dx, no readout; 3 times the forward, as bench_onednn counts
+    assert flops_of("--workload", "W4", "--cell", "lstm", "--layer-only", "--with-dx") == (
+        3 * forward, "computed", "layer only")
 
 
-def test_with_dx_keeps_the_csv_columns():
-    r = bench("--workload", "W4", "--cell", "lstm", "--with-dx", "--format", "csv", "--steps", "2",
-              "--warmup", "0")
+@pytest.mark.parametrize("mode", [["--with-dx"], ["--layer-only", "--with-dx"], ["--layer-only"]])
+def test_with_dx_and_layer_only_keep_the_csv_columns(mode):
+    r = bench("--workload", "W1", "--cell", "lstm,gru-ra", *mode, "--format", "csv", "--steps", "1",
+              "--warmup", "0", "--length", "5")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == "workload,cell,ms_median,ms_min,ms_max,gflops,peak_rss_mb"
-    assert len(lines) == 2 and lines[1].startswith("W4,lstm,")
+    assert [l.split(",")[:2] for l in lines[1:]] == [["W1", "lstm"], ["W1", "gru-ra"]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,7 +216,7 @@ def test_onednn_dispatch_string_is_parsed():
 
 
 def fake_bench(monkeypatch, mod, cal_before, cal_after, loads):
-    """make bench's measurements replaced by fixed figures: rnnbench 1.0 ms, +dx 1.1, PyTorch 8.0,
+    """make bench's measurements replaced by fixed figures: rnnbench 1.0 ms, its layer 1.1, PyTorch 8.0,
     oneDNN 1.3 (2 MiB pages 1.25); the calibrations and loads given."""
     calibrations = iter([(c, "onednn") for c in cal_before] + [(c, "onednn") for c in cal_after])
     load_values = iter(loads)
@@ -229,7 +234,7 @@ def fake_bench(monkeypatch, mod, cal_before, cal_after, loads):
             ms = 1.25 if "--huge-pages" in cmd else 1.3
             err = "bench_onednn: impl forward ref; backward ref\n"
         else:
-            ms, err = (1.1 if "--with-dx" in cmd else 1.0), ""
+            ms, err = (1.1 if "--layer-only" in cmd and "--with-dx" in cmd else 1.0), ""
         return [{"workload": "W4", "cell": "lstm", "ms": ms, "ms_min": ms, "ms_max": ms,
                  "gflops": 20.0, "rss_mb": 20.0}], err
     monkeypatch.setattr(mod, "run_csv", run_csv)
@@ -254,7 +259,7 @@ def test_make_bench_quiet_run_writes_the_csv(monkeypatch, tmp_path, capsys):
         assert f.readline().strip() == ",".join(mod.CSV_COLUMNS)
     rows = read_csv_rows(out)
     assert [(r["rnnbench"], r["peer"]) for r in rows] == [("step", "pytorch"), ("step", "onednn"),
-                                                          ("step+dx", "onednn")]
+                                                          ("layer+dx", "onednn")]
     assert all(r["verdict"] == "quiet" and r["cpu_model"] == "Test CPU (cpu family 0)" for r in rows)
     assert float(rows[0]["ratio_median"]) == pytest.approx(8.0)
     assert float(rows[1]["ratio_median"]) == pytest.approx(1.25)       # the faster oneDNN
