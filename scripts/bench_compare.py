@@ -125,8 +125,13 @@ def fastest_per_round(*variants):
 def fmt_ratio(stats):
     med, lo, hi, n = stats
     if not n:
-        return f"{'-':>18}"
-    return f"{med:5.2f}x [{lo:.2f}-{hi:.2f}]".rjust(18)
+        return f"{'-':>20}"
+    return f"{med:5.2f}x [{lo:.2f}-{hi:.2f}]".rjust(20)
+
+
+def fmt_ms(ms):
+    """ms for a table column of 9, '-' for a program that did not run the case."""
+    return f"{'-':>9}" if ms != ms else f"{ms:9.3f}"
 
 
 def parse_args(argv):
@@ -252,7 +257,7 @@ def main(argv=None):
           "[min-max] over rounds; above 1, rnnbench is faster. oneDNN: in each round the faster of "
           "its own allocation and 2 MiB pages.")
     print(f"{'wl':3} {'cell':10} {'rnnbench ms':>11} {'GFLOP/s':>8} {'%ceil':>6} {'layer ms':>9} "
-          f"{'torch ms':>9} {'oneDNN ms':>9} {'vs torch':>18} {'vs oneDNN':>18} {'layer vs oneDNN':>18}")
+          f"{'torch ms':>9} {'oneDNN ms':>9} {'vs torch':>20} {'vs oneDNN':>20} {'layer vs oneDNN':>20}")
     csv_rows = []
     guard_cols = {"verdict": "quiet" if verdict.quiet else "busy", "guard_note": "; ".join(verdict.reasons),
                   "cpu_model": cpu, "backend": backend, "ceiling_reference": f"{verdict.reference:.1f}",
@@ -270,7 +275,7 @@ def main(argv=None):
         r_ms, r_gf = med("rnnbench", wl, cell), med("rnnbench", wl, cell, gflops)
         o_ms = statistics.median(o.values()) if o else float("nan")
         print(f"{wl:3} {cell:10} {r_ms:11.3f} {r_gf:8.1f} {100 * r_gf / measured_ceiling:5.0f}% "
-              f"{med('rnnbench-layer', wl, cell):9.3f} {med('pytorch', wl, cell):9.3f} {o_ms:9.3f} "
+              f"{fmt_ms(med('rnnbench-layer', wl, cell))} {fmt_ms(med('pytorch', wl, cell))} {fmt_ms(o_ms)} "
               f"{fmt_ratio(vs_t)} {fmt_ratio(vs_o)} {fmt_ratio(dx_vs_o)}"
               + (f"  (oneDNN on 2 MiB pages in {sum(which.values())}/{len(which)} rounds)"
                  if which and any(which.values()) else ""))
