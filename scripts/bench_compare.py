@@ -368,4 +368,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (RuntimeError, ValueError, OSError) as e:  # a failed calibration, a bad reference table
+        print(f"bench_compare: {e}", file=sys.stderr)
+        sys.exit(1)

@@ -23,6 +23,7 @@ figures (tests/test_bench.py); bench_compare.py does the measuring.
 import csv
 import math
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 
@@ -170,7 +171,7 @@ def calibrate(rnnbench, core, size=CAL_SIZE, reps=CAL_REPS, env=None):
     """One calibration loop: GFLOP/s of the best of `reps` size^3 products through rnnbench's
     GEMM backend, pinned to `core`. Returns (gflops, backend)."""
     cmd = [rnnbench, "bench", "--gemm", "--size", str(size), "--reps", str(reps), "--format", "csv"]
-    if core is not None and subprocess.run(["which", "taskset"], capture_output=True).returncode == 0:
+    if core is not None and shutil.which("taskset"):
         cmd = ["taskset", "-c", str(core)] + cmd
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = r.stdout.splitlines()
