@@ -141,13 +141,15 @@ test-py: $(BIN_float) $(BIN_double)
 run: $(BIN_float)
 	$(BIN_float) run experiments/quickstart.ini -o results/quickstart.h5 --force
 
-# the benchmark: rnnbench, PyTorch and oneDNN's RNN primitive interleaved on one core
+# the benchmark: rnnbench, PyTorch and oneDNN's RNN primitive interleaved on one core, guarded
+# against a busy machine (its verdict heads the table and build/bench.csv);
+# e.g. make bench BENCH_ARGS="--strict" exits 1 when the guard calls the machine busy
 build/bench_onednn: scripts/bench_onednn.c | $(DEPS_STAMP)
 	@mkdir -p build
 	$(CC) -O2 -std=c11 -Wall -Wextra -fopenmp scripts/bench_onednn.c -o $@ -ldnnl -lm
 
 bench: $(BIN_float) build/bench_onednn
-	$(PYTHON) scripts/bench_compare.py
+	$(PYTHON) scripts/bench_compare.py $(BENCH_ARGS)
 
 bench-index: $(BIN_float)
 	$(PYTHON) scripts/bench_index.py

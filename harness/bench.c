@@ -7,7 +7,9 @@
    performance issue, defined in bench_workloads.c; `--list-workloads` prints
    them for the peer programs of `make bench`. `--length` overrides T (for
    the cost-linear-in-T check). `--gemm` measures the GEMM backend's
-   single-core ceiling instead. */
+   single-core ceiling instead (best of --reps). `--with-dx` computes dL/dx
+   too, as oneDNN's backward does; `--layer-only` drops the readout, loss and
+   update, so that `--layer-only --with-dx` does exactly oneDNN's work. */
 #include "bench.h"
 #include "bench_workloads.h"
 #include "optim.h"
@@ -27,28 +29,45 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* matrix-product flops of one step: forward 2 T B (X+H) G H (cell_step_madds), backward twice
-   that; the readout 2 R H Y forward and twice that backward, R rows scored */
-static double step_flops(const Model *m, int T, int B, int rows) {
-    double rec = 2.0 * T * B * cell_step_madds(&m->cell);
-    double ro = 2.0 * rows * m->cell.H * m->Y;
-    return 3 * rec + 3 * ro;
+/* Matrix-product flops of one step, counting only the products that run.
+   Forward: 2 T B madds (cell_step_madds: (X+H) G H for most cells). Backward:
+   the weight gradients (2 T B madds) and dL/dh_{t-1} (the recurrent part,
+   2 T B (madds - input part)), plus dL/dx (the input part, 2 T B X G H) only
+   when it is computed (--with-dx). The input part is the share of the madds
+   that grows with X: the madds less those of the same cell with X = 0. The
+   readout: 2 R H Y forward, twice that backward (dV and dL/dh), R rows scored. */
+static double step_flops(const Model *m, int T, int B, int rows, int with_dx) {
+    Cell no_input = m->cell;
+    no_input.X = 0;
+    const double madds = cell_step_madds(&m->cell);
+    const double input = madds - cell_step_madds(&no_input);
+    const double per_row = madds + (madds + (madds - input)) + (with_dx ? input : 0);
+    return 2.0 * T * B * per_row + 3 * 2.0 * rows * m->cell.H * m->Y;
 }
 
 /* memory in MiB: the process's peak, what it held before the run allocated
    anything (libraries, mostly), the run's own share, and the run's share
    predicted from the shapes, term by term */
 typedef struct {
-    double ms_median, ms_min, ms_max, gflops;
+    double ms_median, ms_min, ms_max, gflops, flops;
     double peak_rss_mb, before_mb, run_mb;
     double pred_activations, pred_params, pred_grads, pred_optim, pred_batch, predicted_mb;
 } BenchResult;
 
+/* what one timed step does: the training step (default), with dL/dx
+   (--with-dx), or oneDNN's work alone (--layer-only) */
+typedef struct {
+    int with_dx;    /* backward computes dL/dx, which training never reads */
+    int layer_only; /* the cell's forward and backward under a fixed dL/dh_t, no readout, loss or update */
+} BenchMode;
+
 static int bench_one(const BenchWorkload *wl, int T, const char *cell, int steps, int warmup,
-                     BenchResult *out) {
+                     BenchMode mode, BenchResult *out) {
     Model m;
     char err[256];
-    LossKind loss = wl->last_step_only ? LOSS_MSE : LOSS_XENT;
+    const int last_step_only = wl->loss == BENCH_MSE_LAST;
+    const LossKind loss = wl->loss == BENCH_MSE_LAST ? LOSS_MSE
+                          : wl->loss == BENCH_XENT_ALL ? LOSS_XENT : LOSS_BCE;
     if (model_make(&m, cell, wl->X, wl->H, wl->Y, loss, err, sizeof err) != 0) {
         fprintf(stderr, "rnnbench: %s\n", err);
         return 2;
@@ -72,12 +91,21 @@ static int bench_one(const BenchWorkload *wl, int T, const char *cell, int steps
     real *x = malloc(TB * wl->X * sizeof(real)), *target = calloc(TB * wl->Y, sizeof(real));
     real *mask = calloc(TB, sizeof(real));
     double *times = malloc((size_t)steps * sizeof(double));
+    /* --layer-only: dL/dh_t = up_dy[t,b] * up_v, fixed, at every step, as
+       oneDNN's backward reads a fixed diff_dst_layer (a rank-1 upstream: its
+       cost, B H per step, is elementwise like oneDNN's adding diff_dst) */
+    real *up_dy = mode.layer_only ? malloc(TB * sizeof(real)) : NULL;
+    real *up_v = mode.layer_only ? malloc((size_t)wl->H * sizeof(real)) : NULL;
+    int *up_active = mode.layer_only ? malloc((size_t)T * sizeof(int)) : NULL;
     ModelWork w;
-    if (!arena || !x || !target || !mask || !times || model_work_alloc(&m, T, B, &w) != 0) {
+    if (!arena || !x || !target || !mask || !times || (mode.layer_only && (!up_dy || !up_v || !up_active)) ||
+        model_work_alloc(&m, T, B, &w) != 0) {
         fprintf(stderr, "rnnbench bench: out of memory for %s %s\n", wl->name, cell);
         return 1;
     }
-    w.no_dx = 1; /* a training step has no use for dL/dx */
+    /* a training step has no use for dL/dx; oneDNN's backward always
+       computes it, and --with-dx does too, to time the same work */
+    w.no_dx = !mode.with_dx;
     real *params = arena, *grads = arena + n;
     Rng rng;
     rng_seed(&rng, 1);
@@ -87,30 +115,54 @@ static int bench_one(const BenchWorkload *wl, int T, const char *cell, int steps
     for (int t = 0; t < T; t++)
         for (int b = 0; b < B; b++) {
             size_t r = (size_t)t * B + b;
-            if (wl->last_step_only && t != T - 1) continue;
+            if (last_step_only && t != T - 1) continue;
             mask[r] = 1;
             rows++;
             if (loss == LOSS_XENT) target[r * wl->Y + rng_int(&rng, wl->Y)] = 1;
+            else if (loss == LOSS_BCE) /* notes on or off, a quarter on */
+                for (int k = 0; k < wl->Y; k++) target[r * wl->Y + k] = rng_uniform(&rng) < 0.25;
             else target[r * wl->Y] = (real)rng_uniform(&rng);
         }
+    if (mode.layer_only) {
+        for (size_t k = 0; k < TB; k++) up_dy[k] = (real)rng_range(&rng, -0.01, 0.01);
+        for (int k = 0; k < wl->H; k++) up_v[k] = 1;
+        for (int t = 0; t < T; t++) up_active[t] = 1;
+        rows = 0; /* no readout */
+    }
+    const Upstream up = {up_dy, up_v, 1, up_active};
     Optimizer opt;
     optim_init(&opt, &cfg, n, arena + 2 * n);
     for (int s = -warmup; s < steps; s++) {
         double t0 = now_s();
         memset(grads, 0, n * sizeof(real));
         model_zero_state(&m, &w);
-        model_forward(&m, params, x, target, mask, &w);
-        model_backward(&m, params, x, &w, grads, NULL, NULL);
-        optim_step(&opt, params, grads);
+        if (mode.layer_only) {
+            cell_forward(&m.cell, params, x, &w.cc);
+            cell_backward(&m.cell, params, x, &w.cc, &up, grads, w.no_dx ? NULL : w.dx, w.dh0, w.dc0,
+                          NULL, NULL);
+        } else {
+            model_forward(&m, params, x, target, mask, &w);
+            model_backward(&m, params, x, &w, grads, NULL, NULL);
+            optim_step(&opt, params, grads);
+        }
         double dt = now_s() - t0;
         if (s >= 0) times[s] = dt;
+    }
+    /* the weight gradients must be finite and not all zero, or nothing was computed */
+    double grad_abs_sum = 0;
+    for (size_t k = 0; k < m.cell.n_params; k++) grad_abs_sum += fabs((double)grads[k]);
+    if (!isfinite(grad_abs_sum) || grad_abs_sum == 0) {
+        fprintf(stderr, "rnnbench bench: %s %s: the cell's gradients are %s\n", wl->name, cell,
+                isfinite(grad_abs_sum) ? "all zero" : "not finite");
+        return 1;
     }
     qsort(times, steps, sizeof(double), cmp_double);
     double med = steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
     out->ms_median = med * 1e3;
     out->ms_min = times[0] * 1e3;
     out->ms_max = times[steps - 1] * 1e3;
-    out->gflops = step_flops(&m, T, B, rows) / med * 1e-9;
+    out->flops = step_flops(&m, T, B, rows, mode.with_dx);
+    out->gflops = out->flops / med * 1e-9;
     const double MiB = 1048576.0;
     out->peak_rss_mb = peak_rss_bytes() / MiB;
     out->before_mb = before / MiB;
@@ -120,11 +172,13 @@ static int bench_one(const BenchWorkload *wl, int T, const char *cell, int steps
     out->pred_activations = model_work_size(&m, T, B) / MiB;
     out->pred_params = out->pred_grads = n * sizeof(real) / MiB;
     out->pred_optim = n_state * sizeof(real) / MiB;
-    out->pred_batch = TB * (wl->X + wl->Y + 1) * sizeof(real) / MiB;
+    out->pred_batch = (TB * (wl->X + wl->Y + 1) * sizeof(real) +
+                       (mode.layer_only ? (TB + wl->H) * sizeof(real) + T * sizeof(int) : 0)) / MiB;
     out->predicted_mb = out->pred_activations + out->pred_params + out->pred_grads +
                         out->pred_optim + out->pred_batch;
     model_work_free(&w);
     free(arena); free(x); free(target); free(mask); free(times);
+    free(up_dy); free(up_v); free(up_active);
     return 0;
 }
 
@@ -147,20 +201,27 @@ static double gemm_ceiling(int size, int reps) {
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: rnnbench bench [--workload W1|W2|W3|all] [--cell NAME[,NAME...]] [--length T]\n"
-            "                      [--steps N] [--warmup N] [--format table|csv]\n"
-            "       rnnbench bench --gemm [--size N]\n"
+            "usage: rnnbench bench [--workload W1|W2|W3|W4|all] [--cell NAME[,NAME...]] [--length T]\n"
+            "                      [--steps N] [--warmup N] [--with-dx] [--layer-only] [--format table|csv]\n"
+            "       rnnbench bench --gemm [--size N] [--reps N]\n"
             "       rnnbench bench --list-workloads\n"
             "Times one training step (forward, loss, backward through time, SGD update) on one\n"
             "thread; data generation excluded. Workloads:\n");
     int n_workloads;
     const BenchWorkload *all = bench_workload_all(&n_workloads);
     for (int i = 0; i < n_workloads; i++)
-        fprintf(out, "  %s: T=%d, input %d, hidden %d, batch %d, %s (cells %s)\n", all[i].name,
+        fprintf(out, "  %s: T=%d, input %d, hidden %d, batch %d, %s; %s (cells %s)\n", all[i].name,
                 all[i].T, all[i].X, all[i].H, all[i].B,
-                all[i].last_step_only ? "MSE at the last step" : "cross-entropy at every step",
-                all[i].cells);
-    fprintf(out, "--gemm prints the GFLOP/s of an N x N x N product (default 2048) on this backend.\n"
+                all[i].loss == BENCH_MSE_LAST   ? "MSE at the last step"
+                : all[i].loss == BENCH_XENT_ALL ? "cross-entropy at every step"
+                                                : "sigmoid outputs, BCE at every step",
+                all[i].about, all[i].cells);
+    fprintf(out, "--with-dx also computes dL/dx in backward, which training never reads but oneDNN's\n"
+                 "backward always computes. --layer-only times the cell's forward and backward\n"
+                 "under a fixed dL/dh at every step, without readout, loss or update: with\n"
+                 "--with-dx, exactly the work oneDNN's forward_training + backward primitives do.\n"
+                 "--gemm prints the GFLOP/s of an N x N x N product (default 2048), best of --reps (default 5),\n"
+                 "on this backend: the ceiling make bench's guard checks against.\n"
                  "--list-workloads prints the workloads' shapes, one per line, for other programs.\n");
 }
 
@@ -171,10 +232,13 @@ int cmd_bench(int argc, char **argv) {
         {"warmup", required_argument, 0, 'u'},   {"format", required_argument, 0, 'f'},
         {"gemm", no_argument, 0, 'g'},           {"size", required_argument, 0, 'n'},
         {"list-workloads", no_argument, 0, 'l'}, {"help", no_argument, 0, 'h'},
+        {"with-dx", no_argument, 0, 'x'},        {"reps", required_argument, 0, 'r'},
+        {"layer-only", no_argument, 0, 'o'},
         {0, 0, 0, 0}};
     const char *workload = "all", *cells = NULL, *format = "table";
-    long length = 0, steps = 30, warmup = 5, size = 2048;
+    long length = 0, steps = 30, warmup = 5, size = 2048, reps = 5;
     int do_gemm = 0, do_list = 0, opt, idx = 0;
+    BenchMode mode = {0, 0};
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
         int ok = 1;
@@ -188,6 +252,9 @@ int cmd_bench(int argc, char **argv) {
         case 'g': do_gemm = 1; break;
         case 'l': do_list = 1; break;
         case 'n': ok = parse_long(optarg, 16, 16384, &size); break;
+        case 'r': ok = parse_long(optarg, 1, 1000, &reps); break;
+        case 'x': mode.with_dx = 1; break;
+        case 'o': mode.layer_only = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -204,7 +271,7 @@ int cmd_bench(int argc, char **argv) {
     gemm_single_thread();
     int csv = !strcmp(format, "csv");
     if (do_gemm) {
-        double gf = gemm_ceiling((int)size, 5);
+        double gf = gemm_ceiling((int)size, (int)reps);
         if (csv) printf("backend,size,gflops\n%s,%ld,%.1f\n", gemm_backend(), size, gf);
         else printf("GEMM ceiling (%s, %s, one thread, %ld^3): %.1f GFLOP/s\n", gemm_backend(),
                     REAL_NAME, size, gf);
@@ -225,7 +292,7 @@ int cmd_bench(int argc, char **argv) {
         for (char *save = NULL, *cell = strtok_r(list, ",", &save); cell; cell = strtok_r(NULL, ",", &save)) {
             BenchResult r;
             int T = length > 0 ? (int)length : wl->T;
-            int rc = bench_one(wl, T, cell, (int)steps, (int)warmup, &r);
+            int rc = bench_one(wl, T, cell, (int)steps, (int)warmup, mode, &r);
             if (rc) return rc;
             if (csv)
                 printf("%s,%s,%.4f,%.4f,%.4f,%.2f,%.1f\n", wl->name, cell, r.ms_median, r.ms_min,
@@ -241,11 +308,14 @@ int cmd_bench(int argc, char **argv) {
                     "+ batch %.1f\n",
                     wl->name, cell, r.peak_rss_mb, r.before_mb, r.run_mb, r.predicted_mb,
                     r.pred_activations, r.pred_params, r.pred_grads, r.pred_optim, r.pred_batch);
+            fprintf(csv ? stderr : stdout, "flops %s %s: %.0f per step (dL/dx %s, %s)\n", wl->name,
+                    cell, r.flops, mode.with_dx ? "computed" : "skipped",
+                    mode.layer_only ? "layer only" : "training step");
             fflush(stdout);
         }
     }
     if (!found) {
-        fprintf(stderr, "rnnbench bench: unknown workload '%s' (W1, W2, W3 or all)\n", workload);
+        fprintf(stderr, "rnnbench bench: unknown workload '%s' (W1, W2, W3, W4 or all)\n", workload);
         return 2;
     }
     return 0;

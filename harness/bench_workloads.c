@@ -3,9 +3,13 @@
 #include "bench_workloads.h"
 
 static const BenchWorkload WORKLOADS[] = {
-    {"W1", 100, 2, 64, 32, 1, 1, "rnn,lstm,gru-ra,lstm-peep,lstm-cifg"},
-    {"W2", 220, 10, 128, 64, 10, 0, "rnn,lstm,gru-ra"},
-    {"W3", 100, 64, 512, 64, 64, 0, "lstm"},
+    {"W1", 100, 2, 64, 32, 1, BENCH_MSE_LAST, "rnn,lstm,gru-ra,lstm-peep,lstm-cifg",
+     "a long-memory task, small input"},
+    {"W2", 220, 10, 128, 64, 10, BENCH_XENT_ALL, "rnn,lstm,gru-ra", "a sequence classifier"},
+    {"W3", 100, 64, 512, 64, 64, BENCH_XENT_ALL, "lstm", "a wide layer: GEMM-bound"},
+    /* Greff et al.'s online training on JSB Chorales: one sequence per step
+       (B = 1), 88 piano keys in and out, so every product is matrix-vector */
+    {"W4", 60, 88, 100, 1, 88, BENCH_BCE_ALL, "lstm", "online training, JSB shape"},
 };
 
 const BenchWorkload *bench_workload_all(int *count) {
@@ -13,11 +17,20 @@ const BenchWorkload *bench_workload_all(int *count) {
     return WORKLOADS;
 }
 
+const char *bench_loss_name(BenchLoss loss) {
+    switch (loss) {
+    case BENCH_MSE_LAST: return "mse-last";
+    case BENCH_XENT_ALL: return "xent-all";
+    case BENCH_BCE_ALL: return "bce-all";
+    }
+    return "?";
+}
+
 void bench_workloads_print(FILE *out) {
     fprintf(out, "workload T X H B Y loss cells\n");
     for (size_t i = 0; i < sizeof WORKLOADS / sizeof WORKLOADS[0]; i++) {
         const BenchWorkload *w = &WORKLOADS[i];
         fprintf(out, "%s %d %d %d %d %d %s %s\n", w->name, w->T, w->X, w->H, w->B, w->Y,
-                w->last_step_only ? "mse-last" : "xent-all", w->cells);
+                bench_loss_name(w->loss), w->cells);
     }
 }

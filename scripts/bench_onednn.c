@@ -32,7 +32,8 @@
        workload,cell,ms_median,ms_min,ms_max,gflops,peak_rss_mb
    with ms per step (median, min, max over the timed steps), GFLOP/s from the
    median, and the peak resident set (VmHWM) in MiB after the run. stderr gets
-   the oneDNN version, ISA and runtime, the weight layouts and bytes, the
+   the oneDNN version, ISA and runtime, the implementation each primitive
+   dispatched to (dnnl_query_impl_info_str), the weight layouts and bytes, the
    workspace and scratchpad sizes, and the number of threads of the process.
    oneDNN's RNN uses its own JIT GEMM, not OpenBLAS, so OPENBLAS_CORETYPE does
    not affect it (the ISA line says which kernels it picked).
@@ -329,6 +330,14 @@ static void backward_desc(dnnl_rnn_desc_t *d, const Cell *cell, const LayerMds *
     }
 }
 
+/* the implementation oneDNN dispatched a primitive to (e.g. "ref:any" or a
+   JIT kernel's name), as the library reports it */
+static const char *impl_of(const_dnnl_primitive_desc_t pd) {
+    const char *impl = NULL;
+    DNNL_CHECK(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl));
+    return impl ? impl : "(none)";
+}
+
 /* ------------------------------------------------------------------------- */
 /* one benchmark: build, reorder the weights once, time forward + backward */
 
@@ -371,6 +380,8 @@ static void bench(const Workload *wl, const Cell *cell, int steps, int warmup, B
     dnnl_primitive_desc_t fwd_pd, bwd_pd;
     DNNL_CHECK(dnnl_primitive_desc_create(&fwd_pd, &fwd_d, attr, engine, NULL));
     DNNL_CHECK(dnnl_primitive_desc_create(&bwd_pd, &bwd_d, attr, engine, fwd_pd));
+    /* one line, parsed by bench_compare.py: the dispatch decides the speed */
+    fprintf(stderr, "bench_onednn: impl forward %s; backward %s\n", impl_of(fwd_pd), impl_of(bwd_pd));
     DNNL_CHECK(dnnl_primitive_attr_destroy(attr));
     dnnl_primitive_t fwd, bwd;
     DNNL_CHECK(dnnl_primitive_create(&fwd, fwd_pd));
@@ -590,7 +601,7 @@ static int read_workload(const char *rnnbench, const char *name, Workload *wl, c
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: bench_onednn --workload W1|W2|W3 --cell rnn|lstm|gru-ra [--steps N] [--warmup N]\n"
+            "usage: bench_onednn --workload W1|W2|W3|W4 --cell rnn|lstm|gru-ra [--steps N] [--warmup N]\n"
             "                    [--huge-pages] [--rnnbench PATH]\n"
             "Times oneDNN's fused RNN layer (forward_training + backward, no readout, no update)\n"
             "on one thread, float32; prints workload,cell,ms_median,ms_min,ms_max,gflops,peak_rss_mb.\n"

@@ -3,7 +3,9 @@
 One timed step is: optimizer.zero_grad() (gradients zeroed in place, as rnnbench does), the
 forward of nn.RNN (tanh) / nn.LSTM / nn.GRU (one layer, batch_first=False, zero initial state)
 over the whole sequence, the nn.Linear readout, the loss (MSE on the last step for W1,
-cross-entropy on every step for W2 and W3), backward through time, and a plain
+cross-entropy on every step for W2 and W3, binary cross-entropy of Y sigmoid outputs on every
+step for W4: F.binary_cross_entropy_with_logits, the mean over steps and outputs as rnnbench's
+bce), backward through time, and a plain
 torch.optim.SGD step (lr 0.01). The data are generated once, before any step; a few untimed
 warm-up steps come first. PyTorch's GRU is the reset-after form, i.e. rnnbench's gru-ra.
 
@@ -13,8 +15,7 @@ torch.set_num_threads(1) is called. It does not set OPENBLAS_CORETYPE: the OpenB
 is printed on stderr, since it decides the speed of every matrix product here.
 
 Output: one CSV line on stdout, `workload,cell,ms_median,ms_min,ms_max,gflops,peak_rss_mb`: ms per
-step over the timed steps, GFLOP/s of the matrix products (recurrent layer and readout, forward
-once and backward twice) at the median time, and the peak resident set (VmHWM) in MiB, which
+step over the timed steps, GFLOP/s of the matrix products autograd runs (see step_flops) at the median time, and the peak resident set (VmHWM) in MiB, which
 includes the Python interpreter and the torch libraries. Configuration, BLAS core and thread
 count go to stderr.
 
@@ -59,13 +60,16 @@ def require_single_thread_env():
 
 
 def step_flops(wl, n_gates):
-    """Matrix-product flops of one step: forward 2 T B (X+H) G H for the layer and 2 R H Y for
-    the readout (R rows scored), backward twice each."""
+    """Matrix-product flops of one step, counting the products autograd runs: the layer's
+    forward 2 T B (X+H) G H, its backward the weight gradients (as much again) and dL/dh_{t-1}
+    (2 T B H G H; x does not require a gradient, so dL/dx is not computed); the readout 2 R H Y
+    forward and twice that backward (R rows scored)."""
     T, B, X, H, Y = wl["T"], wl["B"], wl["X"], wl["H"], wl["Y"]
     rows = B if wl["last_step_only"] else T * B
     layer = 2.0 * T * B * (X + H) * n_gates * H
+    recurrent = 2.0 * T * B * H * n_gates * H
     readout = 2.0 * rows * H * Y
-    return 3 * layer + 3 * readout
+    return 2 * layer + recurrent + 3 * readout
 
 
 def proc_status_field(key):
@@ -104,11 +108,14 @@ def openblas_info():
 
 def make_batch(torch, wl, generator):
     """One fixed batch: x uniform in [-1, 1) of shape (T,B,X); targets (B,Y) in [0, 1) for the
-    last-step MSE, else class indices (T,B)."""
+    last-step MSE, (T,B,Y) notes on (1) or off (0), a quarter on, for BCE, else class indices
+    (T,B)."""
     T, B, X, Y = wl["T"], wl["B"], wl["X"], wl["Y"]
     x = torch.rand(T, B, X, generator=generator) * 2 - 1
     if wl["last_step_only"]:
         target = torch.rand(B, Y, generator=generator)
+    elif wl.get("loss") == "bce-all":
+        target = (torch.rand(T, B, Y, generator=generator) < 0.25).float()
     else:
         target = torch.randint(Y, (T, B), generator=generator)
     return x, target
@@ -134,6 +141,8 @@ def bench(wl, cell, steps, warmup):
         h, _ = rnn(x)                                   # (T,B,H)
         if wl["last_step_only"]:
             loss = F.mse_loss(readout(h[-1]), target)   # (B,Y) against (B,Y)
+        elif wl.get("loss") == "bce-all":
+            loss = F.binary_cross_entropy_with_logits(readout(h), target)  # (T,B,Y)
         else:
             logits = readout(h.reshape(T * B, H))       # (T*B,Y)
             loss = F.cross_entropy(logits, target.reshape(T * B))
@@ -196,7 +205,7 @@ def main():
           + f", torch threads {torch.get_num_threads()}", file=sys.stderr)
     print(f"bench_torch: {args.workload} {args.cell}: T={wl['T']} X={wl['X']} H={wl['H']} "
           f"B={wl['B']} Y={wl['Y']} G={n_gates}, "
-          f"{'MSE at the last step' if wl['last_step_only'] else 'cross-entropy at every step'}, "
+          f"{ {'mse-last': 'MSE at the last step', 'bce-all': 'BCE of sigmoid outputs at every step'}.get(wl.get('loss'), 'cross-entropy at every step')}, "
           f"SGD lr {LR}, {args.warmup} warm-up + {args.steps} timed steps; last loss {last_loss:.6g}; "
           f"threads in process: {threads}", file=sys.stderr)
     if blas and blas[1] != 1:
