@@ -64,7 +64,7 @@ long config_count_params(const RunConfig *c, int H) {
     Model m;
     char why[256];
     if (model_make(&m, c->cell, s.X, H, s.Y, s.loss, why, sizeof why) != 0) return 0;
-    return (long)m.n_params;
+    return (long)(m.n_params - m.cell.n_fixed); /* cwrnn's zero blocks are no parameters */
 }
 
 int config_resolve_params(RunConfig *c, char *err, size_t n) {
