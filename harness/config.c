@@ -72,21 +72,26 @@ int config_resolve_params(RunConfig *c, char *err, size_t n) {
     long want = c->params, fewest = 0, most = 0;
     int best = 0, lo = 0, hi = 0;
     long best_gap = 0;
-    /* every hidden size the cell builds at: the counts grow with H, but a
-       cell may skip sizes (cwrnn's modules must divide H), so all are tried */
-    for (int H = 1; H <= CONFIG_MAX_HIDDEN; H++) {
+    /* the hidden sizes the cell builds at, upwards (a cell may skip sizes:
+       cwrnn's modules must divide H); the counts grow with H, so once a count
+       is past N and further from it than the best, every later one is too */
+    int past = 0;
+    for (int H = 1; H <= CONFIG_MAX_HIDDEN && !past; H++) {
         long count = config_count_params(c, H);
         if (!count) continue;
         if (!lo) lo = H, fewest = count;
         hi = H, most = count;
         long gap = count > want ? count - want : want - count;
         if (!best || gap < best_gap) best = H, best_gap = gap;
+        else past = count > want;
     }
     if (!best) {
         snprintf(err, n, "params: cell '%s' builds at no hidden size from 1 to %d", c->cell, CONFIG_MAX_HIDDEN);
         return -1;
     }
-    if (want < fewest || want > most) {
+    if (want < fewest || (!past && want > most)) {
+        for (hi = CONFIG_MAX_HIDDEN; hi > lo && !config_count_params(c, hi); hi--) {}
+        most = config_count_params(c, hi);
         snprintf(err, n, "params: %ld is outside what %s can have on %s: %ld (hidden %d) to %ld (hidden %d)",
                  want, c->cell, c->task, fewest, lo, most, hi);
         return -1;

@@ -116,7 +116,7 @@ typedef struct {
     X(sum_over_time, ST_BOOL, sum_over_time, .i = 0, NO_CHECK,                                       \
       "train on the loss summed over each sequence's steps, as Greff et al.'s code")                \
     X(params, ST_INT, params, .i = 0, AT_LEAST(0),                                                   \
-      "experiment files: the hidden size whose parameter count is closest to N (0: off)")
+      "experiment files only: the hidden size whose parameter count is closest to N (0: off)")
 
 #define SETTING_INDEX(key, ...) SETTING_##key,
 enum { RUN_SETTINGS(SETTING_INDEX) ADDED_SETTINGS(SETTING_INDEX) N_SETTINGS };
