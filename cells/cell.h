@@ -50,7 +50,10 @@ typedef struct {
     char gate_names[CELL_MAX_GATES][4];
     ParamTensor tensors[CELL_MAX_TENSORS];
     int n_tensors;
-    size_t n_params;
+    size_t n_params;          /* reals of the layout (tensors back to back) */
+    /* reals of the layout held at zero that are no parameters (cwrnn's blocks
+       below the diagonal of weight_hh): the cell's count is n_params - n_fixed */
+    size_t n_fixed;
     /* the kind's own flags and tensor offsets, private to its file (memcpy'd
        in and out there: see kernel.h) */
     _Alignas(8) unsigned char kind_data[CELL_KIND_DATA];

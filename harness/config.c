@@ -43,7 +43,64 @@ void config_finalize(RunConfig *c) {
     c->seed = hash_bytes("seed", 4, h);
 }
 
-int config_check(const RunConfig *c, char *err, size_t n) { return settings_check(c, err, n); }
+/* an unresolved budget reaches here only from `train` (the grid resolves
+   it before its check): that run would have been trained at the default
+   hidden size, so it is refused rather than ignored */
+int config_check(const RunConfig *c, char *err, size_t n) {
+    if (settings_check(c, err, n) != 0) return -1;
+    if (c->params) {
+        snprintf(err, n, "params: a parameter budget chooses hidden in an experiment file's [grid] only; "
+                 "give the hidden size here");
+        return -1;
+    }
+    return 0;
+}
+
+long config_count_params(const RunConfig *c, int H) {
+    const Task *task = task_find(c->task);
+    if (!task) return 0;
+    TaskShape s = {0};
+    task->shape(&c->task_params, &s);
+    Model m;
+    char why[256];
+    if (model_make(&m, c->cell, s.X, H, s.Y, s.loss, why, sizeof why) != 0) return 0;
+    return (long)(m.n_params - m.cell.n_fixed); /* cwrnn's zero blocks are no parameters */
+}
+
+int config_resolve_params(RunConfig *c, char *err, size_t n) {
+    if (!c->params) return 0;
+    long want = c->params, fewest = 0, most = 0;
+    int best = 0, lo = 0, hi = 0;
+    long best_gap = 0;
+    /* the hidden sizes the cell builds at, upwards (a cell may skip sizes:
+       cwrnn's modules must divide H); the counts grow with H, so once a count
+       is past N and further from it than the best, every later one is too */
+    int past = 0;
+    for (int H = 1; H <= CONFIG_MAX_HIDDEN && !past; H++) {
+        long count = config_count_params(c, H);
+        if (!count) continue;
+        if (!lo) lo = H, fewest = count;
+        hi = H, most = count;
+        long gap = count > want ? count - want : want - count;
+        if (!best || gap < best_gap) best = H, best_gap = gap;
+        else past = count > want;
+    }
+    if (!best) {
+        snprintf(err, n, "params: cell '%s' builds at no hidden size from 1 to %d", c->cell, CONFIG_MAX_HIDDEN);
+        return -1;
+    }
+    if (want < fewest || (!past && want > most)) {
+        for (hi = CONFIG_MAX_HIDDEN; hi > lo && !config_count_params(c, hi); hi--) {}
+        most = config_count_params(c, hi);
+        snprintf(err, n, "params: %ld is outside what %s can have on %s: %ld (hidden %d) to %ld (hidden %d)",
+                 want, c->cell, c->task, fewest, lo, most, hi);
+        return -1;
+    }
+    c->hidden = best;
+    c->params_target = want;
+    c->params = 0;
+    return 0;
+}
 
 double config_cost(const RunConfig *c) {
     const Task *task = task_find(c->task);

@@ -50,6 +50,10 @@ typedef struct {
     int max_epochs;               /* data-set tasks: passes over the train split (0 = off) */
     int sum_over_time;            /* the training gradient of the loss summed over each sequence's
                                      steps (mean over sequences) rather than averaged over them */
+    int params;                   /* a parameter budget (readout included) the grid resolves into
+                                     hidden (config_resolve_params); 0 in every resolved run */
+    long params_target;           /* the budget a resolved run's hidden was chosen for, 0 when none:
+                                     recorded, but not part of its identity (experiments/README.md) */
     /* identity */
     uint64_t experiment_seed;     /* `seed` key of the experiment file */
     int seed_index;               /* 0 .. seeds-1 */
@@ -71,6 +75,17 @@ void config_finalize(RunConfig *c);
 /* Checks value ranges and that task and cell exist. 0, or -1 with a reason
    "key: message" in err. */
 int config_check(const RunConfig *c, char *err, size_t n);
+
+/* The parameter count (readout included) of c's cell at hidden size H on
+   c's task, or 0 when the cell does not build at H (cwrnn's modules must
+   divide H). */
+long config_count_params(const RunConfig *c, int H);
+/* A budget c->params > 0 into c->hidden: the H in [1, CONFIG_MAX_HIDDEN]
+   whose count is closest to it (ties: the smaller H); then params_target =
+   the budget and params = 0. A no-op when params is 0. 0, or -1 with
+   "params: reason" in err (a budget outside the counts of the smallest and
+   largest hidden size the cell builds at). Task and cell must be valid. */
+int config_resolve_params(RunConfig *c, char *err, size_t n);
 
 const char *optimizer_name(OptimizerKind k);
 

@@ -12,7 +12,9 @@
                                drawn `trials = N` times; `seeds = N` repeats
                                every point with seed_index 0..N-1.
    Every run's id and seed derive from (experiment seed, its parameters), never
-   from its position (config_finalize). Errors name the file, the line, the
+   from its position (config_finalize). `params = N` (instead of `hidden`) is
+   resolved per run into the hidden size whose parameter count is closest to
+   N (config_resolve_params); the id is the resolved run's (experiments/README.md). Errors name the file, the line, the
    key and the value: "experiments/x.ini:7: lr: expected a number or a
    distribution, got 'fast'", with invisible and control characters shown as
    <U+XXXX>. Unknown keys and sections are errors (a key names the closest

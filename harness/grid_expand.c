@@ -2,7 +2,8 @@
    [grid] section, in file order, becomes the Cartesian product of its lists
    (the first key listed varies slowest) x `trials` draws of its
    distributions x `seeds`; each run is config_default + the section's
-   values, then config_check and config_finalize (id, seed). A run whose id
+   values, a parameter budget resolved into its hidden size
+   (config_resolve_params), then config_check and config_finalize (id, seed). A run whose id
    an earlier section already produced is the same run, and is kept once.
    Not here: what a task or a cell accepts (config_check), nor the order the
    runs are executed in (runner.c). */
@@ -110,6 +111,11 @@ static int expand_section(Parser *p, Section *sec, RunConfig *runs, int *n_runs,
             char why[512];
             if (form && !settings_form_word_fits(form->s, c.task, why, sizeof why))
                 return fail_at(p, sec->key_line[SETTING_form], "form: %s", why);
+            /* the ranges, task and cell first: a budget is counted on them */
+            if (settings_check(&c, why, sizeof why) != 0)
+                return fail_at(p, line_of_check_error(sec, why), "%s", why);
+            if (config_resolve_params(&c, why, sizeof why) != 0)
+                return fail_at(p, sec->key_line[SETTING_params], "%s", why);
             if (config_check(&c, why, sizeof why) != 0)
                 return fail_at(p, line_of_check_error(sec, why), "%s", why);
             for (int s = 0; s < sec->seeds; s++) {

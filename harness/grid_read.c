@@ -309,18 +309,44 @@ int grid_override(Parser *p, int line, const char *name, const char *value) {
     if (k < 0) return unknown_key(p, name);
     for (int s = 0; s < p->n_sections && !p->err_line; s++) {
         Section *sec = &p->sections[s];
-        if (sec->key_line[k] && k < N_SETTINGS) {
-            int j = 0;
-            while (sec->assignments[j].key != k) j++;
-            free(sec->assignments[j].values);
-            memmove(&sec->assignments[j], &sec->assignments[j + 1],
-                    (size_t)(sec->n_assignments - j - 1) * sizeof sec->assignments[0]);
-            sec->n_assignments--;
+        /* --set params replaces a section's hidden too, and --set hidden its params */
+        int also = k == SETTING_params ? SETTING_hidden : k == SETTING_hidden ? SETTING_params : -1;
+        for (int pass = 0; pass < 2; pass++) {
+            int key = pass ? also : k;
+            if (key < 0) continue;
+            if (sec->key_line[key] && key < N_SETTINGS) {
+                int j = 0;
+                while (sec->assignments[j].key != key) j++;
+                free(sec->assignments[j].values);
+                memmove(&sec->assignments[j], &sec->assignments[j + 1],
+                        (size_t)(sec->n_assignments - j - 1) * sizeof sec->assignments[0]);
+                sec->n_assignments--;
+            }
+            sec->key_line[key] = 0;
         }
-        sec->key_line[k] = 0;
         section_key(p, sec, name, value);
     }
     return !p->err_line;
+}
+
+/* the section's line of setting k, or NULL */
+static const Assignment *assignment_of(const Section *sec, int k) {
+    for (int j = 0; j < sec->n_assignments; j++)
+        if (sec->assignments[j].key == k) return &sec->assignments[j];
+    return NULL;
+}
+
+/* a budget chooses the hidden size: a section giving both would say it
+   twice. `params = 0` (off, its default) goes with anything. 1, or 0 with
+   the error at the later of the two lines */
+static int budget_alone(Parser *p, const Section *sec, int k) {
+    if (k != SETTING_params && k != SETTING_hidden) return 1;
+    const Assignment *budget = assignment_of(sec, SETTING_params);
+    if (!budget || !assignment_of(sec, SETTING_hidden)) return 1;
+    if (budget->kind == V_LIST && budget->n_values == 1 && budget->values[0].i == 0) return 1;
+    int other = k == SETTING_params ? SETTING_hidden : SETTING_params;
+    return fail(p, "%s: not with %s (line %d) in one section: give a hidden size or a parameter budget",
+                SETTINGS[k].key, SETTINGS[other].key, sec->key_line[other]);
 }
 
 static int section_key(Parser *p, Section *sec, const char *name, const char *value) {
@@ -350,7 +376,8 @@ static int section_key(Parser *p, Section *sec, const char *name, const char *va
     memset(a, 0, sizeof *a);
     a->key = k;
     a->line = p->line;
-    return grid_parse_assignment(p, a, value);
+    if (!grid_parse_assignment(p, a, value)) return 0;
+    return budget_alone(p, sec, k);
 }
 
 /* inih's handler: one `key = value` line */

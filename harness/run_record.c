@@ -33,6 +33,8 @@ static int write_run_attrs(hid_t g, const RunResult *r, uint64_t ex_hash) {
     rc |= h5_attr_int(g, "output_size", r->Y);
     rc |= h5_attr_int(g, "sequence_length", r->T);
     rc |= h5_attr_int(g, "n_params", r->n_params);
+    /* a run sized by a parameter budget (`params = N`) says which */
+    if (c->params_target) rc |= h5_attr_int(g, "params_target", c->params_target);
     rc |= h5_attr_double(g, "baseline", r->baseline);
     rc |= h5_attr_int(g, "cache_bytes", r->cache_bytes);
     rc |= h5_attr_int(g, "peak_rss_bytes", r->peak_rss_bytes);

@@ -114,7 +114,9 @@ typedef struct {
     X(max_epochs, ST_INT, max_epochs, .i = 0, AT_LEAST(0),                                           \
       "data-set tasks: stop after this many epochs of the train split (0: steps alone)")            \
     X(sum_over_time, ST_BOOL, sum_over_time, .i = 0, NO_CHECK,                                       \
-      "train on the loss summed over each sequence's steps, as Greff et al.'s code")
+      "train on the loss summed over each sequence's steps, as Greff et al.'s code")                \
+    X(params, ST_INT, params, .i = 0, AT_LEAST(0),                                                   \
+      "experiment files only: the hidden size whose parameter count is closest to N (0: off)")
 
 #define SETTING_INDEX(key, ...) SETTING_##key,
 enum { RUN_SETTINGS(SETTING_INDEX) ADDED_SETTINGS(SETTING_INDEX) N_SETTINGS };

@@ -37,6 +37,7 @@ typedef struct {
     int64_t steps_to_solve, steps_done;
     double wall_s;
     int32_t run_index;  /* position in the experiment's run list (for stable ordering) */
+    int64_t params_target; /* the parameter budget hidden was chosen for (`params = N`), 0 when none */
 } SummaryRow;
 
 /* a column of the table: its name, where it is in SummaryRow, its HDF5 type */

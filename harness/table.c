@@ -26,12 +26,18 @@ static double median(double *v, int n) {
 }
 
 /* optional columns: shown only when they vary across the file */
-enum { C_SECTION, C_HIDDEN, C_BATCH, C_STEPS, C_OPT, C_LR, C_MOM, C_CLIP, C_FB, C_TRIAL, N_OPT };
+enum { C_SECTION, C_PARAMS, C_HIDDEN, C_NPARAMS, C_BATCH, C_STEPS, C_OPT, C_LR, C_MOM, C_CLIP, C_FB, C_TRIAL,
+       N_OPT };
 
 static void opt_value(const SummaryRow *r, int c, char *out, size_t n) {
     switch (c) {
     case C_SECTION: snprintf(out, n, "%s", r->section); break;
+    case C_PARAMS:
+        if (r->params_target) snprintf(out, n, "%lld", (long long)r->params_target);
+        else snprintf(out, n, "-");
+        break;
     case C_HIDDEN: snprintf(out, n, "%d", r->hidden); break;
+    case C_NPARAMS: snprintf(out, n, "%lld", (long long)r->n_params); break;
     case C_BATCH: snprintf(out, n, "%d", r->batch); break;
     case C_STEPS: snprintf(out, n, "%lld", (long long)r->steps); break;
     case C_OPT: snprintf(out, n, "%s", r->optimizer); break;
@@ -43,8 +49,8 @@ static void opt_value(const SummaryRow *r, int c, char *out, size_t n) {
     }
 }
 
-static const char *opt_names[N_OPT] = {"section", "hidden", "batch", "steps", "opt", "lr",
-                                       "momentum", "clip", "f_bias", "trial"};
+static const char *opt_names[N_OPT] = {"section", "params", "hidden", "n_params", "batch", "steps",
+                                       "opt", "lr", "momentum", "clip", "f_bias", "trial"};
 
 typedef struct { const char *key; int index; } KeyRef; /* a row's group key, or a group's first row */
 
@@ -75,6 +81,13 @@ static void print_groups(const SummaryRow *rows, int n, FILE *out) {
             shown[c] = strcmp(a, b) != 0;
         }
     }
+    /* runs sized by a parameter budget: the budget, the hidden size it chose
+       and the exact count, always (the point of such a file is that they differ
+       by cell); n_params is otherwise the cell's and hidden's business */
+    int budget = 0;
+    for (int i = 0; i < n; i++) budget |= rows[i].params_target != 0;
+    if (budget) shown[C_PARAMS] = shown[C_HIDDEN] = shown[C_NPARAMS] = 1;
+    else shown[C_NPARAMS] = 0;
     /* groups in order of first appearance (the experiment's run order) */
     char (*keys)[512] = malloc((size_t)n * sizeof *keys);
     int *group = malloc((size_t)n * sizeof(int)), *first = malloc((size_t)n * sizeof(int));
@@ -157,6 +170,12 @@ static void print_groups(const SummaryRow *rows, int n, FILE *out) {
     fprintf(out, "final_loss: median over seeds of the last evaluation loss; /baseline: the same over the\n"
                  "task's trivial baseline (below 1 beats it); to_solve: median step at which solved runs first met\n"
                  "the task's criterion; div: runs that diverged (NaN/Inf), whose loss is their last finite one.\n");
+    for (int i = 0; i < n; i++)
+        if (rows[i].params_target) {
+            fprintf(out, "params: the parameter budget (readout included) each run's hidden size was chosen for, the\n"
+                         "closest count; n_params: the run's exact count.\n");
+            break;
+        }
     free(keys); free(group); free(first); free(buf); free(start); free(members);
 }
 

@@ -270,7 +270,7 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     if (model_make(&m, cfg->cell, s.X, cfg->hidden, s.Y, s.loss, err, sizeof err)) return fail(r, err);
     snprintf(r->cell_name, sizeof r->cell_name, "%s", m.cell.name);
     r->cell = m.cell;
-    r->n_params = (long)m.n_params;
+    r->n_params = (long)(m.n_params - m.cell.n_fixed); /* the count: cwrnn's zero blocks are none */
     r->n_tensors = m.n_tensors;
     for (int i = 0; i < m.n_tensors; i++) snprintf(r->tensor_names[i], 24, "%s", m.tensors[i].name);
     r->n_gates = m.cell.n_gates;

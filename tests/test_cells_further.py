@@ -1,8 +1,9 @@
-"""The further cells (indrnn, janet, mgu, mut1-3) and the lstm-1997 alias through the binary.
+"""The further cells (indrnn, janet, mgu, mut1-3, cwrnn) and the lstm-1997 alias through the binary.
 
 - `rnnbench list cells` prints a parameter formula per cell: for every listed cell, at two sizes,
-  it must equal the parameters a trace of that cell holds (readout excluded), and for the further
-  cells the formula of docs/cells.md as well.
+  it must equal the parameters a trace of that cell holds (readout excluded; cwrnn's zero blocks
+  below the diagonal of weight_hh excluded, and checked to be zero), and for the further cells
+  the formula of docs/cells.md as well.
 - Each further cell trains through `train` (the adding problem, delay 10): the held-out loss
   falls to below half its value at step 0, every evaluation is finite, and the run records its
   kind, its gates and its exact parameter count.
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "bin" / "rnnbench"
 sys.path.insert(0, str(ROOT / "scripts"))
 import rnnbench_cells  # noqa: E402  (scripts/ is not a package)
-FURTHER = ("indrnn", "janet", "mgu", "mut1", "mut2", "mut3")
+FURTHER = ("indrnn", "janet", "mgu", "mut1", "mut2", "mut3", "cwrnn")
 # docs/cells.md, "Further cells" (N hidden, M inputs, readout excluded)
 CELLS_MD_COUNT = {
     "indrnn": lambda n, m: n * m + 2 * n,
@@ -38,11 +39,13 @@ CELLS_MD_COUNT = {
     "mut2": lambda n, m: 3 * n * m + 3 * n * n + 3 * n,
     "mut3": lambda n, m: 3 * n * m + 3 * n * n + 3 * n,
     "lstm-1997": lambda n, m: 3 * n * m + 3 * n * n + 3 * n,
+    # 4 modules of n/4 units: (n/4)^2 4(4+1)/2 recurrent weights (n divisible by 4)
+    "cwrnn": lambda n, m: n * m + n + (n // 4) ** 2 * 10,
 }
 GATES = {"janet": "f,c", "mgu": "f,n", "mut1": "z,r,h", "mut2": "z,r,h", "mut3": "z,r,h",
          "lstm-1997": "i,z,o"}
 KINDS = {"indrnn": "indrnn", "janet": "janet", "mgu": "mgu", "mut1": "mut", "mut2": "mut",
-         "mut3": "mut", "lstm-1997": "lstm"}
+         "mut3": "mut", "lstm-1997": "lstm", "cwrnn": "cwrnn"}
 
 
 def rnnbench(*args, cwd=None):
@@ -67,31 +70,50 @@ def listed_formulas():
 
 
 def evaluate(formula, n, m):
-    """The value of a formula such as '3NM + 2N^2 + 3N' at N = n, M = m."""
+    """The value of a formula such as '3NM + 2N^2 + 3N' or 'NM + N + 5N^2/8' at N = n, M = m."""
     total = 0
     for term in formula.split("+"):
-        match = re.fullmatch(r"\s*(\d*)((?:[NM](?:\^\d+)?)+)\s*", term)
+        match = re.fullmatch(r"\s*(\d*)((?:[NM](?:\^\d+)?)+)(?:/(\d+))?\s*", term)
         assert match, f"cannot read the term {term!r} of {formula!r}"
         value = int(match.group(1) or 1)
         for letter, power in re.findall(r"([NM])(?:\^(\d+))?", match.group(2)):
             value *= (n if letter == "N" else m) ** int(power or 1)
-        total += value
+        divisor = int(match.group(3) or 1)
+        assert value % divisor == 0, f"{term!r} of {formula!r} is no whole number at N={n}, M={m}"
+        total += value // divisor
     return total
 
 
 def test_formula_reader():
     assert evaluate("3NM + 2N^2 + 3N", 5, 2) == 30 + 50 + 15
     assert evaluate("NM + 2N", 4, 3) == 20
+    assert evaluate("NM + N + 5N^2/8", 8, 3) == 24 + 8 + 40
 
 
 def trace_params(tmp_path, cell, hidden, inputs):
-    """{name: size} of the cell's parameters in a trace (readout excluded)."""
+    """{name: count} of the cell's parameters in a trace (readout excluded). cwrnn's blocks of
+    weight_hh below the block diagonal are no parameters: they must be exactly zero, and are not
+    counted."""
     out = tmp_path / f"{cell}-{hidden}-{inputs}.h5"
     rnnbench("trace", "--cell", cell, "--hidden", hidden, "--input", inputs, "--output", 2,
              "--steps", 3, "--batch", 1, "-o", out)
     with h5py.File(out, "r") as f:
-        return {name: f["params"][name].size for name in f["params"]
-                if not name.startswith("readout.")}
+        counts = {name: f["params"][name].size for name in f["params"]
+                  if not name.startswith("readout.")}
+        if text(f.attrs.get("kind", b"")) == "cwrnn":
+            g = int(f.attrs["modules"])
+            unit_module = np.arange(hidden) // (hidden // g)
+            below = unit_module[None, :] < unit_module[:, None]  # column's module < row's
+            weight_hh = f["params"]["weight_hh"][()]
+            assert np.all(weight_hh[below] == 0), f"{cell}: a block below the diagonal is not zero"
+            assert np.all(weight_hh[~below] != 0), f"{cell}: a block on or above it is zero"
+            counts["weight_hh"] -= int(below.sum())
+        return counts
+
+
+def hidden_for(cell, hidden):
+    """`hidden`, or for cwrnn (4 modules) the next multiple of 4."""
+    return -(-hidden // 4) * 4 if cell.startswith("cwrnn") else hidden
 
 
 @pytest.mark.parametrize("hidden,inputs", [(5, 3), (8, 20)])
@@ -100,11 +122,12 @@ def test_listed_counts_are_the_real_counts(tmp_path, hidden, inputs):
     formulas = listed_formulas()
     assert set(FURTHER) | {"lstm-1997"} <= set(formulas)
     for cell, formula in formulas.items():
-        have = sum(trace_params(tmp_path, cell, hidden, inputs).values())
-        listed = evaluate(formula, hidden, inputs)
+        n = hidden_for(cell, hidden)
+        have = sum(trace_params(tmp_path, cell, n, inputs).values())
+        listed = evaluate(formula, n, inputs)
         assert have == listed, f"{cell}: {have} parameters, `list cells` says {formula} = {listed}"
         if cell in CELLS_MD_COUNT:
-            assert have == CELLS_MD_COUNT[cell](hidden, inputs), f"{cell}: not cells.md's count"
+            assert have == CELLS_MD_COUNT[cell](n, inputs), f"{cell}: not cells.md's count"
 
 
 def run_groups(path):

@@ -11,8 +11,9 @@ What is tested
   implementation of the equations of docs/cells.md driven by the trace's attributes: the same
   tensors plus flow_h and flow_c (batch mean of the norm of the total gradient w.r.t. h_t / c_t,
   taken from autograd with retain_grad on each step's h_t and c_t).
-  The further cells (indrnn, janet, mgu, mut1-3) are dispatched on the trace's `kind`
-  attribute; janet's β and the MUT variant come from its attributes too.
+  The further cells (indrnn, janet, mgu, mut1-3, cwrnn) are dispatched on the trace's `kind`
+  attribute; janet's β, the MUT variant and cwrnn's modules and periods come from its attributes
+  too. cwrnn is traced at hidden 8 (its modules divide it), with CWRNN_OPTIONS besides.
 - The parameter names and shapes of the trace against the layout that the attributes imply.
 - That the equations reference itself equals torch.nn (to 1e-12) where torch has the cell.
   A listed cell the reference does not know fails (NotImplementedError): nothing is skipped.
@@ -48,6 +49,11 @@ DIMS = {"hidden": 5, "input": 3, "output": 4, "steps": 20, "batch": 3}
 # combinations of LSTM ablations checked besides the named cells of `rnnbench list cells`
 COMBINATIONS = ("lstm+cifg", "lstm-peep+nfg+noaf", "lstm+fgr+nog", "lstm-peep+niaf+noaf",
                 "lstm+nig+nog")
+# Clockwork RNN options besides the listed `cwrnn` (4 modules): 2 modules; periods 1, 3 and 2, 5
+# (T = 20 is a multiple of neither 3 nor 5: the last steps leave the slow module resting, and
+# module 0 of p2.5 rests at odd steps); 8 modules of one unit, periods up to 128 > T (most run
+# only at t = 0)
+CWRNN_OPTIONS = ("cwrnn+m2", "cwrnn+p1.3", "cwrnn+p2.5", "cwrnn+m8")
 TORCH_NN_CELLS = ("rnn", "irnn", "lstm", "gru-ra")
 LSTM_GATES = ("i", "f", "z", "o")
 
@@ -96,7 +102,13 @@ def pytest_generate_tests(metafunc):
     """Parametrize `any_cell` with every listed cell plus COMBINATIONS (asks the binary)."""
     if "any_cell" in metafunc.fixturenames:
         cells = list_cells() or ["<rnnbench not built>"]
-        metafunc.parametrize("any_cell", cells + [c for c in COMBINATIONS if c not in cells])
+        extra = [c for c in COMBINATIONS + CWRNN_OPTIONS if c not in cells]
+        metafunc.parametrize("any_cell", cells + extra)
+
+
+def hidden_for(cell):
+    """The trace's hidden size: DIMS's, or 8 for cwrnn, whose modules (up to 8) must divide it."""
+    return 8 if cell.startswith("cwrnn") else DIMS["hidden"]
 
 
 def seed_for(cell, loss):
@@ -108,7 +120,7 @@ def run_trace(tmp_path, precision, cell, loss):
     """Run `rnnbench trace` for one case into tmp_path and return the file's path."""
     binary = require_binary(precision)
     out = tmp_path / f"{cell}-{loss}-{precision}.h5"
-    cmd = [str(binary), "trace", "--cell", cell, "--hidden", str(DIMS["hidden"]),
+    cmd = [str(binary), "trace", "--cell", cell, "--hidden", str(hidden_for(cell)),
            "--input", str(DIMS["input"]), "--output", str(DIMS["output"]),
            "--steps", str(DIMS["steps"]), "--batch", str(DIMS["batch"]), "--loss", loss,
            "--seed", str(seed_for(cell, loss)), "-o", str(out)]
@@ -142,7 +154,7 @@ def check_header(trace, precision, loss):
     assert a["precision"] == precision
     assert a["loss_kind"] == loss
     assert (a["hidden"], a["input_size"], a["output_size"], a["steps"], a["batch"]) == (
-        DIMS["hidden"], DIMS["input"], DIMS["output"], DIMS["steps"], DIMS["batch"])
+        hidden_for(a["cell"]), DIMS["input"], DIMS["output"], DIMS["steps"], DIMS["batch"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,11 +345,27 @@ def mut_step(p, a, x_t, h):
     return cand * z + h * (1 - z), None
 
 
+def cwrnn_step(p, a, t, x_t, h):
+    """Clockwork RNN at step t (numbered from 0): module k (of `modules`, H/g units each) runs when
+    t mod T_k = 0, from h of the modules j >= k only; a resting module keeps its value. The
+    blocks j < k of weight_hh enter through a mask, so autograd gives them a zero gradient."""
+    H, g = a["hidden"], a["modules"]
+    periods = [int(v) for v in str(a["periods"]).split(",")]
+    assert len(periods) == g, f"periods {a['periods']!r} for {g} modules"
+    m = H // g
+    module = torch.arange(H) // m  # the module of each unit
+    upper = (module[None, :] >= module[:, None]).double()  # R[i, j] is used when k(j) >= k(i)
+    new = torch.tanh(x_t @ p["weight_ih"].T + h @ (p["weight_hh"] * upper).T + p["bias"])
+    runs = torch.tensor([t % periods[k] == 0 for k in range(g)])[module]
+    return torch.where(runs, new, h)
+
+
 FURTHER_STEPS = {"indrnn": indrnn_step, "janet": janet_step, "mgu": mgu_step, "mut": mut_step}
 FURTHER_SHAPES = {
     "indrnn": lambda a, H, X: {"weight_ih": (H, X), "weight_hh": (H,), "bias": (H,)},
     "janet": lambda a, H, X: {"weight_ih": (2 * H, X), "weight_hh": (2 * H, H), "bias": (2 * H,)},
     "mgu": lambda a, H, X: {"weight_ih": (2 * H, X), "weight_hh": (2 * H, H), "bias": (2 * H,)},
+    "cwrnn": lambda a, H, X: {"weight_ih": (H, X), "weight_hh": (H, H), "bias": (H,)},
     "mut": lambda a, H, X: {"weight_ih": (3 * H, X),
                             "weight_hh": ((2 if a["variant"] == 1 else 3) * H, H),
                             "bias": (3 * H,)},
@@ -394,6 +422,8 @@ def equations_reference(trace):
             h, c, gates = lstm_step(p, a, x[t], h, c, gates)
             c.retain_grad()
             cs.append(c)
+        elif a.get("kind") == "cwrnn":
+            h = cwrnn_step(p, a, t, x[t], h)
         elif a.get("kind") in FURTHER_STEPS:
             h, _ = FURTHER_STEPS[a["kind"]](p, a, x[t], h)
         else:

@@ -1,5 +1,5 @@
 /* test_cells_further.c: the further cells of cells.md (indrnn, janet, mgu,
-   mut1-3) and the lstm-1997 alias: parameter counts and layout, gates, their
+   mut1-3, cwrnn) and the lstm-1997 alias: parameter counts and layout, gates, their
    special initialisations, and the workspace discipline (a dirty workspace
    changes nothing, the cache is linear in T). Gradients are in test_grad.c,
    forward values against an autograd version of the equations in
@@ -11,8 +11,10 @@
 #include <string.h>
 
 #include "../../cells/model.h"
+#include "../../harness/config.h"
+#include "../../harness/optim.h"
 
-static const char *const further[] = {"indrnn", "janet", "mgu", "mut1", "mut2", "mut3"};
+static const char *const further[] = {"indrnn", "janet", "mgu", "mut1", "mut2", "mut3", "cwrnn"};
 #define N_FURTHER (sizeof further / sizeof further[0])
 
 static Cell make(const char *name, int X, int H) {
@@ -349,4 +351,244 @@ Test(further, mut2_is_gru_with_z_one_minus_u) {
     real *h1 = forward_h(&mut, p, x, T, B), *h2 = forward_h(&gru, q, x, T, B);
     expect_same_h(h1, h2, (size_t)(T + 1) * B * H, "mut2 vs gru with u = 1 - z");
     free(h1); free(h2); free(p); free(q); free(x);
+}
+
+/* ------------------------------------------------------------------------- */
+/* cwrnn: modules, periods and the blocks of weight_hh below the diagonal */
+
+/* cells.md: HX + H + (H/g)^2 g(g+1)/2; the layout holds weight_hh whole and
+   n_fixed counts its blocks j < k */
+Test(cwrnn, parameter_count_and_layout) {
+    struct { const char *name; int X, H, g; } t[] = {
+        {"cwrnn", 3, 8, 4}, {"cwrnn", 5, 32, 4}, {"cwrnn+m2", 2, 6, 2}, {"cwrnn+m1", 3, 5, 1},
+        {"cwrnn+m8", 1, 16, 8}, {"cwrnn+p1.3.9", 4, 9, 3}, {"cwrnn+p2.5", 3, 10, 2},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        const long X = t[i].X, H = t[i].H, g = t[i].g, m = H / g;
+        Cell c = make(t[i].name, (int)X, (int)H);
+        long count = (long)(c.n_params - c.n_fixed);
+        cr_expect_eq(count, H * X + H + m * m * g * (g + 1) / 2, "%s X=%ld H=%ld: %ld parameters", t[i].name,
+                     X, H, count);
+        cr_expect_eq((long)c.n_fixed, m * m * g * (g - 1) / 2, "%s: %zu fixed", t[i].name, c.n_fixed);
+        cr_expect_eq(c.n_params, (size_t)(H * X + H * H + H), "%s: weight_hh is stored whole", t[i].name);
+        cr_expect_eq(c.n_tensors, 3);
+        cr_expect_str_eq(c.tensors[0].name, "weight_ih");
+        cr_expect_str_eq(c.tensors[1].name, "weight_hh");
+        cr_expect_eq(find(&c, "weight_hh")->rows, H);
+        cr_expect_eq(find(&c, "weight_hh")->cols, H);
+        cr_expect_str_eq(c.tensors[2].name, "bias");
+        cr_expect_eq(c.has_c, 0);
+        cr_expect_eq(c.n_gates, 0);
+    }
+    /* the cells of every other kind have nothing fixed */
+    const char *others[] = {"rnn", "lstm-peep+fgr", "gru-ra", "indrnn", "janet", "mgu", "mut1"};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        cr_expect_eq(make(others[i], 3, 6).n_fixed, 0, "%s", others[i]);
+}
+
+Test(cwrnn, names) {
+    struct { const char *given; int H; const char *canonical; } ok[] = {
+        {"cwrnn", 8, "cwrnn"}, {"cwrnn+m4", 8, "cwrnn"}, {"cwrnn+p1.2.4.8", 8, "cwrnn"},
+        {"cwrnn+p1.2.4", 6, "cwrnn+m3"}, {"cwrnn+m16", 32, "cwrnn+m16"}, {"cwrnn+p1.3", 4, "cwrnn+p1.3"},
+        {"cwrnn+p2.4", 4, "cwrnn+p2.4"}, {"cwrnn+p1", 3, "cwrnn+m1"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        Cell c = make(ok[i].given, 2, ok[i].H);
+        cr_expect_str_eq(c.name, ok[i].canonical, "%s", ok[i].given);
+    }
+    struct { const char *name; int H; const char *err; } bad[] = {
+        {"cwrnn+m3", 8, "cell 'cwrnn+m3': its 3 modules must divide the hidden size, got 8"},
+        {"cwrnn", 6, "cell 'cwrnn': its 4 modules must divide the hidden size, got 6"},
+        {"cwrnn+m0", 8, "cell 'cwrnn+m0': modules: expected m<G> with G from 1 to 32, got 'm0'"},
+        {"cwrnn+m33", 33, "cell 'cwrnn+m33': modules: expected m<G> with G from 1 to 32, got 'm33'"},
+        {"cwrnn+m2x", 8, "cell 'cwrnn+m2x': modules: expected m<G> with G from 1 to 32, got 'm2x'"},
+        {"cwrnn+p4.2", 8, "cell 'cwrnn+p4.2': periods: must increase strictly (slower modules come later), got 'p4.2'"},
+        {"cwrnn+p1.1", 8, "cell 'cwrnn+p1.1': periods: must increase strictly (slower modules come later), got 'p1.1'"},
+        {"cwrnn+p1..2", 8, "cell 'cwrnn+p1..2': periods: expected p<T0>.<T1>... of whole numbers from 1 to "
+                           "1073741824, got 'p1..2'"},
+        {"cwrnn+p0.2", 8, "cell 'cwrnn+p0.2': periods: expected p<T0>.<T1>... of whole numbers from 1 to "
+                          "1073741824, got 'p0.2'"},
+        {"cwrnn+m2+p1.2", 8, "cell 'cwrnn+m2+p1.2': give one of +m<G> and +p<T0>.<T1>..."},
+        {"cwrnn+", 8, "cell 'cwrnn+': expected +m<G> (modules) or +p<T0>.<T1>... (periods), got '+'"},
+        {"cwrnn+nfg", 8, "cell 'cwrnn+nfg': expected +m<G> (modules) or +p<T0>.<T1>... (periods), got '+nfg'"},
+        {"cwrnn2", 8, "unknown cell 'cwrnn2' (try: rnnbench list cells)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        Cell c;
+        char err[256] = "";
+        cr_expect_eq(cell_make(&c, bad[i].name, 2, bad[i].H, err, sizeof err), -1, "'%s' accepted", bad[i].name);
+        cr_expect_str_eq(err, bad[i].err);
+    }
+}
+
+/* a (T,B,X) random input, h_0 and parameters of scale 0.8 for c */
+static void cw_problem(const Cell *c, int T, int B, real **params, real **x, real **h0, uint64_t seed) {
+    Rng rng;
+    rng_seed(&rng, seed);
+    *params = malloc(c->n_params * sizeof(real));
+    *x = malloc((size_t)T * B * c->X * sizeof(real));
+    *h0 = malloc((size_t)B * c->H * sizeof(real));
+    random_fill(*params, c->n_params, -0.8, 0.8, &rng);
+    random_fill(*x, (size_t)T * B * c->X, -1, 1, &rng);
+    random_fill(*h0, (size_t)B * c->H, -0.9, 0.9, &rng);
+}
+
+/* h (T+1,B,H) from h_0; the caller frees it */
+static real *cw_forward(const Cell *c, const real *params, const real *x, const real *h0, int T, int B) {
+    CellCache cc;
+    real *block = calloc(cell_cache_size(c, T, B), sizeof(real));
+    cell_cache_point(c, T, B, block, &cc);
+    memcpy(cc.h, h0, (size_t)B * c->H * sizeof(real));
+    cell_forward(c, params, x, &cc);
+    size_t n = (size_t)(T + 1) * B * c->H;
+    real *h = malloc(n * sizeof(real));
+    memcpy(h, cc.h, n * sizeof(real));
+    free(block);
+    return h;
+}
+
+/* module k of step t (numbered from 0) runs when t mod T_k = 0, and
+   otherwise keeps its value bit for bit; a running one changes. Both input
+   paths; T = 23 is no multiple of the longest period. */
+Test(cwrnn, a_resting_module_keeps_its_value_exactly) {
+    struct { const char *name; int H; int periods[4]; int g; } t[] = {
+        {"cwrnn", 8, {1, 2, 4, 8}, 4}, {"cwrnn+p2.3.7", 6, {2, 3, 7}, 3},
+    };
+    const int T = 23, B = 3;
+    const int widths[] = {2, 21};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        for (int w = 0; w < 2; w++) {
+            Cell c = make(t[i].name, widths[w], t[i].H);
+            real *params, *x, *h0;
+            cw_problem(&c, T, B, &params, &x, &h0, 21 + i);
+            real *h = cw_forward(&c, params, x, h0, T, B);
+            const int H = t[i].H, m = H / t[i].g;
+            int rested = 0, ran = 0;
+            for (int s = 0; s < T; s++)
+                for (int k = 0; k < t[i].g; k++)
+                    for (int b = 0; b < B; b++) {
+                        const real *before = h + ((size_t)s * B + b) * H + k * m;
+                        const real *after = before + (size_t)B * H;
+                        int same = memcmp(before, after, (size_t)m * sizeof(real)) == 0;
+                        if (s % t[i].periods[k]) {
+                            cr_expect(same, "%s X=%d: module %d changed at step %d", t[i].name, widths[w], k, s);
+                            rested++;
+                        } else {
+                            cr_expect(!same, "%s X=%d: module %d kept its value at step %d, when it runs",
+                                      t[i].name, widths[w], k, s);
+                            ran++;
+                        }
+                    }
+            cr_expect(rested > 0 && ran > 0);
+            free(h); free(params); free(x); free(h0);
+        }
+}
+
+/* the blocks j < k are no part of the cell: whatever they hold, forward is
+   the same, and initialisation sets them to zero */
+Test(cwrnn, the_blocks_below_the_diagonal_are_not_read_and_start_at_zero) {
+    const int T = 17, B = 2, X = 3, H = 8, m = 2;
+    Cell c = make("cwrnn", X, H);
+    real *params, *x, *h0;
+    cw_problem(&c, T, B, &params, &x, &h0, 5);
+    const size_t R = find(&c, "weight_hh")->offset;
+    real *h1 = cw_forward(&c, params, x, h0, T, B);
+    for (int i = 0; i < H; i++)
+        for (int j = 0; j < (i / m) * m; j++) params[R + (size_t)i * H + j] = (real)(1e3 * (i + 1) - j);
+    real *h2 = cw_forward(&c, params, x, h0, T, B);
+    cr_expect(memcmp(h1, h2, (size_t)(T + 1) * B * H * sizeof(real)) == 0, "forward read a block j < k");
+    Model mo;
+    char err[256];
+    cr_assert_eq(model_make(&mo, "cwrnn", X, H, 2, LOSS_MSE, err, sizeof err), 0, "%s", err);
+    real *p = malloc(mo.n_params * sizeof(real));
+    Rng rng;
+    rng_seed(&rng, 3);
+    model_init(&mo, p, &rng, 0.5, 1.0);
+    int upper_nonzero = 0;
+    for (int i = 0; i < H; i++)
+        for (int j = 0; j < H; j++) {
+            real v = p[R + (size_t)i * H + j];
+            if (j / m < i / m) cr_expect_eq(v, 0, "R[%d][%d] = %g after init", i, j, (double)v);
+            else upper_nonzero += v != 0;
+        }
+    cr_expect_eq(upper_nonzero, H * H - (int)mo.cell.n_fixed, "the blocks j >= k keep their draw");
+    free(h1); free(h2); free(params); free(x); free(h0); free(p);
+}
+
+/* their gradient is exactly zero, and after training steps (Adam and SGD
+   with momentum on the model's whole parameter array) they are still zero */
+Test(cwrnn, the_fixed_blocks_stay_zero_through_training) {
+    const int T = 13, B = 4, X = 21, H = 12, Y = 3, m = 3;
+    Model mo;
+    char err[256];
+    cr_assert_eq(model_make(&mo, "cwrnn", X, H, Y, LOSS_XENT, err, sizeof err), 0, "%s", err);
+    const size_t R = model_tensor(&mo, "weight_hh")->offset;
+    for (int opt = 0; opt < 2; opt++) {
+        RunConfig cfg;
+        config_default(&cfg);
+        cfg.optimizer = opt ? OPT_SGD : OPT_ADAM;
+        cfg.momentum = opt ? 0.9 : 0;
+        cfg.lr = 0.05;
+        real *p = malloc(mo.n_params * sizeof(real)), *g = malloc(mo.n_params * sizeof(real));
+        size_t n_state = optim_state_reals(&cfg, mo.n_params);
+        real *state = n_state ? calloc(n_state, sizeof(real)) : NULL;
+        Optimizer o;
+        optim_init(&o, &cfg, mo.n_params, state);
+        real *x = malloc((size_t)T * B * X * sizeof(real)), *target = calloc((size_t)T * B * Y, sizeof(real));
+        real *mask = malloc((size_t)T * B * sizeof(real));
+        Rng rng;
+        rng_seed(&rng, 9);
+        model_init(&mo, p, &rng, 0, 1.0);
+        ModelWork w;
+        cr_assert_eq(model_work_alloc(&mo, T, B, &w), 0);
+        double first = 0, last = 0;
+        for (int step = 0; step < 30; step++) {
+            random_fill(x, (size_t)T * B * X, -1, 1, &rng);
+            memset(target, 0, (size_t)T * B * Y * sizeof(real));
+            for (int r = 0; r < T * B; r++) {
+                target[r * Y + (x[(size_t)r * X] > 0)] = 1; /* learnable: the sign of an input */
+                mask[r] = 1;
+            }
+            memset(g, 0, mo.n_params * sizeof(real));
+            model_zero_state(&mo, &w);
+            double loss = model_forward(&mo, p, x, target, mask, &w);
+            model_backward(&mo, p, x, &w, g, NULL, NULL);
+            if (step == 0) first = loss;
+            last = loss;
+            for (int i = 0; i < H; i++)
+                for (int j = 0; j < (i / m) * m; j++)
+                    cr_assert_eq(g[R + (size_t)i * H + j], 0, "step %d: gradient of R[%d][%d] = %g", step, i, j,
+                                 (double)g[R + (size_t)i * H + j]);
+            optim_step(&o, p, g);
+        }
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < (i / m) * m; j++)
+                cr_expect_eq(p[R + (size_t)i * H + j], 0, "%s: R[%d][%d] = %g after 30 steps", opt ? "sgd" : "adam",
+                             i, j, (double)p[R + (size_t)i * H + j]);
+        cr_expect(last < first, "%s: no learning (%g -> %g), the check above ran on a dead model",
+                  opt ? "sgd" : "adam", first, last);
+        model_work_free(&w);
+        free(p); free(g); free(state); free(x); free(target); free(mask);
+    }
+}
+
+/* the scheduler's cost: the input projection of every unit each step, and
+   module k's recurrent product (H - km columns of m rows) one step in T_k */
+Test(cwrnn, step_madds) {
+    Cell c = make("cwrnn", 3, 8); /* m = 2, periods 1, 2, 4, 8 */
+    double want = 3 * 8 + 2.0 * 8 / 1 + 2.0 * 6 / 2 + 2.0 * 4 / 4 + 2.0 * 2 / 8;
+    cr_expect_eq(cell_step_madds(&c), want, "%g madds, expected %g", cell_step_madds(&c), want);
+}
+
+/* one module of period 1 is the Elman RNN: the same layout, the same function */
+Test(cwrnn, one_module_is_rnn) {
+    const int T = 15, B = 3, X = 2, H = 6;
+    Cell cw = make("cwrnn+m1", X, H), rnn = make("rnn", X, H);
+    cr_assert_eq(cw.n_params, rnn.n_params);
+    cr_expect_eq(cw.n_fixed, 0);
+    real *params, *x, *h0;
+    cw_problem(&cw, T, B, &params, &x, &h0, 17);
+    real *h1 = cw_forward(&cw, params, x, h0, T, B), *h2 = cw_forward(&rnn, params, x, h0, T, B);
+    expect_same_h(h1, h2, (size_t)(T + 1) * B * H, "cwrnn+m1 vs rnn");
+    free(h1); free(h2); free(params); free(x); free(h0);
 }

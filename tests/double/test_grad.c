@@ -181,7 +181,10 @@ static void gradcheck(const char *cell, LossKind loss, int T, int B, int n_in, i
     "lstm+cifg", "lstm-peep+nfg+noaf", "lstm+fgr+nog", "lstm-peep+niaf+noaf",            \
     "lstm+nig+nog", "lstm-peep+cifg+fgr", "lstm-peep+nig+nfg+nog",                       \
     /* the further cells of cells.md */                                                   \
-    "indrnn", "janet", "mgu", "mut1", "mut2", "mut3"
+    "indrnn", "janet", "mgu", "mut1", "mut2", "mut3",                                    \
+    /* cwrnn (N_HID = 4): T = 20 is no multiple of the longest period (8, 3, 5), and   \
+       module 0 of p2.5 rests at odd steps */                                            \
+    "cwrnn", "cwrnn+m2", "cwrnn+p1.3", "cwrnn+p2.5"
 
 static const char *const all_cells[] = {CELLS_ALL};
 #define N_CELLS (sizeof all_cells / sizeof all_cells[0])
@@ -215,7 +218,8 @@ ParameterizedTestParameters(grad, wide_input) {
     static GradCase wide[] = {{"rnn", LOSS_MSE}, {"lstm-peep", LOSS_XENT}, {"lstm+cifg+fgr", LOSS_MSE},
                               {"gru", LOSS_XENT}, {"gru-ra", LOSS_MSE}, {"indrnn", LOSS_MSE},
                               {"janet", LOSS_XENT}, {"mgu", LOSS_MSE}, {"mut1", LOSS_XENT},
-                              {"mut2", LOSS_MSE}, {"mut3", LOSS_XENT}};
+                              {"mut2", LOSS_MSE}, {"mut3", LOSS_XENT}, {"cwrnn", LOSS_XENT},
+                              {"cwrnn+p1.3", LOSS_MSE}};
     return cr_make_param_array(GradCase, wide, sizeof wide / sizeof wide[0]);
 }
 
@@ -248,8 +252,8 @@ Test(grad, single_step) {
     gradcheck("gru-ra", LOSS_XENT, 1, 1, N_IN, N_OUT);
     /* and the further cells' spent blocks (janet's σ(s - β), mgu's and the
        MUTs' r ⊙ h), of T*B*H reals against 2H*H or H*H */
-    const char *further[] = {"janet", "mgu", "mut1", "mut2", "mut3", "indrnn"};
-    for (int i = 0; i < 6; i++) gradcheck(further[i], i % 2 ? LOSS_XENT : LOSS_MSE, 1, 1, N_IN, N_OUT);
+    const char *further[] = {"janet", "mgu", "mut1", "mut2", "mut3", "indrnn", "cwrnn"};
+    for (int i = 0; i < 7; i++) gradcheck(further[i], i % 2 ? LOSS_XENT : LOSS_MSE, 1, 1, N_IN, N_OUT);
 }
 
 /* The second net of lessons.md: on a larger shape, the directional
@@ -258,7 +262,8 @@ ParameterizedTestParameters(grad, random_direction) {
     static GradCase big[] = {{"lstm-peep", LOSS_XENT}, {"gru", LOSS_MSE}, {"lstm-fgr", LOSS_MSE},
                              {"rnn", LOSS_XENT}, {"gru-ra", LOSS_XENT}, {"janet", LOSS_MSE},
                              {"mgu", LOSS_XENT}, {"mut1", LOSS_MSE}, {"mut2", LOSS_XENT},
-                             {"mut3", LOSS_MSE}, {"indrnn", LOSS_XENT}};
+                             {"mut3", LOSS_MSE}, {"indrnn", LOSS_XENT}, {"cwrnn", LOSS_MSE},
+                             {"cwrnn+p1.5", LOSS_XENT}};
     return cr_make_param_array(GradCase, big, sizeof big / sizeof big[0]);
 }
 
