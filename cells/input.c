@@ -32,6 +32,10 @@ void input_transpose(real *wt, const real *W, int X, int G) {
    constant in each instance below, the sums stay in registers: the plain
    loops spilled them to the stack and ran 4x slower. */
 #define LANES (64 / (int)sizeof(real))
+/* GCC notes that returning a 512-bit vector has another ABI with AVX-512
+   than without; these helpers are static and inlined, so no call crosses
+   an ABI boundary */
+#pragma GCC diagnostic ignored "-Wpsabi"
 typedef real vreal __attribute__((vector_size(64), aligned(sizeof(real)), may_alias));
 static inline vreal vload(const real *p) { return *(const vreal *)p; }
 static inline void vstore(real *p, vreal v) { *(vreal *)p = v; }

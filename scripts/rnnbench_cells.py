@@ -3,7 +3,8 @@
 A results file records, per run group, the cell's `kind` (rnn, lstm, gru, indrnn, janet, mgu, mut)
 and its flags (LSTM: input_gate, forget_gate, output_gate, peepholes, coupled,
 full_gate_recurrence, input_activation, output_activation; GRU: reset_after; RNN and IndRNN:
-activation; JANET: beta; MUT: variant; MGU: none). An older file without `kind` gets its flags
+activation; JANET: beta; MUT: variant; MGU: none; Clockwork RNN: modules,
+periods). An older file without `kind` gets its flags
 from the cell's name, parsed as cells/lstm.c parses it (lstm-peep is Greff's vanilla LSTM V; a
 single ablation keeps Greff's name, anything else is lstm-peep or lstm followed by +modifiers).
 
@@ -19,6 +20,7 @@ Example:
     >>> rc.single_step_bases(rc.flags_from_name("lstm-nfg"), rc.flags_from_name("lstm"))
     ['lstm-peep', 'lstm-1997']
 """
+import numbers
 
 # the flags a results file records per kind, in the order the C cells write them
 FLAG_NAMES = {
@@ -30,7 +32,9 @@ FLAG_NAMES = {
     "janet": ("beta",),
     "mgu": (),
     "mut": ("variant",),
+    "cwrnn": ("modules", "periods"),
 }
+CWRNN_DEFAULT_MODULES = 4  # `cwrnn` alone: 4 modules, periods 1, 2, 4, 8 (cells/cwrnn.c)
 VANILLA_LSTM = {"input_gate": 1, "forget_gate": 1, "output_gate": 1, "peepholes": 1, "coupled": 0,
                 "full_gate_recurrence": 0, "input_activation": "tanh",
                 "output_activation": "tanh"}
@@ -50,8 +54,11 @@ GREFF_BASE = "lstm-peep"  # the vanilla LSTM V that Greff et al.'s single ablati
 
 def _normal(value):
     """A flag value as the results file would hold it: ints for numbers, text otherwise."""
-    if isinstance(value, (bool, int, float)) and not isinstance(value, str):
+    # numpy's integers are numbers.Integral too (h5py hands attributes over as numpy scalars)
+    if isinstance(value, numbers.Real):
         return int(value)
+    if isinstance(value, bytes):
+        return value.decode()
     return str(value)
 
 
@@ -64,6 +71,8 @@ def flags_from_name(name):
     if name in OTHER_CELLS:
         kind, flags = OTHER_CELLS[name]
         return {"kind": kind, **flags}
+    if name == "cwrnn" or name.startswith("cwrnn+"):
+        return _cwrnn_flags(name)
     if not name.startswith("lstm"):
         return None
     base, *modifiers = name.split("+")
@@ -80,6 +89,23 @@ def flags_from_name(name):
         flag, value = LSTM_MODIFIERS[word]
         flags[flag] = value
     return {"kind": "lstm", **flags}
+
+
+def _cwrnn_flags(name):
+    """cwrnn, cwrnn+m<G> (periods 1, 2, ..., 2^(G-1)) or cwrnn+p<T0>.<T1>...; None if malformed."""
+    option = name[len("cwrnn+"):] if "+" in name else f"m{CWRNN_DEFAULT_MODULES}"
+    try:
+        if option.startswith("m"):
+            periods = [2 ** k for k in range(int(option[1:]))]
+        elif option.startswith("p"):
+            periods = [int(t) for t in option[1:].split(".")]
+        else:
+            return None
+    except ValueError:
+        return None
+    if not periods:
+        return None
+    return {"kind": "cwrnn", "modules": len(periods), "periods": ",".join(map(str, periods))}
 
 
 def flags_from_attrs(attrs, cell_name):
@@ -102,6 +128,11 @@ def name_of(flags):
     >>> name_of(flags_from_name("lstm-peep+nfg+np"))
     'lstm-1997'
     """
+    if flags["kind"] == "cwrnn":
+        periods = [int(t) for t in str(flags["periods"]).split(",")]
+        if periods == [2 ** k for k in range(len(periods))]:
+            return "cwrnn" if len(periods) == CWRNN_DEFAULT_MODULES else f"cwrnn+m{len(periods)}"
+        return "cwrnn+p" + ".".join(map(str, periods))
     if flags["kind"] != "lstm":
         for name, (kind, values) in OTHER_CELLS.items():
             if kind == flags["kind"] and all(flags.get(k) == v for k, v in values.items()):

@@ -191,7 +191,11 @@ def test_experiment_file_runs_every_further_cell(tmp_path):
         name = text(attrs["cell_requested"])
         plain = {k: text(v) if isinstance(v, bytes) else v.item() if isinstance(v, np.generic)
                  else v for k, v in attrs.items()}
-        assert rnnbench_cells.flags_from_attrs(plain, name) == rnnbench_cells.flags_from_name(name)
+        from_name = rnnbench_cells.flags_from_name(name)
+        assert from_name is not None, f"rnnbench_cells does not know {name}"
+        assert rnnbench_cells.flags_from_attrs(plain, name) == from_name
+        # and the raw numpy attributes, as h5py hands them over, read the same
+        assert rnnbench_cells.flags_from_attrs(dict(attrs), name) == from_name, name
     shown = rnnbench("show", out)
     for cell in FURTHER:
         assert re.search(rf"^\s*adding\s+\d+\s+{cell}\b", shown, re.M) or f" {cell} " in shown, cell
