@@ -133,8 +133,15 @@ test-c: build/float-$(BLAS)$(VARIANT)/test-runner build/double-$(BLAS)$(VARIANT)
 	build/double-$(BLAS)$(VARIANT)/test-runner
 	build/float-$(BLAS)$(VARIANT)/test-runner
 
+# two workers when pytest-xdist is installed (python3-pytest-xdist): the suite is mostly
+# single-threaded subprocesses; the tests marked `serial` (seeded bit flips, whose targets move
+# with the file's layout and so with the tmp path a worker adds) run after, alone
 test-py: $(BIN_float) $(BIN_double)
-	$(PYTHON) -m pytest -q tests
+	@if $(PYTHON) -c "import xdist" 2>/dev/null; then \
+		$(PYTHON) -m pytest -q -n 2 -m "not serial" tests && $(PYTHON) -m pytest -q -m serial tests; \
+	else \
+		$(PYTHON) -m pytest -q tests; \
+	fi
 
 # --force only matters when results/quickstart.h5 came from another build (a
 # file of this build is resumed as it is): the demo then starts over

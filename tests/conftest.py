@@ -12,6 +12,11 @@ import pytest
 _ERROR_TABLE_KEY = pytest.StashKey[dict]()
 
 
+def pytest_configure(config):
+    """The `serial` marker: tests `make test-py` runs after the parallel pass, in one process."""
+    config.addinivalue_line("markers", "serial: run alone, after the parallel tests (Makefile test-py)")
+
+
 @pytest.fixture
 def error_table(request):
     """Return the run's dict label -> (worst error, tolerance, where); keep the largest error."""

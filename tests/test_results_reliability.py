@@ -355,6 +355,7 @@ def test_flipped_bit_in_the_summary_is_an_error_in_show(tmp_path):
     assert r.returncode == 2 and "summary table is missing or unreadable" in one_line_error(r)
 
 
+@pytest.mark.serial  # seeded flips: their targets move with the tmp path's length
 def test_random_bit_flips_never_change_what_show_prints(tmp_path, monkeypatch):
     """Flip one bit at 300 seeded random places of a finished file's first 8 KB (its metadata:
     superblock, object headers, the summary), where libhdf5 itself can crash: `show` prints
@@ -382,6 +383,7 @@ def test_random_bit_flips_never_change_what_show_prints(tmp_path, monkeypatch):
     assert errors > 0
 
 
+@pytest.mark.serial  # seeded flips: their targets move with the tmp path's length
 def test_random_bit_flips_never_crash_a_resume(tmp_path, monkeypatch):
     """`run` on a finished file with one bit flipped: it finishes (the file holds its runs,
     rebuilt where needed) or refuses with one line and leaves the file as it was."""
