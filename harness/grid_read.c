@@ -229,8 +229,9 @@ const char *grid_name_problem(const char *name, char *why, size_t n) {
     return why;
 }
 
-/* "key: unknown key", with the key of this section it likely meant; none
-   for a key of the other section (`seed` in [grid] is no typo of `seeds`) */
+/* "key: unknown key", with the key of this section it likely meant; for a
+   key of the other section (`seed` in [grid] is no typo of `seeds`), where
+   it belongs */
 static int unknown_key(Parser *p, const char *key) {
     const char *grid_keys[N_GRID_KEYS];
     for (int k = 0; k < N_GRID_KEYS; k++) grid_keys[k] = grid_key_name(k);
@@ -240,7 +241,9 @@ static int unknown_key(Parser *p, const char *key) {
     size_t n_here = in_grid ? N_GRID_KEYS : N_EXPERIMENT_KEYS;
     size_t n_other = in_grid ? N_EXPERIMENT_KEYS : N_GRID_KEYS;
     for (size_t k = 0; k < n_other; k++)
-        if (!strcmp(other[k], key)) return fail(p, "%s: unknown key", key);
+        if (!strcmp(other[k], key))
+            return fail(p, "%s: unknown key in [%s] (it is a key of [%s])", key, in_grid ? "grid" : "experiment",
+                        in_grid ? "experiment" : "grid");
     const char *meant = closest_name(key, here, n_here);
     if (meant) return fail(p, "%s: unknown key (did you mean '%s'?)", key, meant);
     return fail(p, "%s: unknown key", key);

@@ -481,8 +481,8 @@ static const Case ERRORS[] = {
      "x.ini:1: [grid a234567890123456789012345678901234567890123456789012345678901234]: section name "
      "longer than 63 characters"},
     {"[grid]\nlearning_rate = 0.1\n", "x.ini:2: learning_rate: unknown key"},
-    {"[grid]\nseed = 3\n", "x.ini:2: seed: unknown key"},
-    {"[experiment]\nseeds = 3\n[grid]\n", "x.ini:2: seeds: unknown key"},
+    {"[grid]\nseed = 3\n", "x.ini:2: seed: unknown key in [grid] (it is a key of [experiment])"},
+    {"[experiment]\nseeds = 3\n[grid]\n", "x.ini:2: seeds: unknown key in [experiment] (it is a key of [grid])"},
     /* values */
     {"[experiment]\nname = x\n\n[grid]\ntask = adding\ncell = lstm\nlr = fast\n",
      "x.ini:7: lr: expected a number or a distribution, got 'fast'"},

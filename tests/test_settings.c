@@ -203,7 +203,7 @@ Test(settings, an_unknown_key_names_the_closest_known_one) {
     /* nothing close: no guess */
     expect_error("[grid]\nlearning_rate = 0.1\n", "x.ini:2: learning_rate: unknown key");
     /* a key of the other section is no typo of this one's */
-    expect_error("[grid]\nseed = 3\n", "x.ini:2: seed: unknown key");
-    expect_error("[grid]\nname = x\n", "x.ini:2: name: unknown key");
-    expect_error("[experiment]\nseeds = 3\n[grid]\n", "x.ini:2: seeds: unknown key");
+    expect_error("[grid]\nseed = 3\n", "x.ini:2: seed: unknown key in [grid] (it is a key of [experiment])");
+    expect_error("[grid]\nname = x\n", "x.ini:2: name: unknown key in [grid] (it is a key of [experiment])");
+    expect_error("[experiment]\nseeds = 3\n[grid]\n", "x.ini:2: seeds: unknown key in [experiment] (it is a key of [grid])");
 }
