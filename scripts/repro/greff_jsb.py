@@ -107,9 +107,9 @@ PUBLISHED = {
         "lstm": "not significantly different",
         "lstm-fgr": "no gain for its extra weights",
     },
-    "greff_findings_source": "Greff et al. 2015 (arXiv 1503.04069) as summarised in the "
-                             "project's specification ../shared/docs/published.md; not checked "
-                             "against the paper's text here",
+    "greff_findings_source": "Greff et al. 2015 (arXiv 1503.04069) as summarised when this "
+                             "study was specified (docs/reproductions.md); not checked against "
+                             "the paper's text here",
     "loss_norm_source": "PyLSTM (Greff's framework), src/pylstm/error_functions.py, "
                         "_FramewiseCEE: cross-entropy summed over time steps and outputs, "
                         "divided by the number of sequences only (github.com/Qwlouse/pylstm)",
