@@ -22,6 +22,10 @@ int cell_kind_count(void) { return N_KINDS; }
 const CellOps *cell_kind_at(int k) { return k >= 0 && k < N_KINDS ? kinds[k] : NULL; }
 
 int cell_make(Cell *c, const char *name, int X, int H, char *err, size_t err_len) {
+    return cell_make_layer(c, name, X, H, 0, err, err_len);
+}
+
+int cell_make_layer(Cell *c, const char *name, int X, int H, int layer, char *err, size_t err_len) {
     memset(c, 0, sizeof *c);
     if (X < 1 || H < 1) {
         snprintf(err, err_len, "cell '%s' needs input and hidden sizes >= 1 (got %d, %d)", name, X, H);
@@ -34,6 +38,7 @@ int cell_make(Cell *c, const char *name, int X, int H, char *err, size_t err_len
             memset(c, 0, sizeof *c);
             c->X = X;
             c->H = H;
+            c->layer = layer;
             int mine = kinds[k]->make(c, name, err, err_len);
             if (mine < 0) return -1;
             if (mine > 0) {

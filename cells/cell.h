@@ -43,6 +43,8 @@ typedef struct {
     const CellOps *ops;       /* its kind */
     char name[CELL_NAME_MAX]; /* canonical name, e.g. "lstm-peep+cifg" */
     int X, H;
+    int layer;                /* its place in a stack of layers, 0 = the bottom (model.h) */
+    int reads_below_c;        /* 1: reads the cell state c of the layer below (dglstm's layers >= 1) */
     int n_blocks;             /* H-sized blocks of the input projection W x (act rows hold n_blocks*H) */
     int has_c;                /* 1: a second state c_t (dL/dc_0 and ||dL/dc_t|| exist) */
     /* gates whose mean activation is recorded: block g of an act row */
@@ -62,6 +64,9 @@ typedef struct {
 /* Build a cell from its name, e.g. "lstm-nfg" or "lstm+cifg+fgr". Returns 0 on
    success; on failure writes a one-line reason into err and returns -1. */
 int cell_make(Cell *cell, const char *name, int X, int H, char *err, size_t err_len);
+/* The same for layer `layer` of a stack (X is then the hidden size of the
+   layer below): a kind may build its upper layers differently (dglstm). */
+int cell_make_layer(Cell *cell, const char *name, int X, int H, int layer, char *err, size_t err_len);
 
 /* One line of `rnnbench list cells`. */
 typedef struct { const char *name; const char *desc; const char *params; } CellInfo;
@@ -82,6 +87,10 @@ typedef struct {
     real *in_work;  /* ((X+1),n_blocks*H) W^T in forward, gradient sums in backward (small X) */
     real *r_t;      /* (H,n_blocks*H) weight_hh transposed for forward's product */
     real *own[CELL_CACHE_OWN]; /* the kind's own arrays */
+    /* links to the layer below, set by the model for a cell that reads_below_c:
+       its c (T+1,B,H) in forward, and where backward writes dL/dc_t of it (T,B,H) */
+    const real *below_c;
+    real *below_dc;
 } CellCache;
 
 size_t cell_cache_size(const Cell *cell, int T, int B);
@@ -99,6 +108,12 @@ typedef struct {
     const real *V;      /* (Y,H) readout.weight */
     int Y;
     const int *active;  /* (T) */
+    /* Below the top of a stack the gradient from above is the next layer's
+       dL/dx instead: dh_above (T,B,H) replaces the readout's term, and
+       dc_above (T,B,H), when not NULL, is added to dL/dc_t (the layer above
+       read this layer's c: dglstm). */
+    const real *dh_above;
+    const real *dc_above;
 } Upstream;
 
 /* Backward through time from the gradient above (up).
@@ -154,6 +169,7 @@ struct CellOps {
     void (*init)(const Cell *cell, real *params, const CellInit *init, Rng *rng); /* may be NULL */
     int (*attrs)(const Cell *cell, const AttrSink *sink);
     double (*step_madds)(const Cell *cell);
+    int min_layers;                   /* the fewest layers of a stack of this kind (0: 1) */
 };
 
 #endif

@@ -125,6 +125,11 @@ void input_project_small(real *out, const real *x, const real *wt, const real *b
 
 void upstream_grad(const Upstream *up, int t, int B, int H, const real *dh_next, real *dh) {
     const size_t BH = (size_t)B * H;
+    if (up->dh_above) {
+        const real *above = up->dh_above + (size_t)t * BH;
+        for (size_t k = 0; k < BH; k++) dh[k] = dh_next[k] + above[k];
+        return;
+    }
     if (!up->active[t]) {
         memcpy(dh, dh_next, BH * sizeof(real));
         return;

@@ -8,7 +8,8 @@
        h_t = o_t ⊙ k(c_t)
    With full gate recurrence every gate also receives W_gg (i,f,o)_{t-1}.
    Only present gates have blocks in weight_ih/weight_hh/bias, in order i, f, z, o.
-   Not here: the readout and the loss (model.c), layer stacking. */
+   Not here: the readout and the loss (model.c), layer stacking (model.c;
+   dglstm.c for the depth gate). */
 #include "kernel.h"
 #include "gemm.h"
 
@@ -356,6 +357,10 @@ static void lstm_backward(const Cell *cell, const real *params, const real *x, C
         real *dfgr = FH ? cc->own[DFGR] + (size_t)t * B * FH : NULL;
         upstream_grad(up, t, B, H, dh_next, dh);
         if (flow_h) flow_norms(dh, B, H, &flow_h[t]);
+        if (up->dc_above) { /* the layer above read c_t (dglstm) */
+            const real *above = up->dc_above + (size_t)t * BH;
+            for (size_t k = 0; k < BH; k++) dc_next[k] += above[k];
+        }
         const Step st = {
             .v = &v, .B = B, .gates = dpre, .c_prev = cc->c + (size_t)t * BH,
             .c_t = cc->c + (size_t)(t + 1) * BH, .dh = dh, .dc = dc, .dc_next = dc_next,

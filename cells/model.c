@@ -35,17 +35,43 @@ int loss_parse(const char *s, LossKind *out) {
 
 int model_make(Model *m, const char *cell_name, int X, int H, int Y, LossKind loss,
                char *err, size_t err_len) {
+    return model_make_stack(m, cell_name, X, H, 1, Y, loss, err, err_len);
+}
+
+int model_make_stack(Model *m, const char *cell_name, int X, int H, int L, int Y, LossKind loss,
+                     char *err, size_t err_len) {
     memset(m, 0, sizeof *m);
-    if (cell_make(&m->cell, cell_name, X, H, err, err_len) != 0) return -1;
+    if (L < 1 || L > MODEL_MAX_LAYERS) {
+        snprintf(err, err_len, "layers must be 1 to %d (got %d)", MODEL_MAX_LAYERS, L);
+        return -1;
+    }
+    for (int l = 0; l < L; l++) {
+        Cell *c = &m->layer[l];
+        if (cell_make_layer(c, cell_name, l ? H : X, H, l, err, err_len) != 0) return -1;
+        /* every layer's tensors, renamed weight_ih_l0, ... in a stack (torch's names) */
+        m->layer_off[l] = m->n_params;
+        for (int k = 0; k < c->n_tensors; k++) {
+            ParamTensor *t = &m->tensors[m->n_tensors++];
+            *t = c->tensors[k];
+            t->offset += m->n_params;
+            if (L > 1) snprintf(t->name, sizeof t->name, "%s_l%d", c->tensors[k].name, l);
+        }
+        m->n_params += c->n_params;
+        m->n_fixed += c->n_fixed;
+    }
+    m->L = L;
+    int fewest = m->cell.ops->min_layers > 1 ? m->cell.ops->min_layers : 1;
+    if (L < fewest) {
+        snprintf(err, err_len, "cell '%s' is a stack of at least %d layers: give layers = %d or more (got %d)",
+                 cell_name, fewest, fewest, L);
+        return -1;
+    }
     if (Y < 1) {
         snprintf(err, err_len, "output size must be >= 1 (got %d)", Y);
         return -1;
     }
     m->Y = Y;
     m->loss = loss;
-    m->n_tensors = m->cell.n_tensors;
-    memcpy(m->tensors, m->cell.tensors, sizeof(ParamTensor) * (size_t)m->cell.n_tensors);
-    m->n_params = m->cell.n_params;
     ParamTensor *w = &m->tensors[m->n_tensors++];
     snprintf(w->name, sizeof w->name, "readout.weight");
     w->rows = Y; w->cols = H; w->offset = m->ro_w = m->n_params;
@@ -57,6 +83,14 @@ int model_make(Model *m, const char *cell_name, int X, int H, int Y, LossKind lo
     return 0;
 }
 
+long model_param_count(const Model *m) { return (long)(m->n_params - m->n_fixed); }
+
+double model_step_madds(const Model *m) {
+    double madds = 0;
+    for (int l = 0; l < m->L; l++) madds += cell_step_madds(&m->layer[l]);
+    return madds;
+}
+
 const ParamTensor *model_tensor(const Model *m, const char *name) {
     for (int i = 0; i < m->n_tensors; i++)
         if (!strcmp(m->tensors[i].name, name)) return &m->tensors[i];
@@ -65,22 +99,38 @@ const ParamTensor *model_tensor(const Model *m, const char *name) {
 
 /* one function sizes and points the block, so the two cannot disagree */
 static size_t work_layout(const Model *m, int T, int B, ModelWork *w) {
-    size_t TB = (size_t)T * B, H = (size_t)m->cell.H;
-    size_t n = cell_cache_size(&m->cell, T, B);
+    size_t TB = (size_t)T * B, H = (size_t)m->cell.H, L = (size_t)m->L;
+    const int pointing = w && w->block;
+    size_t n = 0, off_cc[MODEL_MAX_LAYERS];
+    for (int l = 0; l < m->L; l++) {
+        off_cc[l] = n;
+        n += cell_cache_size(&m->layer[l], T, B);
+    }
     size_t off_y = n;           n += TB * m->Y;
     size_t off_dy = n;          n += TB * m->Y;
     size_t off_dx = n;          n += TB * m->cell.X;
-    size_t off_h0 = n;          n += (size_t)B * H;
-    size_t off_c0 = n;          n += (size_t)B * H;
+    size_t off_h0 = n;          n += L * B * H;
+    size_t off_c0 = n;          n += L * B * H;
     size_t off_ro = n;          n += (m->Y + 1) * H;
-    if (w && w->block) {
-        cell_cache_point(&m->cell, T, B, w->block, &w->cc);
+    /* between layers: one buffer for two layers, two (taken in turn) for more */
+    size_t n_between = m->L > 2 ? 2 : (size_t)m->L - 1, off_between = n;
+    n += n_between * TB * H;
+    int reads_c = 0;
+    for (int l = 1; l < m->L; l++) reads_c |= m->layer[l].reads_below_c;
+    size_t off_dc_between = n;
+    if (reads_c) n += n_between * TB * H;
+    if (pointing) {
+        for (int l = 0; l < m->L; l++) cell_cache_point(&m->layer[l], T, B, w->block + off_cc[l], &w->cc[l]);
         w->y = w->block + off_y;
         w->dy = w->block + off_dy;
         w->dx = w->block + off_dx;
         w->dh0 = w->block + off_h0;
         w->dc0 = w->block + off_c0;
         w->ro_work = w->block + off_ro;
+        for (size_t k = 0; k < n_between; k++) {
+            w->dh_between[k] = w->block + off_between + k * TB * H;
+            if (reads_c) w->dc_between[k] = w->block + off_dc_between + k * TB * H;
+        }
     }
     return n;
 }
@@ -133,7 +183,7 @@ void model_work_free(ModelWork *w) {
 void model_init_cell(const Model *m, real *params, Rng *rng, double scale, const CellInit *init) {
     if (scale <= 0) scale = 1.0 / sqrt((double)m->cell.H);
     for (size_t k = 0; k < m->n_params; k++) params[k] = (real)rng_range(rng, -scale, scale);
-    cell_init(&m->cell, params, init, rng);
+    for (int l = 0; l < m->L; l++) cell_init(&m->layer[l], params + m->layer_off[l], init, rng);
 }
 
 void model_init(const Model *m, real *params, Rng *rng, double scale, double forget_bias) {
@@ -143,8 +193,51 @@ void model_init(const Model *m, real *params, Rng *rng, double scale, double for
 
 void model_zero_state(const Model *m, ModelWork *w) {
     size_t BH = (size_t)w->B * m->cell.H;
-    memset(w->cc.h, 0, BH * sizeof(real));
-    if (w->cc.c) memset(w->cc.c, 0, BH * sizeof(real));
+    for (int l = 0; l < m->L; l++) {
+        memset(w->cc[l].h, 0, BH * sizeof(real));
+        if (w->cc[l].c) memset(w->cc[l].c, 0, BH * sizeof(real));
+    }
+}
+
+void model_work_use(ModelWork *w, int T, int B) {
+    w->T = T;
+    w->B = B;
+    for (int l = 0; l < MODEL_MAX_LAYERS; l++) {
+        w->cc[l].T = T;
+        w->cc[l].B = B;
+    }
+}
+
+void model_stack_forward(const Model *m, const real *params, const real *x, ModelWork *w) {
+    const size_t BH = (size_t)w->B * m->cell.H;
+    for (int l = 0; l < m->L; l++) {
+        const Cell *c = &m->layer[l];
+        /* layer l reads h_1..h_T of the layer below */
+        const real *in = l ? w->cc[l - 1].h + BH : x;
+        if (c->reads_below_c) w->cc[l].below_c = w->cc[l - 1].c;
+        cell_forward(c, params + m->layer_off[l], in, &w->cc[l]);
+    }
+}
+
+void model_stack_backward(const Model *m, const real *params, const real *x, ModelWork *w,
+                          const Upstream *top, real *grads, real *flow_h, real *flow_c) {
+    const int L = m->L, T = w->T;
+    const size_t BH = (size_t)w->B * m->cell.H;
+    Upstream up = *top;
+    for (int l = L - 1; l >= 0; l--) {
+        const Cell *c = &m->layer[l];
+        /* the gradient this layer sends down: dL/dx of its input */
+        real *dx = l ? w->dh_between[(L - 1 - l) % 2] : w->no_dx ? NULL : w->dx;
+        if (c->reads_below_c) w->cc[l].below_dc = w->dc_between[(L - 1 - l) % 2];
+        const real *in = l ? w->cc[l - 1].h + BH : x;
+        const size_t lT = (size_t)l * T;
+        cell_backward(c, params + m->layer_off[l], in, &w->cc[l], &up, grads + m->layer_off[l], dx,
+                      w->dh0 + l * BH, w->dc0 + l * BH, flow_h ? flow_h + lT : NULL,
+                      flow_c ? flow_c + lT : NULL);
+        /* the layer below hears from this one only */
+        up = (Upstream){.active = top->active, .dh_above = dx,
+                        .dc_above = c->reads_below_c ? w->cc[l].below_dc : NULL};
+    }
 }
 
 /* Calls fn on each maximal run [t0, t1) of steps whose readout is needed, so
@@ -160,7 +253,8 @@ double model_forward(const Model *m, const real *params, const real *x, const re
                      const real *mask, ModelWork *w) {
     const int T = w->T, B = w->B, H = m->cell.H, Y = m->Y;
     const size_t BH = (size_t)B * H;
-    cell_forward(&m->cell, params, x, &w->cc);
+    const real *h_top = w->cc[m->L - 1].h;
+    model_stack_forward(m, params, x, w);
     for (int t = 0; t < T; t++) {
         int any = w->readout_all;
         for (int b = 0; b < B && !any; b++) any = mask[(size_t)t * B + b] != 0;
@@ -173,7 +267,7 @@ double model_forward(const Model *m, const real *params, const real *x, const re
     input_transpose(w->ro_work, V, H, Y);
     FOR_ACTIVE_RUNS(w, t0, t1, {
         real *y0 = w->y + (size_t)t0 * B * Y;
-        gemm(0, 0, (t1 - t0) * B, Y, H, 1, w->cc.h + (size_t)(t0 + 1) * BH, H, w->ro_work, Y, 0, y0, Y);
+        gemm(0, 0, (t1 - t0) * B, Y, H, 1, h_top + (size_t)(t0 + 1) * BH, H, w->ro_work, Y, 0, y0, Y);
         add_bias_rows(y0, d, (t1 - t0) * B, Y);
     })
     /* loss, accumulated in double; dy is filled here too, as the same pass
@@ -228,9 +322,8 @@ void model_backward(const Model *m, const real *params, const real *x, ModelWork
        dL/dh_t = dy_t V is left to the cell's backward, step by step */
     FOR_ACTIVE_RUNS(w, t0, t1, {
         readout_grads(grads + m->ro_w, grads + m->ro_b, w->dy + (size_t)t0 * B * Y,
-                      w->cc.h + (size_t)(t0 + 1) * BH, (t1 - t0) * B, Y, H, w->ro_work);
+                      w->cc[m->L - 1].h + (size_t)(t0 + 1) * BH, (t1 - t0) * B, Y, H, w->ro_work);
     })
-    const Upstream up = {w->dy, params + m->ro_w, Y, w->active};
-    cell_backward(&m->cell, params, x, &w->cc, &up, grads, w->no_dx ? NULL : w->dx, w->dh0,
-                  w->dc0, flow_h, flow_c);
+    const Upstream up = {w->dy, params + m->ro_w, Y, w->active, NULL, NULL};
+    model_stack_backward(m, params, x, w, &up, grads, flow_h, flow_c);
 }

@@ -37,11 +37,15 @@ static int cmp_double(const void *a, const void *b) {
    that grows with X: the madds less those of the same cell with X = 0. The
    readout: 2 R H Y forward, twice that backward (dV and dL/dh), R rows scored. */
 static double step_flops(const Model *m, int T, int B, int rows, int with_dx) {
-    Cell no_input = m->cell;
-    no_input.X = 0;
-    const double madds = cell_step_madds(&m->cell);
-    const double input = madds - cell_step_madds(&no_input);
-    const double per_row = madds + (madds + (madds - input)) + (with_dx ? input : 0);
+    double per_row = 0;
+    for (int l = 0; l < m->L; l++) {
+        Cell no_input = m->layer[l];
+        no_input.X = 0;
+        const double madds = cell_step_madds(&m->layer[l]);
+        const double input = madds - cell_step_madds(&no_input);
+        /* a layer above the first always passes dL/dx down: the layer below needs it */
+        per_row += madds + (madds + (madds - input)) + (with_dx || l > 0 ? input : 0);
+    }
     return 2.0 * T * B * per_row + 3 * 2.0 * rows * m->cell.H * m->Y;
 }
 
@@ -61,14 +65,14 @@ typedef struct {
     int layer_only; /* the cell's forward and backward under a fixed dL/dh_t, no readout, loss or update */
 } BenchMode;
 
-static int bench_one(const BenchWorkload *wl, int T, const char *cell, int steps, int warmup,
+static int bench_one(const BenchWorkload *wl, int T, const char *cell, int layers, int steps, int warmup,
                      BenchMode mode, BenchResult *out) {
     Model m;
     char err[256];
     const int last_step_only = wl->loss == BENCH_MSE_LAST;
     const LossKind loss = wl->loss == BENCH_MSE_LAST ? LOSS_MSE
                           : wl->loss == BENCH_XENT_ALL ? LOSS_XENT : LOSS_BCE;
-    if (model_make(&m, cell, wl->X, wl->H, wl->Y, loss, err, sizeof err) != 0) {
+    if (model_make_stack(&m, cell, wl->X, wl->H, layers, wl->Y, loss, err, sizeof err) != 0) {
         fprintf(stderr, "rnnbench: %s\n", err);
         return 2;
     }
@@ -129,7 +133,7 @@ static int bench_one(const BenchWorkload *wl, int T, const char *cell, int steps
         for (int t = 0; t < T; t++) up_active[t] = 1;
         rows = 0; /* no readout */
     }
-    const Upstream up = {up_dy, up_v, 1, up_active};
+    const Upstream up = {up_dy, up_v, 1, up_active, NULL, NULL};
     Optimizer opt;
     optim_init(&opt, &cfg, n, arena + 2 * n);
     for (int s = -warmup; s < steps; s++) {
@@ -137,9 +141,8 @@ static int bench_one(const BenchWorkload *wl, int T, const char *cell, int steps
         memset(grads, 0, n * sizeof(real));
         model_zero_state(&m, &w);
         if (mode.layer_only) {
-            cell_forward(&m.cell, params, x, &w.cc);
-            cell_backward(&m.cell, params, x, &w.cc, &up, grads, w.no_dx ? NULL : w.dx, w.dh0, w.dc0,
-                          NULL, NULL);
+            model_stack_forward(&m, params, x, &w);
+            model_stack_backward(&m, params, x, &w, &up, grads, NULL, NULL);
         } else {
             model_forward(&m, params, x, target, mask, &w);
             model_backward(&m, params, x, &w, grads, NULL, NULL);
@@ -150,7 +153,7 @@ static int bench_one(const BenchWorkload *wl, int T, const char *cell, int steps
     }
     /* the weight gradients must be finite and not all zero, or nothing was computed */
     double grad_abs_sum = 0;
-    for (size_t k = 0; k < m.cell.n_params; k++) grad_abs_sum += fabs((double)grads[k]);
+    for (size_t k = 0; k < m.ro_w; k++) grad_abs_sum += fabs((double)grads[k]); /* every layer's */
     if (!isfinite(grad_abs_sum) || grad_abs_sum == 0) {
         fprintf(stderr, "rnnbench bench: %s %s: the cell's gradients are %s\n", wl->name, cell,
                 isfinite(grad_abs_sum) ? "all zero" : "not finite");
@@ -201,12 +204,13 @@ static double gemm_ceiling(int size, int reps) {
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: rnnbench bench [--workload W1|W2|W3|W4|all] [--cell NAME[,NAME...]] [--length T]\n"
+            "usage: rnnbench bench [--workload W1|W2|W3|W4|all] [--cell NAME[*L][,NAME[*L]...]] [--length T]\n"
             "                      [--steps N] [--warmup N] [--with-dx] [--layer-only] [--format table|csv]\n"
             "       rnnbench bench --gemm [--size N] [--reps N]\n"
             "       rnnbench bench --list-workloads\n"
             "Times one training step (forward, loss, backward through time, SGD update) on one\n"
-            "thread; data generation excluded. Workloads:\n");
+            "thread; data generation excluded. NAME*L is a stack of L layers of the cell.\n"
+            "Workloads:\n");
     int n_workloads;
     const BenchWorkload *all = bench_workload_all(&n_workloads);
     for (int i = 0; i < n_workloads; i++)
@@ -292,7 +296,20 @@ int cmd_bench(int argc, char **argv) {
         for (char *save = NULL, *cell = strtok_r(list, ",", &save); cell; cell = strtok_r(NULL, ",", &save)) {
             BenchResult r;
             int T = length > 0 ? (int)length : wl->T;
-            int rc = bench_one(wl, T, cell, (int)steps, (int)warmup, mode, &r);
+            /* NAME*L: a stack of L layers, named so in the table and the CSV */
+            char name[96];
+            long layers = 1;
+            snprintf(name, sizeof name, "%s", cell);
+            char *star = strchr(name, '*');
+            if (star) {
+                *star = '\0';
+                if (!parse_long(star + 1, 1, MODEL_MAX_LAYERS, &layers)) {
+                    fprintf(stderr, "rnnbench bench: --cell: '%s': the layers after '*' must be 1 to %d\n", cell,
+                            MODEL_MAX_LAYERS);
+                    return 2;
+                }
+            }
+            int rc = bench_one(wl, T, name, (int)layers, (int)steps, (int)warmup, mode, &r);
             if (rc) return rc;
             if (csv)
                 printf("%s,%s,%.4f,%.4f,%.4f,%.2f,%.1f\n", wl->name, cell, r.ms_median, r.ms_min,

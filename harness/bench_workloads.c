@@ -3,7 +3,8 @@
 #include "bench_workloads.h"
 
 static const BenchWorkload WORKLOADS[] = {
-    {"W1", 100, 2, 64, 32, 1, BENCH_MSE_LAST, "rnn,lstm,gru-ra,lstm-peep,lstm-cifg",
+    /* NAME*L: a stack of L layers */
+    {"W1", 100, 2, 64, 32, 1, BENCH_MSE_LAST, "rnn,lstm,gru-ra,lstm-peep,lstm-cifg,mgu,mut1,cwrnn,lstm*2,dglstm*2",
      "a long-memory task, small input"},
     {"W2", 220, 10, 128, 64, 10, BENCH_XENT_ALL, "rnn,lstm,gru-ra", "a sequence classifier"},
     {"W3", 100, 64, 512, 64, 64, BENCH_XENT_ALL, "lstm", "a wide layer: GEMM-bound"},

@@ -63,8 +63,8 @@ long config_count_params(const RunConfig *c, int H) {
     task->shape(&c->task_params, &s);
     Model m;
     char why[256];
-    if (model_make(&m, c->cell, s.X, H, s.Y, s.loss, why, sizeof why) != 0) return 0;
-    return (long)(m.n_params - m.cell.n_fixed); /* cwrnn's zero blocks are no parameters */
+    if (model_make_stack(&m, c->cell, s.X, H, c->layers, s.Y, s.loss, why, sizeof why) != 0) return 0;
+    return model_param_count(&m); /* cwrnn's zero blocks are no parameters */
 }
 
 int config_resolve_params(RunConfig *c, char *err, size_t n) {
@@ -108,10 +108,11 @@ double config_cost(const RunConfig *c) {
     if (task) task->shape(&c->task_params, &s);
     /* the products of one step of one sequence, plus its gate math; a cell
        that does not build costs nothing */
-    Cell cell;
+    Model m;
     char why[256];
     double per_row = 0;
-    if (cell_make(&cell, c->cell, s.X > 0 ? s.X : 1, c->hidden > 0 ? c->hidden : 1, why, sizeof why) == 0)
-        per_row = cell_step_madds(&cell) + 8.0 * cell.n_blocks * cell.H;
+    if (model_make_stack(&m, c->cell, s.X > 0 ? s.X : 1, c->hidden > 0 ? c->hidden : 1, c->layers, 1, LOSS_MSE,
+                         why, sizeof why) == 0)
+        per_row = model_step_madds(&m) + 8.0 * m.cell.n_blocks * m.cell.H * m.L;
     return (double)c->steps * (s.max_len > 0 ? s.max_len : 1) * c->batch * per_row;
 }

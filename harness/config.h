@@ -52,6 +52,7 @@ typedef struct {
                                      steps (mean over sequences) rather than averaged over them */
     int params;                   /* a parameter budget (readout included) the grid resolves into
                                      hidden (config_resolve_params); 0 in every resolved run */
+    int layers;                   /* stacked layers of the cell (1: no stack) */
     long params_target;           /* the budget a resolved run's hidden was chosen for, 0 when none:
                                      recorded, but not part of its identity (experiments/README.md) */
     /* identity */

@@ -190,11 +190,14 @@ static int is_curve(const Metric *m) { return m->shape != METRIC_OUTCOME; }
 static int is_held_curve(const Metric *m) { return is_curve(m) && !m->derive; }
 static int is_per_step(const Metric *m) { return m->shape == METRIC_PER_STEP || m->shape == METRIC_PER_STEP_TENSOR; }
 
+/* the layers a flow row holds (a run from before stacks says 0: one) */
+static int flow_layers(const RunResult *r) { return r->flow_layers > 1 ? r->flow_layers : 1; }
+
 /* columns recorded per row (1 for a one-dimensional curve) */
 static long curve_cols(const RunResult *r, const Metric *m) {
     switch (m->shape) {
     case METRIC_PER_STEP_TENSOR: return r->n_tensors;
-    case METRIC_PER_EVAL_T: return r->flow_T;
+    case METRIC_PER_EVAL_T: return (long)flow_layers(r) * r->flow_T;
     case METRIC_PER_EVAL_GATE: return r->n_gates;
     default: return 1;
     }
@@ -307,7 +310,14 @@ static int write_curve(hid_t g, const RunResult *r, const Metric *m) {
     long rows = is_per_step(m) ? r->steps_done : r->n_evals, cols = curve_cols(r, m);
     long stride = curve_stride(r, m);
     size_t elem = metric_type_size(m->type), n = (size_t)rows * (size_t)cols;
-    hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+    hsize_t dims[3] = {(hsize_t)rows, (hsize_t)cols, 0};
+    int rank = curve_rank(m);
+    if (m->shape == METRIC_PER_EVAL_T && flow_layers(r) > 1) {
+        /* a stack's flow: (n_evals, layers, flow_T); one layer keeps (n_evals, flow_T) */
+        dims[1] = (hsize_t)flow_layers(r);
+        dims[2] = (hsize_t)r->flow_T;
+        rank = 3;
+    }
     const void *data = m->derive ? NULL : curve_get(r, m);
     void *buf = NULL;
     if (m->derive || stride != cols) {
@@ -323,7 +333,7 @@ static int write_curve(hid_t g, const RunResult *r, const Metric *m) {
         }
         data = buf;
     }
-    int rc = h5_write(g, m->name, curve_h5type(m->type), curve_rank(m), dims, data);
+    int rc = h5_write(g, m->name, curve_h5type(m->type), rank, dims, data);
     if (rc == 0) rc = write_column_names(g, r, m);
     free(buf);
     return rc;

@@ -24,7 +24,8 @@ typedef enum {
     METRIC_PER_STEP,        /* dataset (steps_done): one value per training step */
     METRIC_PER_STEP_TENSOR, /* dataset (steps_done, n_tensors), attribute columns = tensor names */
     METRIC_PER_EVAL,        /* dataset (n_evals): one value per evaluation */
-    METRIC_PER_EVAL_T,      /* dataset (n_evals, flow_T): per evaluation, per step of the sequence */
+    METRIC_PER_EVAL_T,      /* dataset (n_evals, flow_T): per evaluation, per step of the sequence;
+                               (n_evals, layers, flow_T) for a stack of layers >= 2 */
     METRIC_PER_EVAL_GATE,   /* dataset (n_evals, n_gates), attribute columns = gate names; held
                                RUN_MAX_GATES to a row, written only for cells with gates */
     METRIC_OUTCOME,         /* one value: an attribute of the run's group */

@@ -267,8 +267,10 @@ int settings_check(const RunConfig *c, char *err, size_t n) {
     }
     for (int k = 0; k < N_SETTINGS; k++) {
         if (SETTINGS[k].check.kind != CK_CELL) continue;
-        Cell cell;
-        if (cell_make(&cell, (const char *)c + SETTINGS[k].offset, 1, c->hidden, why, sizeof why) != 0) {
+        /* the whole stack: a kind may refuse a number of layers (dglstm needs 2) */
+        Model m;
+        if (model_make_stack(&m, (const char *)c + SETTINGS[k].offset, 1, c->hidden, c->layers, 1, LOSS_MSE,
+                             why, sizeof why) != 0) {
             snprintf(err, n, "%s: %s", SETTINGS[k].key, why);
             return -1;
         }

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include "config.h"
+#include "../cells/model.h" /* MODEL_MAX_LAYERS */
 
 /* how a setting's text is read, written and stored */
 typedef enum {
@@ -116,7 +117,9 @@ typedef struct {
     X(sum_over_time, ST_BOOL, sum_over_time, .i = 0, NO_CHECK,                                       \
       "train on the loss summed over each sequence's steps, as Greff et al.'s code")                \
     X(params, ST_INT, params, .i = 0, AT_LEAST(0),                                                   \
-      "experiment files only: the hidden size whose parameter count is closest to N (0: off)")
+      "experiment files only: the hidden size whose parameter count is closest to N (0: off)")      \
+    X(layers, ST_INT, layers, .i = 1, RANGE(1, MODEL_MAX_LAYERS),                                    \
+      "stacked layers of the cell, each reading h of the one below (the readout reads the top)")
 
 #define SETTING_INDEX(key, ...) SETTING_##key,
 enum { RUN_SETTINGS(SETTING_INDEX) ADDED_SETTINGS(SETTING_INDEX) N_SETTINGS };

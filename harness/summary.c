@@ -35,7 +35,7 @@ int summary_columns(SummaryColumn *col, int max) {
     NUM(init_scale, H5T_NATIVE_DOUBLE); NUM(input_noise, H5T_NATIVE_DOUBLE);
     NUM(seed_index, H5T_NATIVE_INT32); NUM(trial, H5T_NATIVE_INT32); NUM(seed, H5T_NATIVE_UINT64);
     STR(loss_kind); NUM(n_params, H5T_NATIVE_INT64); STR(status); NUM(baseline, H5T_NATIVE_DOUBLE);
-    NUM(run_index, H5T_NATIVE_INT32); NUM(params_target, H5T_NATIVE_INT64);
+    NUM(run_index, H5T_NATIVE_INT32); NUM(params_target, H5T_NATIVE_INT64); NUM(layers, H5T_NATIVE_INT32);
 #undef STR
 #undef NUM
     int too_many = 0;
@@ -99,6 +99,7 @@ void summary_row_from_result(SummaryRow *row, const RunResult *r, int run_index)
     snprintf(row->loss_kind, sizeof row->loss_kind, "%s", r->loss_kind);
     row->n_params = r->n_params;
     row->params_target = c->params_target;
+    row->layers = c->layers;
     snprintf(row->status, sizeof row->status, "%s", r->status);
     row->baseline = r->baseline;
     metrics_fill_summary(row, r);

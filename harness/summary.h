@@ -38,6 +38,7 @@ typedef struct {
     double wall_s;
     int32_t run_index;  /* position in the experiment's run list (for stable ordering) */
     int64_t params_target; /* the parameter budget hidden was chosen for (`params = N`), 0 when none */
+    int32_t layers;        /* stacked layers of the cell (0 in a file from before stacks: read it as 1) */
 } SummaryRow;
 
 /* a column of the table: its name, where it is in SummaryRow, its HDF5 type */

@@ -26,12 +26,13 @@ static double median(double *v, int n) {
 }
 
 /* optional columns: shown only when they vary across the file */
-enum { C_SECTION, C_PARAMS, C_HIDDEN, C_NPARAMS, C_BATCH, C_STEPS, C_OPT, C_LR, C_MOM, C_CLIP, C_FB, C_TRIAL,
-       N_OPT };
+enum { C_SECTION, C_LAYERS, C_PARAMS, C_HIDDEN, C_NPARAMS, C_BATCH, C_STEPS, C_OPT, C_LR, C_MOM, C_CLIP, C_FB,
+       C_TRIAL, N_OPT };
 
 static void opt_value(const SummaryRow *r, int c, char *out, size_t n) {
     switch (c) {
     case C_SECTION: snprintf(out, n, "%s", r->section); break;
+    case C_LAYERS: snprintf(out, n, "%d", r->layers > 0 ? r->layers : 1); break; /* 0: a file from before stacks */
     case C_PARAMS:
         if (r->params_target) snprintf(out, n, "%lld", (long long)r->params_target);
         else snprintf(out, n, "-");
@@ -49,7 +50,7 @@ static void opt_value(const SummaryRow *r, int c, char *out, size_t n) {
     }
 }
 
-static const char *opt_names[N_OPT] = {"section", "params", "hidden", "n_params", "batch", "steps",
+static const char *opt_names[N_OPT] = {"section", "layers", "params", "hidden", "n_params", "batch", "steps",
                                        "opt", "lr", "momentum", "clip", "f_bias", "trial"};
 
 typedef struct { const char *key; int index; } KeyRef; /* a row's group key, or a group's first row */

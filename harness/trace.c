@@ -34,14 +34,16 @@
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: rnnbench trace --cell NAME [--hidden H] [--input X] [--output Y] [--steps T]\n"
+            "usage: rnnbench trace --cell NAME [--layers L] [--hidden H] [--input X] [--output Y] [--steps T]\n"
             "                      [--batch B] [--loss mse|xent|bce|bce_sum] [--seed S] [--forget-bias F]\n"
             "                      [--updates K [--optimizer sgd|adam] [--lr R] [--momentum M] [--nesterov]\n"
             "                       [--lr-scale-momentum] [--input-noise S] [--clip C] [--beta1 B1]\n"
             "                       [--beta2 B2] [--adam-eps E] [--sum-over-time]] -o FILE.h5\n"
             "One forward and backward pass on random data (h_0 = c_0 = 0), written to FILE.h5:\n"
             "attributes describe the cell; datasets x, target, mask, y, loss, h, dx, dh0,\n"
-            "flow_h, params/<name> and grads/<name>.\n"
+            "flow_h, params/<name> and grads/<name>. With --layers L >= 2, h is the top\n"
+            "layer's, dh0 and dc0 are (L, B, H) and flow_h, flow_c (L, T), bottom layer first,\n"
+            "and the parameter names end in _l<k> (PyTorch's num_layers names).\n"
             "--updates K then makes K updates of training on the same batch, as `train` makes\n"
             "them (input noise drawn afresh each time, clipping, the optimiser's step; the\n"
             "options and defaults are train's): updates/x (K, T, B, X: the inputs with their\n"
@@ -55,7 +57,7 @@ static void usage(FILE *out) {
 
 typedef struct {
     const char *cell, *out, *loss;
-    long hidden, input, output, steps, batch;
+    long hidden, input, output, steps, batch, layers;
     long seed;
     double forget_bias;
     long updates;
@@ -84,7 +86,7 @@ static const struct option OPTIONS[] = {
     {"steps", required_argument, 0, 'T'},  {"batch", required_argument, 0, 'B'},
     {"loss", required_argument, 0, 'l'},   {"seed", required_argument, 0, 's'},
     {"forget-bias", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
-    {"updates", required_argument, 0, 'U'},
+    {"updates", required_argument, 0, 'U'}, {"layers", required_argument, 0, 'L'},
     {"optimizer", required_argument, 0, SETTING_OPTION_VAL(SETTING_optimizer)},
     {"lr", required_argument, 0, SETTING_OPTION_VAL(SETTING_lr)},
     {"momentum", required_argument, 0, SETTING_OPTION_VAL(SETTING_momentum)},
@@ -136,6 +138,7 @@ static int apply_option(int opt, const char *arg, TraceArgs *a, char *why, size_
         why_not_double(arg, "a number", why, n);
         return 0;
     case 'U': return set_long(&a->updates, arg, 0, 1L << 20, why, n);
+    case 'L': return set_long(&a->layers, arg, 1, MODEL_MAX_LAYERS, why, n);
     }
     if (opt >= SETTING_OPTION_VAL(0) && opt < SETTING_OPTION_VAL(N_SETTINGS)) {
         /* a setting of training, parsed and range-checked as `train` does */
@@ -155,7 +158,7 @@ static int apply_option(int opt, const char *arg, TraceArgs *a, char *why, size_
 /* the command line into a: -1 to go on, else the exit status */
 static int parse_args(int argc, char **argv, TraceArgs *a) {
     *a = (TraceArgs){.loss = "mse", .hidden = 8, .input = 3, .output = 2, .steps = 20, .batch = 4,
-                     .seed = 1, .forget_bias = 1.0};
+                     .layers = 1, .seed = 1, .forget_bias = 1.0};
     config_default(&a->train);
     int opt;
     optind = 1;
@@ -197,8 +200,9 @@ static int parse_args(int argc, char **argv, TraceArgs *a) {
 static double trace_values(const TraceArgs *a) {
     double H = (double)a->hidden, X = (double)a->input, Y = (double)a->output;
     double rows = (double)a->steps * (double)a->batch;
-    double params = 16 * H * (X + H + 2) + Y * (H + 1);
-    return rows * (2 * X + 3 * Y + 16 * H + 2) + 2 * params + 8 * (double)a->batch * H;
+    double L = (double)a->layers;
+    double params = 16 * H * (X + L * H + 2 * L) + Y * (H + 1);
+    return rows * (2 * X + 3 * Y + 18 * L * H + 2) + 2 * params + 8 * L * (double)a->batch * H;
 }
 
 /* Random inputs, targets and a mask with some zeros (a whole step and
@@ -381,6 +385,7 @@ static int write_trace(const char *path, const Model *m, int T, int B, unsigned 
     rc |= h5_attr_int(f, "format_version", TRACE_FORMAT_VERSION);
     rc |= h5_attr_str(f, "cell", c->name);
     rc |= h5_attr_int(f, "hidden", H);
+    rc |= h5_attr_int(f, "layers", m->L);
     rc |= h5_attr_int(f, "input_size", X);
     rc |= h5_attr_int(f, "output_size", Y);
     rc |= h5_attr_str(f, "loss_kind", loss_name(m->loss));
@@ -392,18 +397,24 @@ static int write_trace(const char *path, const Model *m, int T, int B, unsigned 
     rc |= h5_attr_str(f, "rnnbench_version", RNNBENCH_VERSION);
     rc |= h5_attr_cell(f, c);
     hsize_t dx3[3] = {T, B, X}, dy3[3] = {T, B, Y}, dh3[3] = {T, B, H}, d2[2] = {T, B};
-    hsize_t dbh[2] = {B, H}, dT[1] = {T};
+    /* per layer in a stack, as torch's h_0 (num_layers, B, H) */
+    const int L = m->L, rank_l = L > 1 ? 3 : 2;
+    hsize_t dbh[3] = {B, H, 0}, dT[2] = {T, 0};
+    if (L > 1) {
+        dbh[0] = L, dbh[1] = B, dbh[2] = H;
+        dT[0] = L, dT[1] = T;
+    }
     rc |= h5_write_real(f, "x", 3, dx3, x);
     rc |= h5_write_real(f, "target", 3, dy3, target);
     rc |= h5_write_real(f, "mask", 2, d2, mask);
     rc |= h5_write_real(f, "y", 3, dy3, w->y);
     rc |= h5_write_double(f, "loss", 0, NULL, &loss);
-    rc |= h5_write_real(f, "h", 3, dh3, w->cc.h + (size_t)B * H);
+    rc |= h5_write_real(f, "h", 3, dh3, w->cc[L - 1].h + (size_t)B * H); /* what the readout reads */
     rc |= h5_write_real(f, "dx", 3, dx3, w->dx);
-    rc |= h5_write_real(f, "dh0", 2, dbh, w->dh0);
-    if (c->has_c) rc |= h5_write_real(f, "dc0", 2, dbh, w->dc0);
-    rc |= h5_write_real(f, "flow_h", 1, dT, flow_h);
-    if (c->has_c) rc |= h5_write_real(f, "flow_c", 1, dT, flow_c);
+    rc |= h5_write_real(f, "dh0", rank_l, dbh, w->dh0);
+    if (c->has_c) rc |= h5_write_real(f, "dc0", rank_l, dbh, w->dc0);
+    rc |= h5_write_real(f, "flow_h", rank_l - 1, dT, flow_h);
+    if (c->has_c) rc |= h5_write_real(f, "flow_c", rank_l - 1, dT, flow_c);
     hid_t gp = h5_group(f, "params"), gg = h5_group(f, "grads");
     if (gp < 0 || gg < 0) rc = -1;
     for (int i = 0; i < m->n_tensors && rc == 0; i++) {
@@ -432,7 +443,8 @@ static int save_trace(const char *out, const Model *m, int T, int B, unsigned lo
         print_error("rnnbench trace: -o %s: path too long", out);
         return 2;
     }
-    if (write_trace(tmp, m, T, B, seed, params, grads, x, target, mask, w, loss, flow, flow + T, u) != 0) {
+    if (write_trace(tmp, m, T, B, seed, params, grads, x, target, mask, w, loss, flow,
+                    flow + (size_t)m->L * T, u) != 0) {
         print_error("rnnbench trace: -o %s: could not write the trace to %s (disk full?)", out, tmp);
         remove(tmp);
         return 1;
@@ -499,7 +511,7 @@ static int trace_pass(const TraceArgs *a, const Model *m) {
     real *x = malloc(TB * m->cell.X * sizeof(real));
     real *target = malloc(TB * m->Y * sizeof(real));
     real *mask = malloc(TB * sizeof(real));
-    real *flow = malloc(2 * (size_t)T * sizeof(real));
+    real *flow = malloc(2 * (size_t)m->L * T * sizeof(real)); /* flow_h then flow_c, (L,T) each */
     /* --updates: the trained copy of the parameters and their gradients, the inputs, the losses */
     real *u_params = malloc((K ? 2 * m->n_params : 1) * sizeof(real));
     real *u_x = malloc((K ? K * TB * m->cell.X : 1) * sizeof(real));
@@ -519,7 +531,7 @@ static int trace_pass(const TraceArgs *a, const Model *m) {
         w.readout_all = 1;
         model_zero_state(m, &w);
         double loss = model_forward(m, params, x, target, mask, &w);
-        model_backward(m, params, x, &w, grads, flow, flow + T);
+        model_backward(m, params, x, &w, grads, flow, flow + (size_t)m->L * T);
         TraceUpdates u = {(long)K, &a->train, u_x, u_loss, u_params, wu.y, 0};
         if (K) {
             memcpy(u_params, params, m->n_params * sizeof(real));
@@ -557,7 +569,8 @@ int cmd_trace(int argc, char **argv) {
     loss_parse(a.loss, &loss); /* checked by apply_option */
     Model m;
     char err[256];
-    if (model_make(&m, a.cell, (int)a.input, (int)a.hidden, (int)a.output, loss, err, sizeof err)) {
+    if (model_make_stack(&m, a.cell, (int)a.input, (int)a.hidden, (int)a.layers, (int)a.output, loss, err,
+                         sizeof err)) {
         print_error("rnnbench: %s", err);
         return 2;
     }

@@ -91,12 +91,6 @@ static int held_out_make(const Task *task, const RunConfig *cfg, const TaskShape
     return 0;
 }
 
-/* use a prefix of the work buffers for a batch of (T, B) <= the allocation */
-static void work_use(ModelWork *w, int T, int B) {
-    w->T = w->cc.T = T;
-    w->B = w->cc.B = B;
-}
-
 void run_result_free(RunResult *r) { metrics_free(r); }
 
 TrainGradient train_gradient(const RunConfig *cfg, const Model *m, ModelWork *w, const real *params,
@@ -105,7 +99,7 @@ TrainGradient train_gradient(const RunConfig *cfg, const Model *m, ModelWork *w,
     if (cfg->input_noise > 0)
         for (size_t k = 0; k < (size_t)T * cfg->batch * m->cell.X; k++)
             x[k] += (real)(cfg->input_noise * rng_normal(rng_noise));
-    work_use(w, T, cfg->batch);
+    model_work_use(w, T, cfg->batch);
     model_zero_state(m, w);
     memset(grads, 0, m->n_params * sizeof(real));
     TrainGradient g;
@@ -153,7 +147,7 @@ static double set_loss(Ctx *cx, const EvalSet *e) {
     double loss_sum = 0, rows_sum = 0;
     for (int c = 0; c < e->n_chunks; c++) {
         int T = e->T[c], B = e->B[c];
-        work_use(cx->w, T, B);
+        model_work_use(cx->w, T, B);
         model_zero_state(cx->m, cx->w);
         double loss = model_forward(cx->m, cx->params, e->x[c], e->target[c], e->mask[c], cx->w);
         double rows = 0;
@@ -176,7 +170,7 @@ static double evaluate(Ctx *cx, long step) {
     int k = r->n_evals;
     for (int c = 0; c < e->n_chunks; c++) {
         int T = e->T[c], B = e->B[c];
-        work_use(w, T, B);
+        model_work_use(w, T, B);
         model_zero_state(m, w);
         double loss = model_forward(m, cx->params, e->x[c], e->target[c], e->mask[c], w);
         double rows = 0;
@@ -185,21 +179,27 @@ static double evaluate(Ctx *cx, long step) {
         rows_sum += rows;
         cx->task->count(&cx->cfg->task_params, T, B, w->y, e->target[c], e->mask[c], &correct, &total);
         if (c == 0) {
-            /* gate means from this forward pass, before backward reuses nothing of act */
+            /* gate means from this forward pass (before backward writes its
+               gradients over act), over every layer of a stack: gate g is
+               block g of an act row in each layer */
             if (r->n_gates > 0) {
-                int G = m->cell.n_blocks, H = m->cell.H; /* gate g is block g of an act row */
                 for (int g = 0; g < r->n_gates; g++) {
                     double s = 0;
-                    for (size_t row = 0; row < (size_t)T * B; row++)
-                        for (int j = 0; j < H; j++) s += w->cc.act[row * G * H + (size_t)g * H + j];
-                    r->gate_mean[(size_t)k * RUN_MAX_GATES + g] = (float)(s / ((double)T * B * H));
+                    for (int l = 0; l < m->L; l++) {
+                        const int G = m->layer[l].n_blocks, H = m->layer[l].H;
+                        for (size_t row = 0; row < (size_t)T * B; row++)
+                            for (int j = 0; j < H; j++) s += w->cc[l].act[row * G * H + (size_t)g * H + j];
+                    }
+                    r->gate_mean[(size_t)k * RUN_MAX_GATES + g] = (float)(s / ((double)T * B * m->cell.H * m->L));
                 }
             }
             memset(cx->scratch_grads, 0, m->n_params * sizeof(real));
             model_backward(m, cx->params, e->x[c], w, cx->scratch_grads, cx->flow_h, cx->flow_c);
-            for (int t = 0; t < r->flow_T; t++) {
-                r->flow_h[(size_t)k * r->flow_T + t] = (float)cx->flow_h[t];
-                r->flow_c[(size_t)k * r->flow_T + t] = (float)cx->flow_c[t];
+            /* (layer, t) rows of flow_T, bottom layer first */
+            const size_t per_eval = (size_t)m->L * r->flow_T;
+            for (size_t q = 0; q < per_eval; q++) {
+                r->flow_h[(size_t)k * per_eval + q] = (float)cx->flow_h[q];
+                r->flow_c[(size_t)k * per_eval + q] = (float)cx->flow_c[q];
             }
         }
     }
@@ -267,10 +267,12 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     if (rows_overflow(&s, B_alloc, err, sizeof err)) return fail(r, err);
 
     Model m;
-    if (model_make(&m, cfg->cell, s.X, cfg->hidden, s.Y, s.loss, err, sizeof err)) return fail(r, err);
+    if (model_make_stack(&m, cfg->cell, s.X, cfg->hidden, cfg->layers, s.Y, s.loss, err, sizeof err))
+        return fail(r, err);
     snprintf(r->cell_name, sizeof r->cell_name, "%s", m.cell.name);
     r->cell = m.cell;
-    r->n_params = (long)(m.n_params - m.cell.n_fixed); /* the count: cwrnn's zero blocks are none */
+    r->flow_layers = m.L;
+    r->n_params = model_param_count(&m); /* the count: cwrnn's zero blocks are none */
     r->n_tensors = m.n_tensors;
     for (int i = 0; i < m.n_tensors; i++) snprintf(r->tensor_names[i], 24, "%s", m.tensors[i].name);
     r->n_gates = m.cell.n_gates;
@@ -278,7 +280,7 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
 
     /* every buffer of the run, before the first step */
     size_t n = m.n_params, TBmax = (size_t)s.max_len * cfg->batch;
-    const size_t n_state = optim_state_reals(cfg, n), n_flow = 2 * (size_t)s.max_len;
+    const size_t n_state = optim_state_reals(cfg, n), n_flow = 2 * (size_t)m.L * s.max_len;
     /* params | grads | scratch grads | optimizer state | flow_h | flow_c: the
        flow is as long as the sequence, so it never goes on a thread's stack */
     real *arena = malloc((3 * n + n_state + n_flow) * sizeof(real));
@@ -314,7 +316,7 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
         return fail(r, err);
     }
     r->cache_bytes = (long long)model_work_size(&m, s.max_len, B_alloc);
-    w.no_dx = 1; /* nothing below the first layer to pass dL/dx to */
+    w.no_dx = 1; /* nothing below the bottom layer to pass dL/dx to */
     real *params = arena, *grads = arena + n, *scratch = arena + 2 * n;
     Optimizer opt;
     optim_init(&opt, cfg, n, arena + 3 * n);
@@ -326,7 +328,7 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     const CellInit init = {cfg->forget_chrono ? NAN : cfg->forget_bias, cfg->forget_chrono ? s.max_len : 0};
     model_init_cell(&m, params, &rng_init, cfg->init_scale, &init);
 
-    real *flow_h = arena + 3 * n + n_state, *flow_c = flow_h + s.max_len;
+    real *flow_h = arena + 3 * n + n_state, *flow_c = flow_h + (size_t)m.L * s.max_len;
     Ctx cx = {cfg, task, &m, &w, params, scratch, flow_h, flow_c, &eval, task->held_out ? &test : NULL, r};
     snprintf(r->status, sizeof r->status, "done");
     evaluate(&cx, 0);

@@ -40,7 +40,9 @@ typedef struct {
     long *eval_step;
     double *eval_loss, *eval_accuracy;
     int flow_T;               /* steps of the sequence the gradient flow is measured on */
-    float *flow_h, *flow_c;   /* (n_evals, flow_T) mean over the batch of ||dL/dh_t||, ||dL/dc_t|| */
+    int flow_layers;          /* layers of the stack, each with its own flow */
+    float *flow_h, *flow_c;   /* (n_evals, flow_layers, flow_T) mean over the batch of
+                                 ||dL/dh_t||, ||dL/dc_t||, bottom layer first */
     int n_gates;
     char gate_names[RUN_MAX_GATES][4];
     float *gate_mean;         /* (n_evals, n_gates) mean activation of each gate block */

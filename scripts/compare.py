@@ -65,11 +65,11 @@ CLAIMS = ("differs", "greater", "less")
 ALPHA = 0.05  # significance level of the mark '*'
 GROUP_KEYS = ("task", "delay")
 # parameters that, when they differ inside a group, mean the group pools unlike runs
-POOLED_COLUMNS = ("section", "hidden", "batch", "steps", "optimizer", "lr", "momentum", "clip",
+POOLED_COLUMNS = ("section", "layers", "hidden", "batch", "steps", "optimizer", "lr", "momentum", "clip",
                   "forget_bias", "init_scale", "input_noise", "cell")
 # what must match for two runs to share a draw (the paired design): seed and trial indices and
 # every hyperparameter of the summary
-PAIR_COLUMNS = ("seed_index", "trial", "hidden", "batch", "steps", "optimizer", "lr", "momentum",
+PAIR_COLUMNS = ("seed_index", "trial", "layers", "hidden", "batch", "steps", "optimizer", "lr", "momentum",
                 "clip", "forget_bias", "init_scale", "input_noise")
 
 FOOTNOTES = {

@@ -15,7 +15,8 @@ KIND is one of:
             median over seeds with the interquartile band; dashed line at 1 = the baseline.
   gradflow  heat map of eval/grad_flow_h (or _c with --state c): mean ||dL/dh_t|| over a held-out
             batch, time step t on x, evaluation step on y, log colour scale; one run (--run ID) or
-            the median over the runs of each (task, delay, variant) the selection holds.
+            the median over the runs of each (task, delay, variant) the selection holds. For a
+            stack of layers, the top layer's (the flow line plot draws every layer).
   box       box plot of the metric per variant (Greff et al. style), one panel per (task, delay),
             every run drawn as a dot; with --baseline, boxes whose mean differs from the
             baseline's by Welch's t-test (p < 0.05) are blue.
@@ -23,7 +24,8 @@ KIND is one of:
             the default, first, or a step; repeatable) against the time step t, log scale, a line
             per variant (median over runs), one panel per (task, delay); the task's input segment
             (where what must be remembered is shown) and recall segment (where it is asked for)
-            shaded, as docs/tasks.md lays each task out.
+            shaded, as docs/tasks.md lays each task out. A stack of layers draws a line per
+            layer (the top one solid): where along depth and time the gradient dies.
   gates     eval/gate_mean against the evaluation step, a line per gate, one panel per (task, delay,
             variant) (median over runs) or one run (--run ID).
   solved    fraction of runs solved against the training step (each run counts from its
@@ -493,6 +495,8 @@ def eval_median(res, rows, name):
         data = finite(run[name])
         if data.ndim == 1:
             data = data[:, None]
+        elif data.ndim == 3:  # a stack's flow: the top layer's, the one the readout reads
+            data = data[:, -1, :]
         arrays.append((run["eval/step"], data))
         columns = columns or run.columns(name)
     if not arrays:
@@ -575,7 +579,9 @@ def plot_gradflow(plt, res, df, args):
     fig.colorbar(mesh, ax=axes,
                  label=f"mean ‖∂L/∂{symbol}_t‖ over a held-out batch (log{clipped})",
                  shrink=0.9 if len(panels) > 3 else 1.0)
-    suptitle(fig, f"Gradient flow to {symbol}_t (grey: exactly 0 or missing)", res, args)
+    stacked = any(res.run(run_id).has(name) and res.run(run_id)[name].ndim == 3 for run_id in df.id)
+    depth = "; of a stack, the top layer's (plot flow draws every layer)" if stacked else ""
+    suptitle(fig, f"Gradient flow to {symbol}_t (grey: exactly 0 or missing){depth}", res, args)
     return fig
 
 
@@ -632,7 +638,8 @@ def evaluation_row(steps, at):
 
 
 def flow_at(res, rows, name, at):
-    """Return the median over `rows`' runs of dataset `name` at evaluation --at `at`, and the
+    """Return the median over `rows`' runs of dataset `name` at evaluation --at `at` as a
+    (layers, t) array (one row for a run of one layer; a stack's bottom layer first), and the
     number of runs that have it (None, 0 if none)."""
     vectors = []
     for run_id in rows.id:
@@ -641,13 +648,13 @@ def flow_at(res, rows, name, at):
             continue
         k = evaluation_row(run["eval/step"], at)
         if k is not None:
-            vectors.append(finite(run[name])[k])
+            vectors.append(np.atleast_2d(finite(run[name])[k]))
     if not vectors:
         return None, 0
-    width = max(len(v) for v in vectors)
-    stack = np.full((len(vectors), width), np.nan)
+    layers, width = max(v.shape[0] for v in vectors), max(v.shape[1] for v in vectors)
+    stack = np.full((len(vectors), layers, width), np.nan)
     for i, v in enumerate(vectors):
-        stack[i, :len(v)] = v
+        stack[i, layers - v.shape[0]:, :v.shape[1]] = v  # aligned on the top layer
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmedian(stack, axis=0), len(vectors)
@@ -668,6 +675,7 @@ def plot_flow(plt, res, df, args):
     styles = ["-", "--", ":", "-."]
     if len(evaluations) > len(styles):
         raise compare.UsageError(f"--at: at most {len(styles)} evaluations in one figure")
+    stacked = False
     colors = variant_colors(plt, df, args.by)
     df = df[rr.has_result(df)]
     panels = []
@@ -679,6 +687,7 @@ def plot_flow(plt, res, df, args):
                 flow, n = flow_at(res, mine, name, at)
                 if flow is not None:
                     lines.append((variant, at, style, flow, n))
+                    stacked |= flow.shape[0] > 1
         if lines:
             panels.append((key, rows, lines))
     if not panels:
@@ -686,9 +695,12 @@ def plot_flow(plt, res, df, args):
                         + (" (only the LSTM family has a cell state c)" if args.state == "c"
                            else ""))
     check_panels(len(panels), "one per task and delay; use --where")
+    if stacked and len(evaluations) > 1:
+        raise compare.UsageError("--at: one evaluation at a time for stacked runs (the line styles "
+                                 "tell their layers apart)")
     fig, axes = make_panels(plt, len(panels), legend=True)
     for ax, (key, rows, lines) in zip(axes, panels):
-        length = max(len(line[3]) for line in lines)
+        length = max(line[3].shape[1] for line in lines)
         inputs, recalls = task_segments(res.run(rows.id.iloc[0]).attrs, length)
         for spans, what, label in ((inputs, "input", "input segment (what must be kept)"),
                                    (recalls, "recall", "recall segment (where it is asked for)")):
@@ -697,13 +709,20 @@ def plot_flow(plt, res, df, args):
                            label=label if j == 0 else None)
         positive = []
         for variant, at, style, flow, n in lines:
-            shown = np.where(flow > 0, flow, np.nan)  # log scale: an exact 0 leaves a gap
-            positive.append(shown[np.isfinite(shown)])
-            label = f"{compare.format_value(variant)} ({n} run{'s' * (n != 1)})"
-            if len(evaluations) > 1:
-                label += f", {at_label(at)}"
-            ax.plot(np.arange(len(flow)), shown, ls=style, color=colors[variant], lw=1.6,
-                    label=label)
+            layers = flow.shape[0]
+            for layer in range(layers):
+                shown = np.where(flow[layer] > 0, flow[layer], np.nan)  # log: an exact 0 is a gap
+                if not np.isfinite(shown).any():
+                    continue  # a layer this variant's runs do not have
+                positive.append(shown[np.isfinite(shown)])
+                label = f"{compare.format_value(variant)} ({n} run{'s' * (n != 1)})"
+                if len(evaluations) > 1:
+                    label += f", {at_label(at)}"
+                if layers > 1:  # the top layer solid, deeper ones dashed, dotted, ...
+                    label += f", layer {layer}"
+                    style = styles[(layers - 1 - layer) % len(styles)]
+                ax.plot(np.arange(flow.shape[1]), shown, ls=style, color=colors[variant], lw=1.6,
+                        label=label)
         if np.concatenate(positive).size:
             ax.set_yscale("log")
         ax.set_xlim(-0.5, length - 0.5)
@@ -713,9 +732,11 @@ def plot_flow(plt, res, df, args):
         ax.grid(alpha=0.3)
         legend_outside(ax)
     when = " and ".join(at_label(at) for at in evaluations)
+    depth = ("; a stack draws every layer (layer 0 at the bottom, the top one solid)"
+             if stacked else "")
     suptitle(fig, f"Gradient flow to {symbol}_t at the {when}: median over runs of the mean "
                   f"‖∂L/∂{symbol}_t‖ over a held-out batch, log scale; the loss reaches back "
-                  f"from the recall segment to the input segment only if this stays large",
+                  f"from the recall segment to the input segment only if this stays large{depth}",
              res, args)
     return fig
 

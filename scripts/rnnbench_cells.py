@@ -4,7 +4,7 @@ A results file records, per run group, the cell's `kind` (rnn, lstm, gru, indrnn
 and its flags (LSTM: input_gate, forget_gate, output_gate, peepholes, coupled,
 full_gate_recurrence, input_activation, output_activation; GRU: reset_after; RNN and IndRNN:
 activation; JANET: beta; MUT: variant; MGU: none; Clockwork RNN: modules,
-periods). An older file without `kind` gets its flags
+periods; Depth-Gated LSTM: depth_gate). A stack's layer count is a setting (`layers`), not a flag. An older file without `kind` gets its flags
 from the cell's name, parsed as cells/lstm.c parses it (lstm-peep is Greff's vanilla LSTM V; a
 single ablation keeps Greff's name, anything else is lstm-peep or lstm followed by +modifiers).
 
@@ -33,6 +33,7 @@ FLAG_NAMES = {
     "mgu": (),
     "mut": ("variant",),
     "cwrnn": ("modules", "periods"),
+    "dglstm": ("depth_gate",),
 }
 CWRNN_DEFAULT_MODULES = 4  # `cwrnn` alone: 4 modules, periods 1, 2, 4, 8 (cells/cwrnn.c)
 VANILLA_LSTM = {"input_gate": 1, "forget_gate": 1, "output_gate": 1, "peepholes": 1, "coupled": 0,
@@ -48,7 +49,8 @@ OTHER_CELLS = {"rnn": ("rnn", {"activation": "tanh"}), "irnn": ("rnn", {"activat
                "gru": ("gru", {"reset_after": 0}), "gru-ra": ("gru", {"reset_after": 1}),
                "indrnn": ("indrnn", {"activation": "relu"}), "janet": ("janet", {"beta": "1"}),
                "mgu": ("mgu", {}), "mut1": ("mut", {"variant": 1}),
-               "mut2": ("mut", {"variant": 2}), "mut3": ("mut", {"variant": 3})}
+               "mut2": ("mut", {"variant": 2}), "mut3": ("mut", {"variant": 3}),
+               "dglstm": ("dglstm", {"depth_gate": 1})}
 GREFF_BASE = "lstm-peep"  # the vanilla LSTM V that Greff et al.'s single ablations remove from
 
 

@@ -55,11 +55,12 @@ KIND_WORDS = {"text": "text", "integer": "integers", "number": "numbers"}
 # the statuses whose numbers are results; a "failed" or "cancelled" run has none (NaN)
 RESULT_STATUSES = ("done", "diverged")
 # a run's datasets and their dimensions: train/* have a row per step of train/step, eval/* a row
-# per evaluation of eval/step
+# per evaluation of eval/step; the gradient flow of a stack of layers has three,
+# (evaluations, layers, t), bottom layer first
 RUN_DATASETS = {"train/step": 1, "train/loss": 1, "train/grad_norm": 1,
                 "train/grad_norm_by_tensor": 2, "eval/step": 1, "eval/loss": 1,
-                "eval/accuracy": 1, "eval/loss_over_baseline": 1, "eval/grad_flow_h": 2,
-                "eval/grad_flow_c": 2, "eval/gate_mean": 2}
+                "eval/accuracy": 1, "eval/loss_over_baseline": 1, "eval/grad_flow_h": (2, 3),
+                "eval/grad_flow_c": (2, 3), "eval/gate_mean": 2}
 MAX_READ_BYTES = 2 << 30  # one dataset; 10^6 runs of summary, or 10^6 steps x 500 tensors
 MAX_ATTRIBUTE_BYTES = 64 << 20  # experiment_text, the largest, is at most 16 MiB
 MAX_COMPRESSION_RATIO = 1100  # deflate cannot shrink data more than about 1032 times
@@ -483,8 +484,9 @@ def _layout_problem(datasets):
         shape, kind = datasets[name]
         if kind not in COLUMN_KINDS["number"]:
             return f"{name} does not hold numbers"
-        if len(shape) != ndim:
-            return f"{name} has {len(shape)} dimension(s), not {ndim}"
+        allowed = ndim if isinstance(ndim, tuple) else (ndim,)
+        if len(shape) not in allowed:
+            return f"{name} has {len(shape)} dimension(s), not {' or '.join(map(str, allowed))}"
         step_name = name.split("/")[0] + "/step"
         step_shape = datasets.get(step_name, ((),))[0]
         if len(step_shape) == 1 and shape[0] != step_shape[0]:
@@ -501,6 +503,8 @@ def _summary_frame(table):
             df[col] = df[col].map(_text)
     if "run_index" in df.columns:
         df = df.sort_values("run_index", kind="stable")
+    # stacked layers: a file from before stacks has no column, or 0 in rows it kept; one layer
+    df["layers"] = df["layers"].where(df["layers"] > 0, 1) if "layers" in df.columns else 1
     return df.reset_index(drop=True)
 
 

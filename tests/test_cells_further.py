@@ -30,6 +30,8 @@ BIN = ROOT / "bin" / "rnnbench"
 sys.path.insert(0, str(ROOT / "scripts"))
 import rnnbench_cells  # noqa: E402  (scripts/ is not a package)
 FURTHER = ("indrnn", "janet", "mgu", "mut1", "mut2", "mut3", "cwrnn")
+# a stack of 2 by definition: trained, counted and run with layers = 2
+STACKED = ("dglstm",)
 # docs/cells.md, "Further cells" (N hidden, M inputs, readout excluded)
 CELLS_MD_COUNT = {
     "indrnn": lambda n, m: n * m + 2 * n,
@@ -90,17 +92,17 @@ def test_formula_reader():
     assert evaluate("NM + N + 5N^2/8", 8, 3) == 24 + 8 + 40
 
 
-def trace_params(tmp_path, cell, hidden, inputs):
+def trace_params(tmp_path, cell, hidden, inputs, layers=1):
     """{name: count} of the cell's parameters in a trace (readout excluded). cwrnn's blocks of
     weight_hh below the block diagonal are no parameters: they must be exactly zero, and are not
     counted."""
-    out = tmp_path / f"{cell}-{hidden}-{inputs}.h5"
-    rnnbench("trace", "--cell", cell, "--hidden", hidden, "--input", inputs, "--output", 2,
-             "--steps", 3, "--batch", 1, "-o", out)
+    out = tmp_path / f"{cell}-{hidden}-{inputs}-{layers}.h5"
+    rnnbench("trace", "--cell", cell, "--layers", layers, "--hidden", hidden, "--input", inputs,
+             "--output", 2, "--steps", 3, "--batch", 1, "-o", out)
     with h5py.File(out, "r") as f:
         counts = {name: f["params"][name].size for name in f["params"]
                   if not name.startswith("readout.")}
-        if text(f.attrs.get("kind", b"")) == "cwrnn":
+        if text(f.attrs.get("kind", b"")) == "cwrnn" and layers == 1:
             g = int(f.attrs["modules"])
             unit_module = np.arange(hidden) // (hidden // g)
             below = unit_module[None, :] < unit_module[:, None]  # column's module < row's
@@ -123,7 +125,8 @@ def test_listed_counts_are_the_real_counts(tmp_path, hidden, inputs):
     assert set(FURTHER) | {"lstm-1997"} <= set(formulas)
     for cell, formula in formulas.items():
         n = hidden_for(cell, hidden)
-        have = sum(trace_params(tmp_path, cell, n, inputs).values())
+        # dglstm is counted, as listed, at the 2 layers it needs
+        have = sum(trace_params(tmp_path, cell, n, inputs, 2 if cell == "dglstm" else 1).values())
         listed = evaluate(formula, n, inputs)
         assert have == listed, f"{cell}: {have} parameters, `list cells` says {formula} = {listed}"
         if cell in CELLS_MD_COUNT:
@@ -208,3 +211,66 @@ def test_bench_accepts_them():
     rows = [line.split(",") for line in out.splitlines()[1:] if line]
     assert [r[1] for r in rows] == list(FURTHER)
     assert all(float(r[2]) > 0 for r in rows)
+
+
+def test_stack_counts_every_layer(tmp_path):
+    """A stack of L layers holds layer 0 (input M) and L - 1 layers of input N, each named with
+    its _l<k> suffix; dglstm's further layers add 9N^2 + 7N each (cells.md)."""
+    n, m = 6, 3
+    one = sum(trace_params(tmp_path, "lstm", n, m).values())
+    upper = sum(trace_params(tmp_path, "lstm", n, n).values())
+    for layers in (2, 3):
+        counts = trace_params(tmp_path, "lstm", n, m, layers)
+        assert sum(counts.values()) == one + (layers - 1) * upper
+        assert set(counts) == {f"{t}_l{k}" for t in ("weight_ih", "weight_hh", "bias")
+                               for k in range(layers)}
+    two = sum(trace_params(tmp_path, "dglstm", n, m, 2).values())
+    three = sum(trace_params(tmp_path, "dglstm", n, m, 3).values())
+    assert two == evaluate(listed_formulas()["dglstm"], n, m)
+    assert three - two == 9 * n * n + 7 * n
+    # cwrnn's zero blocks stay zero and uncounted in every layer of a stack
+    counts = trace_params(tmp_path, "cwrnn", 8, m, 2)
+    assert counts["weight_hh_l1"] == 8 * 8
+    with h5py.File(tmp_path / f"cwrnn-8-{m}-2.h5", "r") as f:
+        for k in range(2):
+            w = f["params"][f"weight_hh_l{k}"][()]
+            assert np.all(np.tril(w, -2)[2:, :2] == 0), f"layer {k}: a block below the diagonal"
+
+
+def test_stacked_run_records_each_layer(tmp_path):
+    """`train --layers 2`: the run records layers, names every tensor of both layers in
+    grad_norm_by_tensor, and its gradient flow is (evals, layers, T) with every entry finite."""
+    out = tmp_path / "stack.h5"
+    rnnbench("train", "--cell", "dglstm", "--layers", 2, "--task", "adding", "--delay", 10,
+             "--hidden", 8, "--steps", 60, "--eval-every", 20, "--eval-size", 16, "--seed", 1,
+             "--quiet", "-o", out)
+    [(attrs, ev)] = run_groups(out)
+    assert text(attrs["status"]) == "done"
+    assert int(attrs["layers"]) == 2 and text(attrs["kind"]) == "dglstm"
+    flow, _ = ev["grad_flow_h"]
+    flow_c, _ = ev["grad_flow_c"]
+    assert flow.shape[:2] == (4, 2) and flow.shape[2] >= 10 and flow_c.shape == flow.shape
+    assert np.all(np.isfinite(flow)) and np.all(flow[:, :, -1] > 0)
+    with h5py.File(out, "r") as f:
+        group = next(iter(f["runs"].values()))
+        columns = text(group["train"]["grad_norm_by_tensor"].attrs["columns"]).split(",")
+    assert {"weight_ih_l0", "weight_d_l1", "peep_ld_l1", "readout.weight"} <= set(columns)
+
+
+def test_layers_is_a_grid_axis_that_the_table_keeps_apart(tmp_path):
+    """`layers = 1, 2` in one section: two variants of one cell, told apart by the table's layers
+    column and by the summary's, and compare.py names the pooling if asked to mix them."""
+    exp = tmp_path / "depth.ini"
+    exp.write_text("[grid]\ntask = adding\ndelay = 10\ncell = lstm\nlayers = 1, 2\nhidden = 6\n"
+                   "steps = 20\neval_every = 10\neval_size = 16\n")
+    out = tmp_path / "depth.h5"
+    shown = rnnbench("run", exp, "-o", out, "--quiet")
+    header = next(line for line in shown.splitlines() if line.startswith("task"))
+    assert "layers" in header.split()
+    rows = [line.split() for line in shown.splitlines() if line.startswith("adding")]
+    assert sorted(r[3] for r in rows) == ["1", "2"], shown
+    with h5py.File(out, "r") as f:
+        assert sorted(f["summary"]["layers"]) == [1, 2]
+    import rnnbench_results as rr
+    with rr.open_results(str(out)) as res:
+        assert sorted(res.summary.layers) == [1, 2]

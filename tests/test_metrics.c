@@ -272,6 +272,8 @@ Test(metrics, summary_type_of_format_2) {
         {"wall_s", 368, H5T_FLOAT, 8}, {"run_index", 376, H5T_INTEGER, 4},
         /* added at the end (the earlier columns keep their offsets): `params = N`'s budget */
         {"params_target", 384, H5T_INTEGER, 8},
+        /* and the stack's layers */
+        {"layers", 392, H5T_INTEGER, 4},
     };
     const int n_want = (int)(sizeof want / sizeof want[0]);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -284,7 +286,7 @@ Test(metrics, summary_type_of_format_2) {
     cr_assert_eq(summary_write(f, &row, 1), 0);
     hid_t ds = H5Dopen2(f, "summary", H5P_DEFAULT);
     hid_t t = H5Dget_type(ds);
-    cr_expect_eq(H5Tget_size(t), 392);
+    cr_expect_eq(H5Tget_size(t), 400);
     cr_assert_eq(H5Tget_nmembers(t), n_want);
     for (int i = 0; i < n_want; i++) {
         char *name = H5Tget_member_name(t, (unsigned)i);

@@ -40,23 +40,23 @@ static void expect_error(const char *text, const char *expected) {
 
 /* the count of cell at H on task, independently of config.c: the model's own
    (0 when the cell does not build at H) */
-static long model_count(const char *task_name, const TaskParams *tp, const char *cell, int H) {
+static long model_count(const char *task_name, const TaskParams *tp, const char *cell, int L, int H) {
     const Task *task = task_find(task_name);
     cr_assert(task, "no task %s", task_name);
     TaskShape s = {0};
     task->shape(tp, &s);
     Model m;
     char why[256];
-    if (model_make(&m, cell, s.X, H, s.Y, s.loss, why, sizeof why) != 0) return 0;
-    return (long)(m.n_params - m.cell.n_fixed); /* cwrnn's zero blocks are no parameters */
+    if (model_make_stack(&m, cell, s.X, H, L, s.Y, s.loss, why, sizeof why) != 0) return 0;
+    return (long)(m.n_params - m.n_fixed); /* cwrnn's zero blocks are no parameters */
 }
 
 /* the brute-force answer: argmin over every H the cell builds at, ties to the smaller */
-static int brute_hidden(const char *task, const TaskParams *tp, const char *cell, long want) {
+static int brute_hidden(const char *task, const TaskParams *tp, const char *cell, int L, long want) {
     int best = 0;
     long gap_best = 0;
     for (int H = 1; H <= CONFIG_MAX_HIDDEN; H++) {
-        long c = model_count(task, tp, cell, H);
+        long c = model_count(task, tp, cell, L, H);
         if (!c) continue;
         long gap = labs(c - want);
         if (!best || gap < gap_best) best = H, gap_best = gap;
@@ -73,16 +73,22 @@ Test(params, the_chosen_hidden_is_the_closest_count_for_every_cell_and_task) {
         const CellOps *ops = cell_kind_at(k);
         for (int n = 0; n < ops->n_names; n++) {
             const char *cell = ops->names[n].name;
+            /* one layer, or the fewest a stacked kind has (dglstm: 2); and
+               every cell once more as a stack of 3 */
+            const int stack_sizes[2] = {ops->min_layers > 1 ? ops->min_layers : 1, 3};
+            for (int si = 0; si < 2; si++)
             for (size_t t = 0; t < sizeof tasks / sizeof *tasks; t++) {
+                const int L = stack_sizes[si];
                 for (size_t b = 0; b < sizeof budgets / sizeof *budgets; b++) {
                     RunConfig c;
                     config_default(&c);
+                    c.layers = L;
                     snprintf(c.task, sizeof c.task, "%s", tasks[t]);
                     snprintf(c.cell, sizeof c.cell, "%s", cell);
                     c.params = (int)budgets[b];
                     long fewest = 0;
                     for (int H = 1; H <= CONFIG_MAX_HIDDEN && !fewest; H++)
-                        fewest = model_count(c.task, &c.task_params, cell, H);
+                        fewest = model_count(c.task, &c.task_params, cell, L, H);
                     char err[512] = "";
                     int rc = config_resolve_params(&c, err, sizeof err);
                     long most = config_count_params(&c, CONFIG_MAX_HIDDEN);
@@ -91,14 +97,14 @@ Test(params, the_chosen_hidden_is_the_closest_count_for_every_cell_and_task) {
                                      budgets[b], fewest, most);
                         continue;
                     }
-                    cr_assert_eq(rc, 0, "%s on %s, %ld: %s", cell, c.task, budgets[b], err);
-                    int want = brute_hidden(c.task, &c.task_params, cell, budgets[b]);
-                    cr_expect_eq(c.hidden, want, "%s on %s, budget %ld: hidden %d, the closest is %d", cell,
+                    cr_assert_eq(rc, 0, "%s*%d on %s, %ld: %s", cell, L, c.task, budgets[b], err);
+                    int want = brute_hidden(c.task, &c.task_params, cell, L, budgets[b]);
+                    cr_expect_eq(c.hidden, want, "%s*%d on %s, budget %ld: hidden %d, the closest is %d", cell, L,
                                  c.task, budgets[b], c.hidden, want);
                     cr_expect_eq(c.params_target, budgets[b]);
                     cr_expect_eq(c.params, 0, "a resolved run keeps no budget to resolve");
                     cr_expect_eq(config_count_params(&c, c.hidden),
-                                 model_count(c.task, &c.task_params, cell, c.hidden));
+                                 model_count(c.task, &c.task_params, cell, L, c.hidden));
                     checked++;
                 }
             }
@@ -120,6 +126,7 @@ Test(params, a_tie_goes_to_the_smaller_hidden) {
                     config_default(&c);
                     snprintf(c.task, sizeof c.task, "%s", tasks[t]);
                     snprintf(c.cell, sizeof c.cell, "%s", cell_kind_at(k)->names[n].name);
+                    if (cell_kind_at(k)->min_layers > 1) c.layers = cell_kind_at(k)->min_layers;
                     long lo = config_count_params(&c, H), hi = config_count_params(&c, H + 1);
                     if (!lo || !hi || (hi - lo) % 2) continue;
                     found = 1;
@@ -155,7 +162,7 @@ Test(params, a_distribution_of_budgets_is_drawn_and_resolved) {
     for (int i = 0; i < 5; i++) {
         const RunConfig *c = &ex.runs[i];
         cr_expect(c->params_target >= 200 && c->params_target <= 5000);
-        cr_expect_eq(c->hidden, brute_hidden("adding", &c->task_params, "lstm", c->params_target));
+        cr_expect_eq(c->hidden, brute_hidden("adding", &c->task_params, "lstm", 1, c->params_target));
     }
     grid_free(&ex);
 }

@@ -456,3 +456,36 @@ def test_report_reads_several_files(tmp_path):
                               str(a), str(b), str(tmp_path / "out2")],
                              capture_output=True, text=True)
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_flow_of_a_stack_draws_every_layer(tmp_path):
+    """A stack's flow (evaluations, layers, T) is drawn a line per layer, the top one solid, next
+    to a one-layer cell's single line; the heat map takes the top layer; more than one --at is
+    refused for stacks (the line styles are the layers')."""
+    exp = tmp_path / "stack.ini"
+    exp.write_text("[grid one]\ntask = adding\ndelay = 10\ncell = rnn\nhidden = 8\nsteps = 40\n"
+                   "eval_every = 20\neval_size = 16\n\n[grid stack]\ntask = adding\ndelay = 10\n"
+                   "cell = lstm, dglstm\nlayers = 2\nhidden = 8\nsteps = 40\neval_every = 20\n"
+                   "eval_size = 16\n")
+    path = str(tmp_path / "stack.h5")
+    subprocess.run([RNNBENCH, "run", str(exp), "-o", path, "--quiet"], check=True)
+    for _, fig in drawn_figures(path, ("flow",)):
+        [ax] = data_axes(fig)
+        lines = {l.get_label(): l for l in ax.get_lines() if not l.get_label().startswith("_")}
+        assert sorted(lines) == ["dglstm (1 run), layer 0", "dglstm (1 run), layer 1",
+                                 "lstm (1 run), layer 0", "lstm (1 run), layer 1", "rnn (1 run)"]
+        assert lines["lstm (1 run), layer 1"].get_linestyle() == "-"
+        assert lines["lstm (1 run), layer 0"].get_linestyle() == "--"
+        assert all(len(l.get_xdata()) == 10 for l in lines.values())
+        # the lower layer's line is the flow stored for layer 0
+        with h5py.File(path, "r") as f:
+            run = next(g for g in f["runs"].values() if g.attrs["cell"] == b"lstm"
+                       or g.attrs["cell"] == "lstm")
+            stored = run["eval/grad_flow_h"][-1, 0]
+        assert np.allclose(lines["lstm (1 run), layer 0"].get_ydata(), stored)
+    for _, fig in drawn_figures(path, ("gradflow",)):
+        titles = [ax.get_title().split("\n")[0] for ax in data_axes(fig) if ax.get_title()]
+        assert titles == ["adding, delay 10: rnn", "adding, delay 10: lstm", "adding, delay 10: dglstm"]
+        assert "top layer" in fig._suptitle.get_text()
+    with pytest.raises(Exception, match="one evaluation at a time"):
+        list(drawn_figures(path, ("flow",), at=["first", "last"]))

@@ -14,6 +14,10 @@ What is tested
   The further cells (indrnn, janet, mgu, mut1-3, cwrnn) are dispatched on the trace's `kind`
   attribute; janet's β, the MUT variant and cwrnn's modules and periods come from its attributes
   too. cwrnn is traced at hidden 8 (its modules divide it), with CWRNN_OPTIONS besides.
+- Stacks (`--layers L`, cells.md "Stacked layers"): rnn, lstm, gru-ra at 2 and 3 layers against
+  torch.nn's num_layers=L modules (weights `<name>_l<k>`, dh0/dc0 of shape (L, B, H)), and
+  lstm-peep, mgu, cwrnn, janet and dglstm (the depth gate, at 2 and 3 layers) against the
+  equations reference run layer by layer, with the flow of every layer.
 - The parameter names and shapes of the trace against the layout that the attributes imply.
 - That the equations reference itself equals torch.nn (to 1e-12) where torch has the cell.
   A listed cell the reference does not know fails (NotImplementedError): nothing is skipped.
@@ -55,6 +59,12 @@ COMBINATIONS = ("lstm+cifg", "lstm-peep+nfg+noaf", "lstm+fgr+nog", "lstm-peep+ni
 # only at t = 0)
 CWRNN_OPTIONS = ("cwrnn+m2", "cwrnn+p1.3", "cwrnn+p2.5", "cwrnn+m8")
 TORCH_NN_CELLS = ("rnn", "irnn", "lstm", "gru-ra")
+# (cell, layers) checked as stacks: against torch.nn, and against the equations layer by layer
+TORCH_NN_STACKS = (("rnn", 2), ("rnn", 3), ("lstm", 2), ("lstm", 3), ("gru-ra", 2), ("gru-ra", 3))
+EQUATION_STACKS = (("lstm-peep", 2), ("lstm-peep", 3), ("mgu", 2), ("cwrnn", 2), ("janet", 3),
+                   ("dglstm", 2), ("dglstm", 3), ("lstm+cifg+fgr", 2))
+# the fewest layers a kind builds with (dglstm is a stack by definition)
+MIN_LAYERS = {"dglstm": 2}
 LSTM_GATES = ("i", "f", "z", "o")
 
 
@@ -116,11 +126,14 @@ def seed_for(cell, loss):
     return zlib.crc32(f"{cell}/{loss}".encode()) % 100000 + 1
 
 
-def run_trace(tmp_path, precision, cell, loss):
-    """Run `rnnbench trace` for one case into tmp_path and return the file's path."""
+def run_trace(tmp_path, precision, cell, loss, layers=None):
+    """Run `rnnbench trace` for one case into tmp_path and return the file's path. `layers`
+    defaults to the fewest the cell builds with (1, or 2 for dglstm)."""
     binary = require_binary(precision)
-    out = tmp_path / f"{cell}-{loss}-{precision}.h5"
-    cmd = [str(binary), "trace", "--cell", cell, "--hidden", str(hidden_for(cell)),
+    layers = layers or MIN_LAYERS.get(cell, 1)
+    out = tmp_path / f"{cell}-{loss}-{precision}-l{layers}.h5"
+    cmd = [str(binary), "trace", "--cell", cell, "--layers", str(layers),
+           "--hidden", str(hidden_for(cell)),
            "--input", str(DIMS["input"]), "--output", str(DIMS["output"]),
            "--steps", str(DIMS["steps"]), "--batch", str(DIMS["batch"]), "--loss", loss,
            "--seed", str(seed_for(cell, loss)), "-o", str(out)]
@@ -155,6 +168,7 @@ def check_header(trace, precision, loss):
     assert a["loss_kind"] == loss
     assert (a["hidden"], a["input_size"], a["output_size"], a["steps"], a["batch"]) == (
         hidden_for(a["cell"]), DIMS["input"], DIMS["output"], DIMS["steps"], DIMS["batch"])
+    assert a["layers"] >= MIN_LAYERS.get(a["cell"], 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,46 +205,54 @@ def torch_nn_reference(trace):
     """Recompute rnn/irnn/lstm/gru-ra with torch.nn; return {tensor name: float64 array}."""
     a, d = trace["attrs"], trace["data"]
     cell, H, X, B = a["cell"], a["hidden"], a["input_size"], a["batch"]
+    L = a.get("layers", 1)
     p = {k[len("params/"):]: torch.tensor(v) for k, v in d.items() if k.startswith("params/")}
     is_lstm = "input_gate" in a
     if is_lstm:
-        module = torch.nn.LSTM(X, H)
+        module = torch.nn.LSTM(X, H, num_layers=L)
     elif "reset_after" in a:
         assert a["reset_after"] == 1, f"{cell}: torch.nn.GRU only has the reset-after form"
-        module = torch.nn.GRU(X, H)
+        module = torch.nn.GRU(X, H, num_layers=L)
     else:
-        module = torch.nn.RNN(X, H, nonlinearity=a["activation"])
+        module = torch.nn.RNN(X, H, num_layers=L, nonlinearity=a["activation"])
     module = module.double()
+    # the trace's names carry torch's _l<k> suffix in a stack and none with one layer
+    sfx = [f"_l{k}" if L > 1 else "" for k in range(L)]
     with torch.no_grad():
-        module.weight_ih_l0.copy_(p["weight_ih"])
-        module.weight_hh_l0.copy_(p["weight_hh"])
-        module.bias_ih_l0.copy_(p["bias"])
-        module.bias_hh_l0.zero_()
-        if "bias_rn" in p:
-            module.bias_hh_l0[2 * H:] = p["bias_rn"]
+        for k in range(L):
+            getattr(module, f"weight_ih_l{k}").copy_(p[f"weight_ih{sfx[k]}"])
+            getattr(module, f"weight_hh_l{k}").copy_(p[f"weight_hh{sfx[k]}"])
+            getattr(module, f"bias_ih_l{k}").copy_(p[f"bias{sfx[k]}"])
+            getattr(module, f"bias_hh_l{k}").zero_()
+            if f"bias_rn{sfx[k]}" in p:
+                getattr(module, f"bias_hh_l{k}")[2 * H:] = p[f"bias_rn{sfx[k]}"]
     readout = torch.nn.Linear(H, a["output_size"]).double()
     with torch.no_grad():
         readout.weight.copy_(p["readout.weight"])
         readout.bias.copy_(p["readout.bias"])
 
     x, target, mask = inputs_of(trace)
-    h0 = torch.zeros(1, B, H, dtype=torch.float64, requires_grad=True)
-    c0 = torch.zeros(1, B, H, dtype=torch.float64, requires_grad=True)
+    h0 = torch.zeros(L, B, H, dtype=torch.float64, requires_grad=True)
+    c0 = torch.zeros(L, B, H, dtype=torch.float64, requires_grad=True)
     h_seq, _ = module(x, (h0, c0) if is_lstm else h0)
     y, loss = readout_and_loss(h_seq, readout.weight, readout.bias, target, mask, a["loss_kind"])
     loss.backward()
 
+    def per_layer(g):  # (L, B, H) in a stack, (B, H) with one layer, as the trace stores them
+        return g.numpy() if L > 1 else g[0].numpy()
+
     ref = {"loss": loss.detach().numpy(), "y": y.detach().numpy(), "h": h_seq.detach().numpy(),
-           "dx": x.grad.numpy(), "dh0": h0.grad[0].numpy(),
-           "grads/weight_ih": module.weight_ih_l0.grad.numpy(),
-           "grads/weight_hh": module.weight_hh_l0.grad.numpy(),
-           "grads/bias": module.bias_ih_l0.grad.numpy(),
+           "dx": x.grad.numpy(), "dh0": per_layer(h0.grad),
            "grads/readout.weight": readout.weight.grad.numpy(),
            "grads/readout.bias": readout.bias.grad.numpy()}
+    for k in range(L):
+        ref[f"grads/weight_ih{sfx[k]}"] = getattr(module, f"weight_ih_l{k}").grad.numpy()
+        ref[f"grads/weight_hh{sfx[k]}"] = getattr(module, f"weight_hh_l{k}").grad.numpy()
+        ref[f"grads/bias{sfx[k]}"] = getattr(module, f"bias_ih_l{k}").grad.numpy()
+        if f"bias_rn{sfx[k]}" in p:
+            ref[f"grads/bias_rn{sfx[k]}"] = getattr(module, f"bias_hh_l{k}").grad[2 * H:].numpy()
     if is_lstm:
-        ref["dc0"] = c0.grad[0].numpy()
-    if "bias_rn" in p:
-        ref["grads/bias_rn"] = module.bias_hh_l0.grad[2 * H:].numpy()
+        ref["dc0"] = per_layer(c0.grad)
     return ref
 
 
@@ -248,27 +270,48 @@ def lstm_structure(a):
     return blocks, peeps, fgr
 
 
-def expected_shapes(a):
-    """{parameter name: shape} of the cell described by attributes `a` (docs/cells.md layout)."""
-    H, X = a["hidden"], a["input_size"]
-    shapes = {"readout.weight": (a["output_size"], H), "readout.bias": (a["output_size"],)}
+def layer_shapes(a, layer, X):
+    """{parameter name: shape} of one layer (input width X) of the cell that attributes `a`
+    describe (docs/cells.md layout, names without the layer suffix)."""
+    H = a["hidden"]
+    if a.get("kind") == "dglstm":
+        if layer == 0:  # a plain lstm (NP)
+            return {"weight_ih": (4 * H, X), "weight_hh": (4 * H, H), "bias": (4 * H,)}
+        return {"weight_ih": (4 * H, X), "weight_d": (H, X), "weight_hh": (4 * H, H),
+                "bias": (4 * H,), "bias_d": (H,), "peep_cd": (H,), "peep_ld": (H,)}
     if "input_gate" in a:
         blocks, peeps, fgr = lstm_structure(a)
         G = len(blocks)
-        shapes.update({"weight_ih": (G * H, X), "weight_hh": (G * H, H), "bias": (G * H,)})
+        shapes = {"weight_ih": (G * H, X), "weight_hh": (G * H, H), "bias": (G * H,)}
         shapes.update({f"peep_{g}": (H,) for g in peeps})
         if fgr:
             shapes["weight_gg"] = (len(fgr) * H, len(fgr) * H)
-    elif "reset_after" in a:
-        shapes.update({"weight_ih": (3 * H, X), "weight_hh": (3 * H, H), "bias": (3 * H,)})
+        return shapes
+    if "reset_after" in a:
+        shapes = {"weight_ih": (3 * H, X), "weight_hh": (3 * H, H), "bias": (3 * H,)}
         if a["reset_after"] == 1:
             shapes["bias_rn"] = (H,)
-    elif a.get("kind") in FURTHER_SHAPES:
-        shapes.update(FURTHER_SHAPES[a["kind"]](a, H, X))
-    elif "activation" in a:
-        shapes.update({"weight_ih": (H, X), "weight_hh": (H, H), "bias": (H,)})
-    else:
-        raise NotImplementedError(f"no reference for cell {a['cell']!r}: extend this test")
+        return shapes
+    if a.get("kind") in FURTHER_SHAPES:
+        return FURTHER_SHAPES[a["kind"]](a, H, X)
+    if "activation" in a:
+        return {"weight_ih": (H, X), "weight_hh": (H, H), "bias": (H,)}
+    raise NotImplementedError(f"no reference for cell {a['cell']!r}: extend this test")
+
+
+def layer_suffix(a, layer):
+    """`_l<k>` in a stack of two or more layers, '' with one (cells.md's names)."""
+    return f"_l{layer}" if a.get("layers", 1) > 1 else ""
+
+
+def expected_shapes(a):
+    """{parameter name: shape} of every layer and the readout, as the trace should name them."""
+    H = a["hidden"]
+    shapes = {"readout.weight": (a["output_size"], H), "readout.bias": (a["output_size"],)}
+    for layer in range(a.get("layers", 1)):
+        X = a["input_size"] if layer == 0 else H
+        sfx = layer_suffix(a, layer)
+        shapes.update({name + sfx: shape for name, shape in layer_shapes(a, layer, X).items()})
     return shapes
 
 
@@ -402,35 +445,77 @@ def lstm_step(p, a, x_t, h, c, prev_gates):
     return h_new, c_new, torch.cat([gates[g] for g in fgr], dim=-1) if fgr else None
 
 
+# dglstm's layer 0 is a plain lstm (NP): the flags lstm_step reads
+DGLSTM_LAYER0 = {"input_gate": 1, "forget_gate": 1, "output_gate": 1, "coupled": 0,
+                 "peepholes": 0, "full_gate_recurrence": 0, "input_activation": "tanh",
+                 "output_activation": "tanh"}
+
+
+def dglstm_step(p, a, x_t, h, c, c_below):
+    """A depth-gated layer (l >= 1): an lstm (NP) whose c_t also takes d ⊙ c_t of the layer below,
+    d = σ(W_d x + p_cd ⊙ c_{t-1} + p_ld ⊙ c_below + b_d) (cells.md "dglstm")."""
+    pre = blocks_of(x_t @ p["weight_ih"].T + h @ p["weight_hh"].T + p["bias"], LSTM_GATES,
+                    a["hidden"])
+    i, f, o = torch.sigmoid(pre["i"]), torch.sigmoid(pre["f"]), torch.sigmoid(pre["o"])
+    z = torch.tanh(pre["z"])
+    d = torch.sigmoid(x_t @ p["weight_d"].T + p["peep_cd"] * c + p["peep_ld"] * c_below
+                      + p["bias_d"])
+    c_new = d * c_below + f * c + i * z
+    return o * torch.tanh(c_new), c_new
+
+
+def layer_sequence(p, a, layer, xs, h0, c0, cs_below):
+    """Run one layer over the inputs xs (T tensors (B, X)) from h0, c0; cs_below is the cell state
+    sequence of the layer below (dglstm reads it). Returns (hs, cs); cs is empty for a cell
+    without c. Every state keeps its gradient (retain_grad) for the flow."""
+    dglstm = a.get("kind") == "dglstm"
+    if dglstm and layer == 0:
+        a = dict(a, **DGLSTM_LAYER0)
+    is_lstm = "input_gate" in a and not (dglstm and layer > 0)
+    if is_lstm:
+        _, _, fgr = lstm_structure(a)
+        gates = torch.zeros(h0.shape[0], len(fgr) * a["hidden"], dtype=torch.float64)
+    h, c = h0, c0
+    hs, cs = [], []
+    for t, x_t in enumerate(xs):
+        if dglstm and layer > 0:
+            h, c = dglstm_step(p, a, x_t, h, c, cs_below[t])
+        elif is_lstm:
+            h, c, gates = lstm_step(p, a, x_t, h, c, gates)
+        elif a.get("kind") == "cwrnn":
+            h = cwrnn_step(p, a, t, x_t, h)
+        elif a.get("kind") in FURTHER_STEPS:
+            h, _ = FURTHER_STEPS[a["kind"]](p, a, x_t, h)
+        else:
+            h, _ = (gru_step if "reset_after" in a else rnn_step)(p, a, x_t, h)
+        h.retain_grad()
+        hs.append(h)
+        if is_lstm or dglstm:
+            c.retain_grad()
+            cs.append(c)
+    return hs, cs
+
+
 def equations_reference(trace):
-    """Recompute a trace from the cells.md equations; return {tensor name: float64 array}."""
+    """Recompute a trace from the cells.md equations, layer by layer in a stack; return
+    {tensor name: float64 array}."""
     a, d = trace["attrs"], trace["data"]
-    H, B, T = a["hidden"], a["batch"], a["steps"]
+    H, B, T, L = a["hidden"], a["batch"], a["steps"], a.get("layers", 1)
     shapes = expected_shapes(a)
     p = {name: torch.tensor(d[f"params/{name}"], requires_grad=True) for name in shapes}
     x, target, mask = inputs_of(trace)
-    h0 = torch.zeros(B, H, dtype=torch.float64, requires_grad=True)
-    c0 = torch.zeros(B, H, dtype=torch.float64, requires_grad=True)
-    is_lstm = "input_gate" in a
-    if is_lstm:
-        _, _, fgr = lstm_structure(a)
-        gates = torch.zeros(B, len(fgr) * H, dtype=torch.float64)
-    h, c = h0, c0
-    hs, cs = [], []
-    for t in range(T):
-        if is_lstm:
-            h, c, gates = lstm_step(p, a, x[t], h, c, gates)
-            c.retain_grad()
-            cs.append(c)
-        elif a.get("kind") == "cwrnn":
-            h = cwrnn_step(p, a, t, x[t], h)
-        elif a.get("kind") in FURTHER_STEPS:
-            h, _ = FURTHER_STEPS[a["kind"]](p, a, x[t], h)
-        else:
-            h, _ = (gru_step if "reset_after" in a else rnn_step)(p, a, x[t], h)
-        h.retain_grad()
-        hs.append(h)
-    h_seq = torch.stack(hs)
+    h0 = [torch.zeros(B, H, dtype=torch.float64, requires_grad=True) for _ in range(L)]
+    c0 = [torch.zeros(B, H, dtype=torch.float64, requires_grad=True) for _ in range(L)]
+    xs, cs_below, hs_all, cs_all = list(x), None, [], []
+    for layer in range(L):
+        sfx = layer_suffix(a, layer)
+        p_layer = {name[:len(name) - len(sfx)]: v for name, v in p.items()
+                   if not name.startswith("readout.") and name.endswith(sfx)}
+        hs, cs = layer_sequence(p_layer, a, layer, xs, h0[layer], c0[layer], cs_below)
+        hs_all.append(hs)
+        cs_all.append(cs)
+        xs, cs_below = hs, cs
+    h_seq = torch.stack(hs_all[-1])
     y, loss = readout_and_loss(h_seq, p["readout.weight"], p["readout.bias"], target, mask,
                                a["loss_kind"])
     loss.backward()
@@ -438,12 +523,16 @@ def equations_reference(trace):
     def flow(states):  # batch mean over b of ||dL/ds_t[b]||, total gradient through time
         return np.array([s.grad.norm(dim=-1).mean().item() for s in states])
 
+    def per_layer(arrays):  # (L, ...) in a stack, the one layer's array otherwise
+        return np.stack(arrays) if L > 1 else arrays[0]
+
     ref = {"loss": loss.detach().numpy(), "y": y.detach().numpy(), "h": h_seq.detach().numpy(),
-           "dx": x.grad.numpy(), "dh0": h0.grad.numpy(), "flow_h": flow(hs)}
+           "dx": x.grad.numpy(), "dh0": per_layer([g.grad.numpy() for g in h0]),
+           "flow_h": per_layer([flow(hs) for hs in hs_all])}
     ref.update({f"grads/{name}": p[name].grad.numpy() for name in p})
-    if is_lstm:
-        ref["dc0"] = c0.grad.numpy()
-        ref["flow_c"] = flow(cs)
+    if cs_all[0]:
+        ref["dc0"] = per_layer([g.grad.numpy() for g in c0])
+        ref["flow_c"] = per_layer([flow(cs) for cs in cs_all])
     return ref
 
 
@@ -556,3 +645,43 @@ def test_unknown_cell_is_a_usage_error(tmp_path):
                            str(tmp_path / "f.h5")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr == "rnnbench: unknown cell 'lstm-nxg' (try: rnnbench list cells)\n"
+
+
+@pytest.mark.parametrize("loss", ("mse", "xent"))
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("cell,layers", TORCH_NN_STACKS)
+def test_stack_matches_torch_nn(tmp_path, cell, layers, precision, loss, error_table):
+    """Stacked rnn, lstm, gru-ra against torch.nn.RNN/LSTM/GRU(num_layers=L)."""
+    trace = load_trace(run_trace(tmp_path, precision, cell, loss, layers))
+    check_header(trace, precision, loss)
+    assert trace["attrs"]["layers"] == layers
+    compare(trace, torch_nn_reference(trace), f"torch.nn [{cell}*{layers} {loss} {precision}]",
+            error_table)
+
+
+@pytest.mark.parametrize("loss", ("xent", "bce"))
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("cell,layers", TORCH_NN_STACKS + EQUATION_STACKS)
+def test_stack_matches_equations(tmp_path, cell, layers, precision, loss, error_table):
+    """Stacks against the equations run layer by layer: every layer's parameters (named
+    <name>_l<k>), dh0/dc0 per layer, and the gradient flow of every layer."""
+    trace = load_trace(run_trace(tmp_path, precision, cell, loss, layers))
+    check_header(trace, precision, loss)
+    a = trace["attrs"]
+    assert a["layers"] == layers
+    shapes = {k[len("params/"):]: v.shape for k, v in trace["data"].items()
+              if k.startswith("params/")}
+    assert shapes == expected_shapes(a), f"{cell}*{layers}: parameter layout differs from cells.md"
+    assert all(name.startswith("readout.") or name.endswith(f"_l{name[-1]}") for name in shapes)
+    ref = equations_reference(trace)
+    assert ref["flow_h"].shape == (layers, DIMS["steps"])
+    compare(trace, ref, f"equations [{cell}*{layers} {loss} {precision}]", error_table)
+
+
+def test_dglstm_needs_two_layers(tmp_path):
+    """dglstm is a stack by definition: one layer is a usage error naming the fix."""
+    binary = require_binary("float")
+    proc = subprocess.run([str(binary), "trace", "--cell", "dglstm", "-o", str(tmp_path / "f.h5")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "at least 2 layers: give layers = 2 or more (got 1)" in proc.stderr

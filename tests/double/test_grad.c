@@ -30,6 +30,7 @@
 typedef struct {
     char cell[48];
     LossKind loss;
+    int layers; /* 0 or 1: one layer */
 } GradCase;
 
 typedef struct {
@@ -38,10 +39,10 @@ typedef struct {
     real *params, *grads, *x, *target, *mask, *h0, *c0;
 } Problem;
 
-static void problem_make(Problem *p, const char *cell, LossKind loss, int T, int B, int X, int H,
+static void problem_make(Problem *p, const char *cell, int L, LossKind loss, int T, int B, int X, int H,
                          int Y, uint64_t seed) {
     char err[256];
-    cr_assert_eq(model_make(&p->m, cell, X, H, Y, loss, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(model_make_stack(&p->m, cell, X, H, L, Y, loss, err, sizeof err), 0, "%s", err);
     cr_assert_eq(model_work_alloc(&p->m, T, B, &p->w), 0);
     size_t TB = (size_t)T * B;
     p->params = calloc(p->m.n_params, sizeof(real));
@@ -49,8 +50,9 @@ static void problem_make(Problem *p, const char *cell, LossKind loss, int T, int
     p->x = malloc(TB * X * sizeof(real));
     p->target = calloc(TB * Y, sizeof(real));
     p->mask = malloc(TB * sizeof(real));
-    p->h0 = malloc((size_t)B * H * sizeof(real));
-    p->c0 = malloc((size_t)B * H * sizeof(real));
+    /* each layer's initial state, (L,B,H) */
+    p->h0 = malloc((size_t)L * B * H * sizeof(real));
+    p->c0 = malloc((size_t)L * B * H * sizeof(real));
     Rng rng;
     rng_seed(&rng, seed);
     /* a larger scale than torch's default so that every nonlinearity is
@@ -66,7 +68,7 @@ static void problem_make(Problem *p, const char *cell, LossKind loss, int T, int
     }
     for (int b = 0; b < B; b++) p->mask[b] = 0; /* a step with no loss at all */
     p->mask[(size_t)(T - 1) * B] = 1;
-    for (size_t k = 0; k < (size_t)B * H; k++) {
+    for (size_t k = 0; k < (size_t)L * B * H; k++) {
         p->h0[k] = (real)rng_range(&rng, -0.5, 0.5);
         p->c0[k] = (real)rng_range(&rng, -0.5, 0.5);
     }
@@ -80,8 +82,10 @@ static void problem_free(Problem *p) {
 
 static double problem_loss(Problem *p) {
     size_t BH = (size_t)p->w.B * p->m.cell.H;
-    memcpy(p->w.cc.h, p->h0, BH * sizeof(real));
-    if (p->w.cc.c) memcpy(p->w.cc.c, p->c0, BH * sizeof(real));
+    for (int l = 0; l < p->m.L; l++) {
+        memcpy(p->w.cc[l].h, p->h0 + l * BH, BH * sizeof(real));
+        if (p->w.cc[l].c) memcpy(p->w.cc[l].c, p->c0 + l * BH, BH * sizeof(real));
+    }
     return model_forward(&p->m, p->params, p->x, p->target, p->mask, &p->w);
 }
 
@@ -135,12 +139,12 @@ static double check_block(Problem *p, real *v, const real *g, size_t n, size_t *
     return worst;
 }
 
-static void gradcheck(const char *cell, LossKind loss, int T, int B, int n_in, int n_out) {
+static void gradcheck_stack(const char *cell, int L, LossKind loss, int T, int B, int n_in, int n_out) {
     Problem p;
-    problem_make(&p, cell, loss, T, B, n_in, N_HID, n_out, 42);
+    problem_make(&p, cell, L, loss, T, B, n_in, N_HID, n_out, 42);
     problem_grad(&p);
     /* analytic input-side gradients, saved before finite differences reuse w */
-    size_t nx = (size_t)T * B * n_in, nh = (size_t)B * N_HID;
+    size_t nx = (size_t)T * B * n_in, nh = (size_t)L * B * N_HID;
     real *dx = malloc(nx * sizeof(real)), *dh0 = malloc(nh * sizeof(real));
     real *dc0 = malloc(nh * sizeof(real));
     memcpy(dx, p.w.dx, nx * sizeof(real));
@@ -168,10 +172,14 @@ static void gradcheck(const char *cell, LossKind loss, int T, int B, int n_in, i
         cr_expect(e < TOL, "%s (%s): dL/dc0 wrong: rel err %.3e at %zu", cell, loss_name(loss), e, at);
         worst_all = fmax(worst_all, e);
     }
-    cr_log_info("%s/%s: worst rel err %.2e over %zu params", cell, loss_name(loss), worst_all,
+    cr_log_info("%s/%s (%d layers): worst rel err %.2e over %zu params", cell, loss_name(loss), L, worst_all,
                 p.m.n_params);
     free(dx); free(dh0); free(dc0);
     problem_free(&p);
+}
+
+static void gradcheck(const char *cell, LossKind loss, int T, int B, int n_in, int n_out) {
+    gradcheck_stack(cell, 1, loss, T, B, n_in, n_out);
 }
 
 #define CELLS_ALL \
@@ -215,11 +223,11 @@ ParameterizedTest(GradCase *c, grad, finite_differences) {
 /* Inputs wider than INPUT_SMALL_X take the GEMM path of input.c instead of
    its hand-written loops: the same check on that path. */
 ParameterizedTestParameters(grad, wide_input) {
-    static GradCase wide[] = {{"rnn", LOSS_MSE}, {"lstm-peep", LOSS_XENT}, {"lstm+cifg+fgr", LOSS_MSE},
-                              {"gru", LOSS_XENT}, {"gru-ra", LOSS_MSE}, {"indrnn", LOSS_MSE},
-                              {"janet", LOSS_XENT}, {"mgu", LOSS_MSE}, {"mut1", LOSS_XENT},
-                              {"mut2", LOSS_MSE}, {"mut3", LOSS_XENT}, {"cwrnn", LOSS_XENT},
-                              {"cwrnn+p1.3", LOSS_MSE}};
+    static GradCase wide[] = {{"rnn", LOSS_MSE, 1}, {"lstm-peep", LOSS_XENT, 1}, {"lstm+cifg+fgr", LOSS_MSE, 1},
+                              {"gru", LOSS_XENT, 1}, {"gru-ra", LOSS_MSE, 1}, {"indrnn", LOSS_MSE, 1},
+                              {"janet", LOSS_XENT, 1}, {"mgu", LOSS_MSE, 1}, {"mut1", LOSS_XENT, 1},
+                              {"mut2", LOSS_MSE, 1}, {"mut3", LOSS_XENT, 1}, {"cwrnn", LOSS_XENT, 1},
+                              {"cwrnn+p1.3", LOSS_MSE, 1}};
     return cr_make_param_array(GradCase, wide, sizeof wide / sizeof wide[0]);
 }
 
@@ -231,7 +239,7 @@ ParameterizedTest(GradCase *c, grad, wide_input) {
 /* Readouts wider than INPUT_SMALL_X outputs take the GEMM path of
    upstream_grad and readout_grads (input.c) instead of their loops. */
 ParameterizedTestParameters(grad, wide_output) {
-    static GradCase wide[] = {{"rnn", LOSS_XENT}, {"lstm-peep", LOSS_MSE}, {"gru-ra", LOSS_BCE}};
+    static GradCase wide[] = {{"rnn", LOSS_XENT, 1}, {"lstm-peep", LOSS_MSE, 1}, {"gru-ra", LOSS_BCE, 1}};
     return cr_make_param_array(GradCase, wide, sizeof wide / sizeof wide[0]);
 }
 
@@ -259,17 +267,20 @@ Test(grad, single_step) {
 /* The second net of lessons.md: on a larger shape, the directional
    derivative g·δ against (L(θ+εδ) − L(θ−εδ)) / 2ε for a random δ. */
 ParameterizedTestParameters(grad, random_direction) {
-    static GradCase big[] = {{"lstm-peep", LOSS_XENT}, {"gru", LOSS_MSE}, {"lstm-fgr", LOSS_MSE},
-                             {"rnn", LOSS_XENT}, {"gru-ra", LOSS_XENT}, {"janet", LOSS_MSE},
-                             {"mgu", LOSS_XENT}, {"mut1", LOSS_MSE}, {"mut2", LOSS_XENT},
-                             {"mut3", LOSS_MSE}, {"indrnn", LOSS_XENT}, {"cwrnn", LOSS_MSE},
-                             {"cwrnn+p1.5", LOSS_XENT}};
+    static GradCase big[] = {{"lstm-peep", LOSS_XENT, 1}, {"gru", LOSS_MSE, 1}, {"lstm-fgr", LOSS_MSE, 1},
+                             {"rnn", LOSS_XENT, 1}, {"gru-ra", LOSS_XENT, 1}, {"janet", LOSS_MSE, 1},
+                             {"mgu", LOSS_XENT, 1}, {"mut1", LOSS_MSE, 1}, {"mut2", LOSS_XENT, 1},
+                             {"mut3", LOSS_MSE, 1}, {"indrnn", LOSS_XENT, 1}, {"cwrnn", LOSS_MSE, 1},
+                             {"cwrnn+p1.5", LOSS_XENT, 1},
+                             /* stacks: the upper layers read H = 24 > INPUT_SMALL_X wide inputs */
+                             {"lstm", LOSS_XENT, 2}, {"gru-ra", LOSS_MSE, 3}, {"rnn", LOSS_MSE, 2},
+                             {"dglstm", LOSS_XENT, 3}};
     return cr_make_param_array(GradCase, big, sizeof big / sizeof big[0]);
 }
 
 ParameterizedTest(GradCase *c, grad, random_direction) {
     Problem p;
-    problem_make(&p, c->cell, c->loss, 50, 8, 7, 24, 5, 7);
+    problem_make(&p, c->cell, c->layers > 0 ? c->layers : 1, c->loss, 50, 8, 7, 24, 5, 7);
     problem_grad(&p);
     size_t n = p.m.n_params;
     real *dir = malloc(n * sizeof(real)), *base = malloc(n * sizeof(real));
@@ -294,8 +305,37 @@ ParameterizedTest(GradCase *c, grad, random_direction) {
         d[r] = (lp - lm) / (2 * h);
     }
     double fd = (4 * d[1] - d[0]) / 3, e = rel_err(gd, fd);
-    cr_log_info("%s: g.d = %.12g, numeric %.12g, rel err %.2e", c->cell, gd, fd, e);
+    cr_log_info("%s (%d layers): g.d = %.12g, numeric %.12g, rel err %.2e", c->cell, p.m.L, gd, fd, e);
     cr_expect(e < TOL, "%s: directional derivative off: %.12g vs %.12g (rel %.2e)", c->cell, gd, fd, e);
     free(dir); free(base);
     problem_free(&p);
+}
+
+/* Stacks (cells.md "Stacked layers"): 2 and 3 layers of the cells the issue
+   names and of others, each layer with its own non-zero h_0 (and c_0);
+   dL/dh_0 and dL/dc_0 are checked for every layer. */
+ParameterizedTestParameters(grad, stacked) {
+    static GradCase stacks[] = {
+        {"rnn", LOSS_MSE, 2},       {"rnn", LOSS_XENT, 3},     {"lstm", LOSS_XENT, 2},
+        {"lstm", LOSS_MSE, 3},      {"gru-ra", LOSS_MSE, 2},   {"gru-ra", LOSS_XENT, 3},
+        {"lstm-peep", LOSS_XENT, 2}, {"lstm-peep", LOSS_MSE, 3}, {"mgu", LOSS_XENT, 2},
+        {"mgu", LOSS_MSE, 3},       {"cwrnn", LOSS_MSE, 2},    {"lstm+cifg+fgr", LOSS_XENT, 2},
+        {"janet", LOSS_MSE, 2},     {"gru", LOSS_BCE, 2},
+        /* the depth gate: layer 1 reads c of layer 0, and in 3 layers the
+           middle layer both reads c below and is read from above */
+        {"dglstm", LOSS_MSE, 2},    {"dglstm", LOSS_XENT, 3},  {"dglstm", LOSS_BCE, 2},
+    };
+    return cr_make_param_array(GradCase, stacks, sizeof stacks / sizeof stacks[0]);
+}
+
+ParameterizedTest(GradCase *c, grad, stacked) {
+    cr_log_info("cell=%s loss=%s layers=%d", c->cell, loss_name(c->loss), c->layers);
+    gradcheck_stack(c->cell, c->layers, c->loss, T_STEPS, BATCH, N_IN, N_OUT);
+}
+
+/* a stack whose bottom layer takes the wide-input path (its upper layers,
+   H = 24 wide, take it in random_direction) */
+Test(grad, stacked_wide_input) {
+    gradcheck_stack("lstm", 2, LOSS_MSE, T_STEPS, BATCH, INPUT_SMALL_X + 5, N_OUT);
+    gradcheck_stack("dglstm", 2, LOSS_XENT, T_STEPS, BATCH, INPUT_SMALL_X + 5, N_OUT);
 }

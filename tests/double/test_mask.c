@@ -92,8 +92,7 @@ static void put_sequence(Net *n, LossKind loss, int seq, int b, double pad) {
 
 /* forward and backward from h_0 = 0; the loss */
 static double net_grad(Net *n) {
-    n->w.T = n->w.cc.T = n->T;
-    n->w.B = n->w.cc.B = n->B;
+    model_work_use(&n->w, n->T, n->B);
     model_zero_state(&n->m, &n->w);
     memset(n->grads, 0, n->m.n_params * sizeof(real));
     double loss = model_forward(&n->m, n->params, n->x, n->target, n->mask, &n->w);
