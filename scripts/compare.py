@@ -158,12 +158,14 @@ def cell_flags(res, df):
     """Return {cell name: flags} for every cell of the summary `df`, from the attributes of its
     first run (rnnbench_cells; the name when the file predates the `kind` attribute)."""
     flags = {}
-    for cell, run_id in df.groupby("cell", sort=False)["id"].first().items():
+    first = df.groupby("cell", sort=False)[["id", "layers"]].first()
+    for cell, (run_id, layers) in first.iterrows():
         try:
             attrs = res.run(run_id).attrs
         except rr.ResultsError:
             attrs = {}
-        flags[cell] = rc.flags_from_attrs(attrs, cell)
+        found = rc.flags_from_attrs(attrs, cell.partition("*")[0])  # a stack reads NAME*L
+        flags[cell] = dict(found, layers=int(layers)) if found is not None else None
     return flags
 
 
@@ -555,7 +557,7 @@ def compare(path, by="cell", baseline=None, metric="final_loss", where=None, fmt
         raise UsageError("--margin needs a ratio > 1 and a loss metric (final_loss, best_eval)")
     flags = None
     with rr.open_results(path, allow_mixed=allow_mixed) as res:
-        df = res.summary
+        df = rr.label_stacks(res.summary)
         experiment = res.attr_text("experiment_name")
         complete = res.complete
         names = res.names

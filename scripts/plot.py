@@ -925,7 +925,9 @@ def plot_all(plt, res, df, args):
 # ------------------------------------------------------------------------------------------------
 
 def select(df, args):
-    """Return the runs chosen by --run or --where (UsageError if none)."""
+    """Return the runs chosen by --run or --where (UsageError if none); a stack's cell reads
+    NAME*L (rnnbench_results.label_stacks)."""
+    df = rr.label_stacks(df)
     if args.run:
         hits = df[df.id.str.startswith(args.run)]
         if len(hits) != 1:

@@ -152,10 +152,20 @@ def name_of(flags):
 
 
 def differences(a, b):
-    """Return the flags in which two cells of the same kind differ (["kind"] if the kinds do)."""
+    """Return the flags in which two cells of the same kind differ (["kind"] if the kinds do);
+    `layers`, when either says how many (compare.py adds it), counts as one more part."""
     if a["kind"] != b["kind"]:
         return ["kind"]
-    return [name for name in FLAG_NAMES[a["kind"]] if a.get(name) != b.get(name)]
+    names = FLAG_NAMES[a["kind"]] + (("layers",) if "layers" in a or "layers" in b else ())
+    return [name for name in names if a.get(name, 1 if name == "layers" else None)
+            != b.get(name, 1 if name == "layers" else None)]
+
+
+def stacked_name(name, flags):
+    """`name`, written NAME*L when flags say L > 1 layers (as compare.py and plot.py label
+    stacks)."""
+    layers = flags.get("layers", 1)
+    return f"{name}*{layers}" if layers > 1 else name
 
 
 def single_step_bases(variant, baseline):
@@ -166,10 +176,10 @@ def single_step_bases(variant, baseline):
     for flag in differences(variant, baseline):
         if flag == "kind":
             return []
-        candidate = dict(variant, **{flag: baseline[flag]})
+        candidate = dict(variant, **{flag: baseline.get(flag, 1 if flag == "layers" else None)})
         if candidate.get("coupled") and not (candidate["input_gate"] and candidate["forget_gate"]):
             continue  # coupling needs both gates: no such cell
-        names.append(name_of(candidate))
+        names.append(stacked_name(name_of(candidate), candidate))
     return sorted(names, key=lambda n: n != GREFF_BASE)
 
 
@@ -183,7 +193,11 @@ def confound_message(variant_name, variant, baseline_name, baseline, present=())
     bases = single_step_bases(variant, baseline)
     advice = []
     for name in bases:
-        only = differences(variant, flags_from_name(name))[0]
+        plain, _, depth = name.partition("*")
+        base = dict(flags_from_name(plain), **({"layers": int(depth)} if depth else {}))
+        if "layers" in variant and "layers" not in base:
+            base["layers"] = 1
+        only = differences(variant, base)[0]
         why = "; the base of Greff's single ablations" if name == GREFF_BASE else ""
         here = ", in this file" if name in present else ""
         advice.append(f"{name} (differs in {only} only{why}{here})")

@@ -494,6 +494,18 @@ def _layout_problem(datasets):
     return None
 
 
+def label_stacks(df):
+    """Return df with the cell of every stacked run written NAME*L (`lstm*2`), as `bench` names
+    stacks: a 2-layer lstm is another model than an lstm, and a table or figure grouped by cell
+    must not pool them. Runs of one layer keep their name."""
+    if "layers" not in df.columns or not (df["layers"] > 1).any():
+        return df
+    df = df.copy()
+    stacked = df["layers"] > 1
+    df.loc[stacked, "cell"] = df.loc[stacked, "cell"] + "*" + df.loc[stacked, "layers"].astype(str)
+    return df
+
+
 def _summary_frame(table):
     """Return the summary record array as a DataFrame: native byte order, strings decoded,
     rows in run_index order."""

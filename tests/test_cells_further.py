@@ -274,3 +274,8 @@ def test_layers_is_a_grid_axis_that_the_table_keeps_apart(tmp_path):
     import rnnbench_results as rr
     with rr.open_results(str(out)) as res:
         assert sorted(res.summary.layers) == [1, 2]
+    # compare.py labels the stack lstm*2 and names the one part that differs
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), str(out),
+                           "--baseline", "lstm"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "lstm*2" in proc.stdout and "CONFOUNDED" not in proc.stdout + proc.stderr

@@ -472,20 +472,22 @@ def test_flow_of_a_stack_draws_every_layer(tmp_path):
     for _, fig in drawn_figures(path, ("flow",)):
         [ax] = data_axes(fig)
         lines = {l.get_label(): l for l in ax.get_lines() if not l.get_label().startswith("_")}
-        assert sorted(lines) == ["dglstm (1 run), layer 0", "dglstm (1 run), layer 1",
-                                 "lstm (1 run), layer 0", "lstm (1 run), layer 1", "rnn (1 run)"]
-        assert lines["lstm (1 run), layer 1"].get_linestyle() == "-"
-        assert lines["lstm (1 run), layer 0"].get_linestyle() == "--"
+        # a stack is labelled NAME*L, a line per layer
+        assert sorted(lines) == ["dglstm*2 (1 run), layer 0", "dglstm*2 (1 run), layer 1",
+                                 "lstm*2 (1 run), layer 0", "lstm*2 (1 run), layer 1", "rnn (1 run)"]
+        assert lines["lstm*2 (1 run), layer 1"].get_linestyle() == "-"
+        assert lines["lstm*2 (1 run), layer 0"].get_linestyle() == "--"
         assert all(len(l.get_xdata()) == 10 for l in lines.values())
         # the lower layer's line is the flow stored for layer 0
         with h5py.File(path, "r") as f:
             run = next(g for g in f["runs"].values() if g.attrs["cell"] == b"lstm"
                        or g.attrs["cell"] == "lstm")
             stored = run["eval/grad_flow_h"][-1, 0]
-        assert np.allclose(lines["lstm (1 run), layer 0"].get_ydata(), stored)
+        assert np.allclose(lines["lstm*2 (1 run), layer 0"].get_ydata(), stored)
     for _, fig in drawn_figures(path, ("gradflow",)):
         titles = [ax.get_title().split("\n")[0] for ax in data_axes(fig) if ax.get_title()]
-        assert titles == ["adding, delay 10: rnn", "adding, delay 10: lstm", "adding, delay 10: dglstm"]
+        assert titles == ["adding, delay 10: rnn", "adding, delay 10: lstm*2",
+                          "adding, delay 10: dglstm*2"]
         assert "top layer" in fig._suptitle.get_text()
     with pytest.raises(Exception, match="one evaluation at a time"):
         list(drawn_figures(path, ("flow",), at=["first", "last"]))
