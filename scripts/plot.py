@@ -89,7 +89,11 @@ CELL_COLORS = {"lstm": "#1f77b4", "lstm-peep": "#2ca02c", "gru": "#ff7f0e", "rnn
                "lstm-nfg": "#d62728", "lstm-nig": "#9467bd", "lstm-nog": "#e377c2",
                "lstm-niaf": "#17becf", "lstm-noaf": "#bcbd22", "lstm-cifg": "#8c564b",
                "lstm-fgr": "#393b79", "lstm-1997": "#843c39", "gru-ra": "#e7969c",
-               "irnn": "#252525"}
+               "irnn": "#252525", "indrnn": "#a55194", "janet": "#637939", "mgu": "#fdae6b",
+               "mut1": "#8c6d31", "mut2": "#e6550d", "mut3": "#ad494a", "cwrnn": "#9e9ac8",
+               # lstm+nfg is lstm-1997's canonical name; a stack a darker shade of its cell
+               "lstm+nfg": "#843c39", "lstm*2": "#08306b", "dglstm*2": "#00a087",
+               "dglstm*3": "#005a4b", "lstm*3": "#4a1486"}
 GATE_COLORS = {"i": "#1f77b4", "f": "#2ca02c", "z": "#ff7f0e", "o": "#d62728", "r": "#9467bd",
                "u": "#8c564b", "n": "#e377c2"}
 FALLBACK_COLORS = ("#637939", "#8c6d31", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1",

@@ -8,7 +8,8 @@ into the report folder (default results/zoo-report/):
   final loss over the task's baseline and the median step at which the solved runs were solved;
   cells ranked by runs solved in all, then by the mean log loss ratio; each cell's parameter count
   and hidden size; the wall time and the machine's load while it ran;
-- zoo-delay.png: loss over baseline against the delay, a line per cell, a panel per task;
+- zoo-delay-lstm.png, zoo-delay-others.png: loss over baseline against the delay, a line per
+  cell, a panel per task: Greff's LSTM family with the stacks, and the other cells beside V;
 - zoo-flow.png: the gradient flow ‖∂L/∂h_t‖ against t at the longest adding delay, for a 2-layer
   lstm (every layer), a 2-layer dglstm (every layer) and an rnn: where along depth and time the
   gradient dies.
@@ -94,12 +95,16 @@ def cell_rows(df, cols):
             ratio = float(np.nanmedian(at.loss_over_baseline)) if at.loss_over_baseline.notna().any() \
                 else float("nan")
             to_solve = float(np.median(ok.steps_to_solve)) if len(ok) else float("nan")
-            stats[(task, delay)] = (len(ok), len(at), ratio, to_solve)
+            stats[(task, delay)] = (len(ok), len(at), ratio, to_solve, int((at.status == "diverged").sum()))
             solved, runs = solved + len(ok), runs + len(at)
             if ratio > 0 and math.isfinite(ratio):
                 logs.append(math.log10(ratio))
-        hidden = sorted(set(int(h) for h in mine.hidden))
-        n_params = sorted(set(int(n) for n in mine.n_params))
+        # per task, in the table's task order (one value when every point shares it)
+        tasks = pd_unique(t for t, _ in cols)
+        hidden = pd_unique(int(mine[mine.task == t].hidden.iloc[0]) for t in tasks
+                           if (mine.task == t).any())
+        n_params = pd_unique(int(mine[mine.task == t].n_params.iloc[0]) for t in tasks
+                             if (mine.task == t).any())
         rows.append((cell, stats, solved, runs, np.mean(logs) if logs else float("inf"),
                      hidden, n_params))
     rows.sort(key=lambda r: (-r[2] / max(r[3], 1), r[4]))
@@ -107,9 +112,10 @@ def cell_rows(df, cols):
 
 
 def fmt_point(s):
-    solved, runs, ratio, to_solve = s
+    solved, runs, ratio, to_solve, diverged = s
     step = f" @{to_solve:.0f}" if math.isfinite(to_solve) else ""
-    return f"{solved}/{runs} {ratio:.3g}{step}"
+    div = f" ({diverged} div)" if diverged else ""
+    return f"{solved}/{runs} {ratio:.3g}{step}{div}"
 
 
 def table_markdown(df):
@@ -149,25 +155,43 @@ def main(argv=None):
     df = df[rr.has_result(df)]
     table = table_markdown(df)
     finite = [x for x in loads if math.isfinite(x)]
-    timing = (f"{len(df)} runs in {wall / 60:.1f} min ({wall:.0f} s) wall on -j {args.jobs} "
-              f"(load {min(finite):.1f} to {max(finite):.1f} while it ran)" if finite else
-              f"{len(df)} runs (reported from {args.out} as it was)")
+    timing_file = os.path.join(report, "timing.txt")  # the last run's, for --no-run
+    if finite:
+        timing = (f"{len(df)} runs in {wall / 60:.1f} min ({wall:.0f} s) wall on -j {args.jobs} "
+                  f"(load {min(finite):.1f} to {max(finite):.1f} while it ran)")
+        with open(timing_file, "w") as f:
+            f.write(timing + "\n")
+    elif os.path.exists(timing_file):
+        with open(timing_file) as f:
+            timing = f.read().strip() + ", as measured when it ran"
+    else:
+        timing = f"{len(df)} runs (reported from {args.out} as it was)"
     lines = ["# The zoo", "",
              f"`{os.path.relpath(args.experiment, ROOT)}`: {timing}.", "",
              "Per (task, delay): runs solved / runs, median final loss over the task's baseline, "
-             "@ median step at which the solved ones were solved. Ranked by runs solved, then by "
-             "the mean log loss ratio.", "", table, ""]
+             "@ median step at which the solved ones were solved, (n div) runs that diverged (their "
+             "loss is their last finite one). Ranked by runs solved, then by the mean log loss "
+             "ratio. hidden and params: on adding, on copy.", "", table, ""]
     with open(os.path.join(report, "zoo.md"), "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
 
-    plot(args, "delay", os.path.join(report, "zoo-delay.png"))
+    # two figures, so that each legend stays readable: Greff's LSTM family (with the stacks), and
+    # the other cells beside V and rnn; diverged runs are left out of the medians (the table
+    # counts them), or one blown-up run sets the scale
+    families = {"zoo-delay-lstm.png": [c for c in pd_unique(df.cell)
+                                       if c.startswith(("lstm", "dglstm")) or c == "rnn"],
+                "zoo-delay-others.png": [c for c in pd_unique(df.cell)
+                                         if not c.startswith(("lstm", "dglstm")) or c == "lstm-peep"]}
+    for name, cells in families.items():
+        plot(args, "delay", os.path.join(report, name), "--where",
+             f"status=done,cell={'|'.join(cells)}")
     longest = int(df[df.task == "adding"].delay.max())
     have = [c for c in FLOW_CELLS if (df.cell == c).any()]
     if have:
         plot(args, "flow", os.path.join(report, "zoo-flow.png"),
              "--where", f"task=adding,delay={longest},cell={'|'.join(have)}")
-    print(f"report: {report}/zoo.md, zoo-delay.png, zoo-flow.png")
+    print(f"report: {report}/zoo.md, {', '.join(families)}, zoo-flow.png")
     return 0
 
 

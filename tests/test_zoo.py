@@ -63,6 +63,6 @@ def test_tiny_zoo_writes_its_table_and_figures(tmp_path):
         counts = [int(n) for n in m.group(3).split(",")]
         assert all(abs(n - 2000) <= 0.1 * 2000 for n in counts), (cell, counts)
         assert m.group(6) == "2"  # adding and copy, one seed, one delay
-    for name in ("zoo.md", "zoo-delay.png", "zoo-flow.png"):
+    for name in ("zoo.md", "zoo-delay-lstm.png", "zoo-delay-others.png", "zoo-flow.png"):
         assert (report / name).stat().st_size > 0, name
     assert (report / "zoo.md").read_text().startswith("# The zoo")
