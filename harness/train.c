@@ -239,6 +239,11 @@ static int rows_overflow(const TaskShape *s, int B, char *err, size_t err_len) {
 }
 
 int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *cancel) {
+    return train_run_watched(cfg, r, cancel, NULL);
+}
+
+int train_run_watched(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *cancel,
+                      TrainWatch *watch) {
     memset(r, 0, sizeof *r);
     r->cfg = *cfg;
     metrics_reset(r);
@@ -342,6 +347,12 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
     int evals_since_best = 0;
     long step;
     int cancelled = 0;
+    if (watch) {
+        watch->step = 0;
+        watch->loss = NAN;
+        watch->last_step = last_step;
+        watch->started = now_s();
+    }
     for (step = 1; step <= last_step; step++) {
         if (cancel && *cancel) {
             cancelled = 1;
@@ -360,6 +371,10 @@ int train_run(const RunConfig *cfg, RunResult *r, const volatile sig_atomic_t *c
                 (float)grad_norm(grads + t->offset, (size_t)t->rows * t->cols);
         }
         r->steps_done = step;
+        if (watch) {
+            watch->loss = loss;
+            watch->step = step;
+        }
         if (!isfinite(loss) || !isfinite(norm)) {
             snprintf(r->status, sizeof r->status, "diverged");
             snprintf(r->diverged_reason, sizeof r->diverged_reason, "non-finite %s",

@@ -66,6 +66,18 @@ typedef struct {
    non-zero during it (status "cancelled"; nothing of it should be kept).
    cancel may be NULL. */
 int train_run(const RunConfig *cfg, RunResult *res, const volatile sig_atomic_t *cancel);
+
+/* A run in flight as a progress display sees it: the training thread
+   stores, any other thread loads (C11 atomics, no lock, no torn value). */
+typedef struct {
+    _Atomic long step;      /* training steps done */
+    _Atomic long last_step; /* the run's budget: steps, or fewer by max_epochs (0 before it starts) */
+    _Atomic double loss;    /* the training loss of the last step */
+    _Atomic double started; /* now_s() when its first step began (0 before) */
+} TrainWatch;
+/* train_run, publishing its progress into watch (may be NULL) */
+int train_run_watched(const RunConfig *cfg, RunResult *res, const volatile sig_atomic_t *cancel,
+                      TrainWatch *watch);
 void run_result_free(RunResult *res);
 
 /* The two halves of one update, as train_run makes it (and `trace

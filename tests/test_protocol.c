@@ -144,3 +144,22 @@ Test(protocol, max_epochs_on_a_generated_task_is_refused) {
     cr_assert(strstr(r.error, "max_epochs: adding generates its sequences"), "%s", r.error);
     run_result_free(&r);
 }
+
+/* what a progress display reads of a run in flight: its last step, budget
+   and loss (max_epochs 2 makes the budget 58 steps, not c.steps) */
+Test(protocol, a_watched_run_publishes_its_step_budget_and_loss) {
+    RunConfig c = jsb_config();
+    c.max_epochs = 2;
+    c.lr = 0.01;
+    TrainWatch watch;
+    memset(&watch, 0, sizeof watch);
+    RunResult r;
+    cr_assert_eq(train_run_watched(&c, &r, NULL, &watch), 0, "%s", r.error);
+    cr_expect_eq(watch.last_step, 58);
+    cr_expect_eq(watch.step, r.steps_done);
+    cr_expect(watch.loss == (double)r.train_loss[r.steps_done - 1] ||
+                  (float)watch.loss == r.train_loss[r.steps_done - 1],
+              "loss %g, the run's last %g", (double)watch.loss, (double)r.train_loss[r.steps_done - 1]);
+    cr_expect_gt(watch.started, 0);
+    run_result_free(&r);
+}
