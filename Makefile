@@ -5,6 +5,8 @@
 #                         on another backend than the default is bin/rnnbench-<blas> (and
 #                         bin/rnnbench-double-<blas>), so it never replaces bin/rnnbench
 #   make PORTABLE=1       without -march=native
+#   make MPI=1            bin/rnnbench-mpi: `mpirun -np N bin/rnnbench-mpi run EXP.ini` spreads a grid over
+#                         MPI ranks (README, "Scaling out"); needs mpicc (libopenmpi-dev)
 #   make test             install missing packages (as root), build, run Criterion + pytest
 #   make test-all         make test, the float suite on OpenBLAS, then make sanitize (ASan/UBSan, Valgrind)
 #   make run              run experiments/quickstart.ini and print the comparison table
@@ -52,10 +54,17 @@ VARIANT = -asan
 else ifeq ($(PORTABLE),1)
 VARIANT = -portable
 endif
+# make MPI=1: the same code compiled by mpicc with -DRNNBENCH_MPI (harness/mpi_run.c), in its own
+# build folder and binary; the default build needs no MPI
+ifeq ($(MPI),1)
+CC = mpicc
+MPI_FLAGS = -DRNNBENCH_MPI
+VARIANT := $(VARIANT)-mpi
+endif
 # -std=c11 alone turns off fused multiply-add contraction (GCC's ISO mode):
 # -ffp-contract=fast lets a*b+c become one FMA, as BLAS kernels do. Results stay
 # bit-identical from run to run of one build.
-CFLAGS_BASE = -std=c11 $(OPT) -ffp-contract=fast -g -Wall -Wextra -fopenmp -D_GNU_SOURCE $(HDF5_CFLAGS) $(SAN_FLAGS)
+CFLAGS_BASE = -std=c11 $(OPT) -ffp-contract=fast -g -Wall -Wextra -fopenmp -D_GNU_SOURCE $(HDF5_CFLAGS) $(SAN_FLAGS) $(MPI_FLAGS)
 CFLAGS_float = $(CFLAGS_BASE) $(if $(filter onednn,$(BLAS)),-DRNNBENCH_ONEDNN)
 CFLAGS_double = $(CFLAGS_BASE) -DRNNBENCH_DOUBLE
 LDLIBS = $(HDF5_LIBS) -linih -ljansson -lnettle $(BLAS_LIBS_$(BLAS)) -lm -fopenmp $(SAN_FLAGS)
