@@ -85,7 +85,7 @@ BIN_float = bin/rnnbench$(BLAS_SUFFIX)$(VARIANT)
 BIN_double = bin/rnnbench-double$(BLAS_SUFFIX)$(VARIANT)
 DEPS_STAMP = build/.deps-ok
 
-.PHONY: all float double runners test test-c test-py test-all test-openblas run clean deps FORCE sanitize valgrind bench bench-index
+.PHONY: all float double mpi runners test test-c test-py test-all test-openblas run clean deps FORCE sanitize valgrind bench bench-index
 all: $(BIN_$(PRECISION))
 
 float: $(BIN_float)
@@ -133,8 +133,15 @@ endef
 $(eval $(call PRECISION_RULES,float))
 $(eval $(call PRECISION_RULES,double))
 
+# bin/rnnbench-mpi (tests/test_mpi.py), when MPI is installed
+HAVE_MPI := $(shell command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 && echo 1)
+mpi:
+	@if [ "$(HAVE_MPI)" = 1 ]; then $(MAKE) --no-print-directory MPI=1 float; \
+	else echo "make mpi: MPI is not installed (mpicc, mpirun): tests/test_mpi.py will be skipped; scripts/install-deps.sh installs openmpi"; fi
+
 # every binary the tests of this variant use (so that CI can compile them with -j first)
-runners: build/float-$(BLAS)$(VARIANT)/test-runner build/double-$(BLAS)$(VARIANT)/test-runner $(BIN_float) $(BIN_double)
+runners: build/float-$(BLAS)$(VARIANT)/test-runner build/double-$(BLAS)$(VARIANT)/test-runner $(BIN_float) $(BIN_double) \
+	$(if $(VARIANT),,mpi)
 
 test: test-c test-py
 
@@ -145,7 +152,7 @@ test-c: build/float-$(BLAS)$(VARIANT)/test-runner build/double-$(BLAS)$(VARIANT)
 # two workers when pytest-xdist is installed (python3-pytest-xdist): the suite is mostly
 # single-threaded subprocesses; the tests marked `serial` (seeded bit flips, whose targets move
 # with the file's layout and so with the tmp path a worker adds) run after, alone
-test-py: $(BIN_float) $(BIN_double)
+test-py: $(BIN_float) $(BIN_double) mpi
 	@if $(PYTHON) -c "import xdist" 2>/dev/null; then \
 		$(PYTHON) -m pytest -q -n 2 -m "not serial" tests && $(PYTHON) -m pytest -q -m serial tests; \
 	else \

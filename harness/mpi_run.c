@@ -117,6 +117,7 @@ typedef struct {
     int next, *requeued, n_requeued;
     int ended;              /* runs whose end was reported */
     int local_slots;
+    int hold_rank, hold_for, handed_hold; /* RNNBENCH_MPI_TEST_DIE=RANK:N: N runs to RANK before any other */
     /* ranks */
     double *heard;
     char *rank_state;
@@ -131,7 +132,7 @@ typedef struct {
     double writer_busy_s;
     /* counters for the closing line */
     long long messages, bytes;
-    int largest;
+    int largest, received;
     double handle_s;
     pthread_mutex_t mu;
     pthread_cond_t cv;      /* local trainers and the writer wait here */
@@ -144,6 +145,8 @@ static int stopping(Coord *c) { return c->g ? grid_stopping(c->g) : 1; }
 /* the next run for rank (longest first, re-queued ones before); -1 none now. Under c->mu. */
 static int take(Coord *c, int rank) {
     if (stopping(c)) return -1;
+    /* the test hook's rank gets its runs first, so that it surely dies with one in flight */
+    if (c->hold_for > 0 && rank != c->hold_rank && c->handed_hold < c->hold_for && c->next < c->n) return -1;
     int k = -1;
     while (c->n_requeued > 0 && k < 0) {
         int q = c->requeued[--c->n_requeued];
@@ -156,6 +159,8 @@ static int take(Coord *c, int rank) {
     if (k >= 0) {
         c->state[k] = RUN_OUT;
         c->owner[k] = rank;
+        if (c->hold_for > 0 && rank == c->hold_rank && ++c->handed_hold == c->hold_for)
+            pthread_cond_broadcast(&c->cv); /* the hold ends: rank 0's trainers may take runs */
     }
     return k;
 }
@@ -321,6 +326,7 @@ static void handle(Coord *c, const char *buf, int count, int src) {
         char *image = it && h.image_len ? malloc(h.image_len) : NULL;
         if (it && (image || !h.image_len)) {
             c->state[k] = RUN_TAKEN;
+            c->received++;
             it->k = k;
             it->rc = h.rc;
             it->image = image;
@@ -458,9 +464,18 @@ static int coord_init(Coord *c, Grid *g) {
     c->rank_slots = calloc((size_t)world_size, sizeof *c->rank_slots);
     c->host = calloc((size_t)world_size, sizeof *c->host);
     if (!c->state || !c->owner || !c->lost_with || !c->requeued || !c->k_of || !c->heard || !c->rank_state ||
-        !c->rank_slots || !c->host)
+        !c->rank_slots || !c->host) {
+        fprintf(stderr, "rnnbench: out of memory for the MPI schedule of %d runs\n", c->n);
         return -1;
+    }
     for (int i = 0; i < n_runs; i++) c->k_of[i] = -1;
+    const char *die = getenv("RNNBENCH_MPI_TEST_DIE");
+    if (die && (sscanf(die, "%d:%d", &c->hold_rank, &c->hold_for) != 2 || c->hold_rank < 1 ||
+                c->hold_rank >= world_size || c->hold_for < 1)) {
+        fprintf(stderr, "rnnbench: RNNBENCH_MPI_TEST_DIE=%s: expected RANK:N, a worker rank (1 to %d) and a count >= 1\n",
+                die, world_size - 1);
+        return -1;
+    }
     for (int k = 0; k < c->n; k++) c->k_of[g->todo[k].index] = k;
     double now = now_s();
     for (int r = 0; r < world_size; r++) {
@@ -492,10 +507,7 @@ static int coordinated;
 void mpi_coordinate(Grid *g) {
     coordinated = 1;
     Coord c;
-    if (coord_init(&c, g) != 0) {
-        fprintf(stderr, "rnnbench: out of memory for the MPI schedule of %d runs\n", g->n_todo);
-        MPI_Abort(MPI_COMM_WORLD, 1);
-    }
+    if (coord_init(&c, g) != 0) MPI_Abort(MPI_COMM_WORLD, 2);
     /* the simulation measures rank 0 as the writer alone */
     c.local_slots = getenv("RNNBENCH_MPI_SIMULATE") ? 0 : g->threads;
     pthread_t writer;
@@ -532,10 +544,10 @@ void mpi_coordinate(Grid *g) {
     if (!g->opt->quiet || getenv("RNNBENCH_MPI_STATS")) {
         int slots = c.local_slots;
         for (int r = 1; r < world_size; r++) slots += c.rank_slots[r];
-        fprintf(stderr, "rnnbench: mpi: %d ranks, %d training threads; %lld messages, %.1f MB received "
-                        "(largest %.0f kB), %.1f runs/s; writer busy %.1f%% of %.1f s, receiving %.2f%%, at most %d runs "
+        fprintf(stderr, "rnnbench: mpi: %d ranks, %d training threads; %d runs from other ranks in %lld messages, %.1f MB "
+                        "(largest %.0f kB), %.1f runs/s; writer busy %.1f%% of %.1f s, receiving %.2f%%, at most %d "
                         "waiting to be written; rank 0 used %.1f%% of a core%s\n",
-                world_size, slots, c.messages, c.bytes / 1e6, c.largest / 1e3, wall > 0 ? c.n / wall : 0,
+                world_size, slots, c.received, c.messages, c.bytes / 1e6, c.largest / 1e3, wall > 0 ? c.n / wall : 0,
                 wall > 0 ? 100 * c.writer_busy_s / wall : 0, wall, wall > 0 ? 100 * c.handle_s / wall : 0, c.queued_max,
                 wall > 0 ? 100 * cpu / wall : 0, c.local_slots ? " (its own training included)" : "");
     }
