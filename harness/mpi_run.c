@@ -759,7 +759,8 @@ static int worker_comm(Worker *w) {
                 if (sl->answer >= 0 && sl->answer < w->ex->n_runs) {
                     sl->run = sl->answer;
                     sl->state = SLOT_TRAIN;
-                    if (w->sim_due) w->sim_due[s] = now_s() + w->sim_run_s;
+                    if (w->sim_due) /* a slot's own factor in [0.5, 1.5): the golden ratio's fractions */
+                        w->sim_due[s] = now_s() + w->sim_run_s * (0.5 + fmod(0.6180339887 * (s + 1), 1.0));
                     if (w->die_after > 0 && ++w->handed == w->die_after) {
                         fprintf(stderr, "rnnbench: rank %d: RNNBENCH_MPI_TEST_DIE: killing this rank with run %s in flight\n",
                                 world_rank, w->ex->runs[sl->run].id);
@@ -800,27 +801,34 @@ static int worker_comm(Worker *w) {
     return status;
 }
 
-/* RNNBENCH_MPI_SIMULATE=SECONDS: every slot "trains" a run in SECONDS,
-   returning a real run's records (the grid's first run, trained once here)
-   under the assigned run's settings: rank 0 sees the message sizes and rate
-   of real training without its cost */
+/* RNNBENCH_MPI_SIMULATE=SECONDS_PER_STEP: no training; every slot "trains"
+   a run in that many seconds per training step of a real run (the grid's
+   first, trained once here: the template), times a factor from 0.5 to 1.5
+   that differs by slot (so that the slots do not finish in step), and
+   returns the template's records under the assigned run's settings. Rank 0
+   (which then trains nothing) sees the messages, their sizes and their rate
+   of as many ranks as this one has slots (-j), without their cost. */
 static int sim_setup(Worker *w) {
     const char *v = getenv("RNNBENCH_MPI_SIMULATE");
     if (!v) return 0;
     char *end;
     double s = strtod(v, &end);
-    if (end == v || *end || !(s >= 0)) {
-        fprintf(stderr, "rnnbench: RNNBENCH_MPI_SIMULATE=%s: not a number of seconds\n", v);
+    if (end == v || *end || !(s >= 0) || s > 1e3) {
+        fprintf(stderr, "rnnbench: RNNBENCH_MPI_SIMULATE=%s: expected the seconds per training step (0 to 1000)\n", v);
         return -1;
     }
-    w->sim_run_s = s;
     w->sim_template = calloc(1, sizeof *w->sim_template);
     w->sim_due = calloc((size_t)w->n_slots, sizeof *w->sim_due);
     if (!w->sim_template || !w->sim_due) return -1;
+    double t0 = now_s();
     if (train_run(&w->ex->runs[0], w->sim_template, &w->cancel) != 0) {
         fprintf(stderr, "rnnbench: rank %d: the simulation's template run failed: %s\n", world_rank, w->sim_template->error);
         return -1;
     }
+    w->sim_run_s = s * (double)w->sim_template->steps_done;
+    fprintf(stderr, "rnnbench: rank %d simulates %d ranks: template run %s trained in %.1f s (%ld steps); "
+                    "a simulated run takes %.2f s x 0.5 to 1.5\n",
+            world_rank, w->n_slots, w->ex->runs[0].id, now_s() - t0, w->sim_template->steps_done, w->sim_run_s);
     return 0;
 }
 

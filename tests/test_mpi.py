@@ -172,3 +172,22 @@ def test_a_job_ended_by_a_dead_worker_resumes(tmp_path, grid):
         assert f"resuming {out}: {kept} of {N_RUNS} runs already finished" in r.stderr
     assert runs_received(r.stderr) <= N_RUNS - kept
     assert assert_same_file(one, out) > 10 * N_RUNS
+
+
+def test_the_sbatch_example_runs_a_grid(tmp_path, grid):
+    """scripts/slurm/rnnbench.sbatch, run by bash as sbatch would run it (SLURM_SUBMIT_DIR the
+    checkout), on 3 ranks of this machine; and its usage errors."""
+    script = os.path.join(ROOT, "scripts", "slurm", "rnnbench.sbatch")
+    one = one_process(tmp_path, grid)
+    out = str(tmp_path / "sbatch.h5")
+    extra = "-np 3 --oversubscribe --mca btl_vader_single_copy_mechanism none"
+    if os.geteuid() == 0:
+        extra += " --allow-run-as-root"
+    env = dict(os.environ, SLURM_SUBMIT_DIR=ROOT, RNNBENCH_MPIRUN_ARGS=extra)
+    r = subprocess.run(["bash", script, grid, out], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert assert_same_file(one, out) > 10 * N_RUNS
+    r = subprocess.run(["bash", script, grid], capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "usage: sbatch" in r.stderr
+    r = subprocess.run(["bash", script, str(tmp_path / "none.ini"), out], capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "cannot read the experiment file" in r.stderr
