@@ -547,7 +547,7 @@ void mpi_coordinate(Grid *g) {
         fprintf(stderr, "rnnbench: mpi: %d ranks, %d training threads; %d runs from other ranks in %lld messages, %.1f MB "
                         "(largest %.0f kB), %.1f runs/s; writer busy %.1f%% of %.1f s, receiving %.2f%%, at most %d "
                         "waiting to be written; rank 0 used %.1f%% of a core%s\n",
-                world_size, slots, c.received, c.messages, c.bytes / 1e6, c.largest / 1e3, wall > 0 ? c.n / wall : 0,
+                world_size, slots, c.received, c.messages, c.bytes / 1e6, c.largest / 1e3, wall > 0 ? c.ended / wall : 0,
                 wall > 0 ? 100 * c.writer_busy_s / wall : 0, wall, wall > 0 ? 100 * c.handle_s / wall : 0, c.queued_max,
                 wall > 0 ? 100 * cpu / wall : 0, c.local_slots ? " (its own training included)" : "");
     }
