@@ -58,9 +58,9 @@ DIFFERS_ATTRS = {"wall_s", "peak_rss_bytes", "start_time", "strings_fnv1a64"}
 DIFFERS_COLUMNS = {"wall_s"}
 
 
-def mpirun(n, out, ini, *extra, env=None, recovery=False):
-    """`mpirun -np n bin/rnnbench-mpi run ini -o out` with one training thread per rank."""
-    cmd = [MPIRUN, "--oversubscribe", "-np", str(n), "-x", "OMP_NUM_THREADS=1",
+def mpirun(n, out, ini, env=None, recovery=False, threads=1):
+    """`mpirun -np n bin/rnnbench-mpi run ini -o out` with `threads` training threads per rank."""
+    cmd = [MPIRUN, "--oversubscribe", "-np", str(n), "-x", f"OMP_NUM_THREADS={threads}",
            # shared memory without cross-process reads (containers often forbid them)
            "--mca", "btl_vader_single_copy_mechanism", "none"]
     if os.geteuid() == 0:
@@ -69,7 +69,7 @@ def mpirun(n, out, ini, *extra, env=None, recovery=False):
         cmd.append("--enable-recovery")
     for key in env or {}:
         cmd += ["-x", key]
-    cmd += [*extra, RNNBENCH_MPI, "run", ini, "-o", out]
+    cmd += [RNNBENCH_MPI, "run", ini, "-o", out]
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=300)
 
@@ -123,9 +123,9 @@ def grid(tmp_path):
     return str(ini)
 
 
-def runs_received(stderr):
+def runs_received(stderr, ranks=3):
     """The runs rank 0 received from the other ranks (its closing line)."""
-    m = re.search(r"mpi: 3 ranks, .*?(\d+) runs from other ranks", stderr)
+    m = re.search(rf"mpi: {ranks} ranks, .*?(\d+) runs from other ranks", stderr)
     assert m, stderr
     return int(m.group(1))
 
@@ -138,6 +138,18 @@ def test_three_ranks_give_the_one_process_file(tmp_path, grid):
     assert runs_received(r.stderr) >= 1  # the other ranks trained, rank 0 wrote their runs
     assert assert_same_file(one, out) > 10 * N_RUNS
     assert not os.path.exists(out + ".parts")
+
+
+def test_ranks_of_several_threads_give_the_same_file(tmp_path, grid):
+    """2 ranks of 3 training threads each (-j 3): several runs in flight per rank, each its own
+    request to rank 0."""
+    one = one_process(tmp_path, grid)
+    out = str(tmp_path / "threads.h5")
+    r = mpirun(2, out, grid, threads=3)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"mpi: 2 ranks, 6 training threads", r.stderr), r.stderr
+    assert runs_received(r.stderr, ranks=2) >= 1
+    assert assert_same_file(one, out) > 10 * N_RUNS
 
 
 def test_a_worker_that_dies_is_reported_and_its_run_requeued(tmp_path, grid):
