@@ -36,7 +36,7 @@ typedef struct {
     int32_t run;        /* MSG_ASK: the run index finished in this slot, -1 none */
     int32_t rc;         /* train_run's: 0 ran, -1 failed */
     int32_t slots;      /* the rank's training threads */
-    int32_t pad;
+    int32_t last;       /* MSG_ASK: this slot asks for nothing more (its rank is stopping): no answer */
     uint64_t hash;      /* the experiment this rank read */
     uint64_t image_len;
     char host[64];
@@ -293,7 +293,7 @@ static void handle(Coord *c, const char *buf, int count, int src) {
     if (h.kind == MSG_BEAT) return;
     snprintf(c->host[src], sizeof c->host[src], "%s", h.host);
     if (!c->g) { /* rank 0 has no grid to run: every slot stops */
-        if (h.kind == MSG_ASK) reply(src, h.slot, REPLY_STOP);
+        if (h.kind == MSG_ASK && !h.last) reply(src, h.slot, REPLY_STOP);
         if (h.kind == MSG_BYE) c->rank_state[src] = RANK_GONE;
         return;
     }
@@ -303,7 +303,7 @@ static void handle(Coord *c, const char *buf, int count, int src) {
             fprintf(stderr, "\nrnnbench: rank %d (%s) read another experiment (hash %016llx, rank 0: %016llx): is the "
                             "experiment file the same on every node? It gets no runs.\n",
                     src, h.host, (unsigned long long)h.hash, (unsigned long long)want);
-        if (h.kind == MSG_ASK) reply(src, h.slot, REPLY_STOP);
+        if (h.kind == MSG_ASK && !h.last) reply(src, h.slot, REPLY_STOP);
         if (h.kind == MSG_BYE) c->rank_state[src] = RANK_GONE;
         return;
     }
@@ -339,14 +339,16 @@ static void handle(Coord *c, const char *buf, int count, int src) {
             it = NULL;
         }
     }
+    int left_early = 0;
     if (h.kind == MSG_BYE) {
         c->rank_state[src] = RANK_GONE;
         for (int q = 0; q < c->n; q++)
-            if (c->state[q] == RUN_OUT && c->owner[q] == src) requeue(c, q);
+            if (c->state[q] == RUN_OUT && c->owner[q] == src) { requeue(c, q); left_early++; }
+        left_early |= !all_ended(c) && !stopping(c) && c->next < c->n;
         pthread_cond_broadcast(&c->cv);
     }
-    int next = REPLY_STOP, defer = 0;
-    if (h.kind == MSG_ASK) {
+    int next = REPLY_STOP, defer = 0, answer = h.kind == MSG_ASK && !h.last;
+    if (answer) {
         next = take(c, src);
         if (next < 0 && !stopping(c) && !all_ended(c)) defer = 1;
     }
@@ -366,8 +368,11 @@ static void handle(Coord *c, const char *buf, int count, int src) {
     }
     pthread_mutex_unlock(&c->mu);
     /* answered before the run is written: the worker trains while rank 0 writes */
-    if (h.kind == MSG_ASK && !defer) reply(src, h.slot, next >= 0 ? c->g->todo[next].index : REPLY_STOP);
+    if (answer && !defer) reply(src, h.slot, next >= 0 ? c->g->todo[next].index : REPLY_STOP);
     if (it) push_item(c, it);
+    if (left_early)
+        fprintf(stderr, "\nrnnbench: rank %d (%s) left before the grid ended (stopped by a signal?); the runs it had "
+                        "in flight go back in the queue\n", src, c->host[src]);
 }
 
 /* the slots waiting for a run: one each for the runs back in the queue,
@@ -615,14 +620,16 @@ static int send_polled(const void *buf, int len, int tag, double limit) {
     }
 }
 
-/* a finished run's message: the head, then its part file */
-static int ask(Worker *w, int s, double limit) {
+/* a finished run's message: the head, then its part file; asking for the
+   next run unless the rank is leaving (then the slot stops) */
+static int ask(Worker *w, int s, double limit, int leaving) {
     Slot *sl = &w->slot[s];
     MsgHead h;
     head_init(&h, w, MSG_ASK);
     h.slot = s;
     h.run = sl->run;
     h.rc = sl->rc;
+    h.last = leaving;
     snprintf(h.error, sizeof h.error, "%s", sl->error);
     size_t len = sizeof h + (sl->run >= 0 && sl->rc != 1 ? sl->len : 0);
     if (len > (size_t)INT32_MAX) {
@@ -635,14 +642,16 @@ static int ask(Worker *w, int s, double limit) {
     if (!buf) return -1;
     memcpy(buf, &h, sizeof h);
     if (h.image_len) memcpy(buf + sizeof h, sl->image, h.image_len);
-    MPI_Irecv(&sl->answer, 1, MPI_INT32_T, 0, TAG_REPLY + s, MPI_COMM_WORLD, &sl->req);
+    if (!leaving) MPI_Irecv(&sl->answer, 1, MPI_INT32_T, 0, TAG_REPLY + s, MPI_COMM_WORLD, &sl->req);
     int rc = send_polled(buf, (int)len, TAG_ASK, limit);
     free(buf);
     free(sl->image);
     sl->image = NULL;
     sl->len = 0;
     sl->run = -1;
-    sl->state = SLOT_WAIT;
+    pthread_mutex_lock(&w->mu);
+    sl->state = leaving ? SLOT_STOP : SLOT_WAIT;
+    pthread_mutex_unlock(&w->mu);
     sl->asked_s = now_s();
     return rc;
 }
@@ -729,7 +738,7 @@ static int worker_comm(Worker *w) {
             int state = sl->state;
             pthread_mutex_unlock(&w->mu);
             if (state == SLOT_ASK) {
-                if (ask(w, s, limit) != 0) {
+                if (ask(w, s, limit, w->cancel) != 0) {
                     fprintf(stderr, "rnnbench: rank %d: rank 0 (the writer) took no message for %.0f s; stopping\n",
                             world_rank, limit);
                     return 1;
@@ -750,13 +759,14 @@ static int worker_comm(Worker *w) {
                     continue;
                 }
                 any = 1;
-                if (sl->answer == REPLY_WAIT) { /* rank 0 lives; ask again later */
+                if (sl->answer == REPLY_WAIT && !w->cancel) { /* rank 0 lives; ask again later */
                     MPI_Irecv(&sl->answer, 1, MPI_INT32_T, 0, TAG_REPLY + s, MPI_COMM_WORLD, &sl->req);
                     sl->asked_s = now_s();
                     continue;
                 }
                 pthread_mutex_lock(&w->mu);
-                if (sl->answer >= 0 && sl->answer < w->ex->n_runs) {
+                /* a run handed to a rank that is leaving stays out: its goodbye puts it back */
+                if (sl->answer >= 0 && sl->answer < w->ex->n_runs && !w->cancel) {
                     sl->run = sl->answer;
                     sl->state = SLOT_TRAIN;
                     if (w->sim_due) /* a slot's own factor in [0.5, 1.5): the golden ratio's fractions */
@@ -793,6 +803,9 @@ static int worker_comm(Worker *w) {
         if (!ready) pthread_cond_timedwait(&w->cv, &w->mu, &until);
         pthread_mutex_unlock(&w->mu);
     }
+    if (*w->signal)
+        fprintf(stderr, "rnnbench: rank %d: interrupted by %s; leaving (rank 0 runs again what it had in flight)\n",
+                world_rank, *w->signal == SIGINT ? "SIGINT" : "SIGTERM");
     send_small(w, MSG_BYE, limit);
     if (!stop_seen) {
         MPI_Cancel(&stop_req);
