@@ -25,7 +25,7 @@
 #include <omp.h>
 #endif
 
-enum { TAG_ASK = 1, TAG_STOP = 2, TAG_REPLY = 16 }; /* a slot's replies: TAG_REPLY + slot */
+enum { TAG_ASK = 1, TAG_STOP = 2, TAG_EXIT = 3, TAG_REPLY = 16 }; /* a slot's replies: TAG_REPLY + slot */
 enum { MSG_ASK, MSG_BEAT, MSG_BYE };
 enum { REPLY_STOP = -1, REPLY_WAIT = -2 };
 
@@ -44,6 +44,9 @@ typedef struct {
 } MsgHead;
 
 static int world_rank, world_size = 1, started;
+/* MPI_Finalize waits for every rank, the dead ones too (Open MPI 4.1 hung in it now and then
+   after a rank died, even with --enable-recovery): rank 0 says at the end whether all lived */
+static int finalize_ok = 1;
 
 static double timeout_s(void) {
     const char *t = getenv("RNNBENCH_MPI_TIMEOUT_S");
@@ -452,6 +455,11 @@ static void coordinate(Coord *c) {
         if (idle < 0.01) idle *= 2;
     }
     free(buf);
+    /* how every rank that said goodbye ends: MPI_Finalize only when no rank was lost */
+    for (int r = 1; r < world_size; r++) finalize_ok &= c->rank_state[r] != RANK_LOST;
+    int32_t fin = finalize_ok;
+    for (int r = 1; r < world_size; r++)
+        if (c->rank_state[r] == RANK_GONE) MPI_Send(&fin, 1, MPI_INT32_T, r, TAG_EXIT, MPI_COMM_WORLD);
 }
 
 static int coord_init(Coord *c, Grid *g) {
@@ -811,6 +819,18 @@ static int worker_comm(Worker *w) {
         MPI_Cancel(&stop_req);
         MPI_Wait(&stop_req, MPI_STATUS_IGNORE);
     }
+    /* rank 0 says whether to finalize (no word from it: do not) */
+    int32_t fin = 0;
+    MPI_Request fin_req;
+    MPI_Irecv(&fin, 1, MPI_INT32_T, 0, TAG_EXIT, MPI_COMM_WORLD, &fin_req);
+    double t0 = now_s(), idle = 0.0005;
+    int got = 0;
+    while (!got && now_s() - t0 < limit) {
+        MPI_Test(&fin_req, &got, MPI_STATUS_IGNORE);
+        if (!got) { nap(idle); if (idle < 0.05) idle *= 2; }
+    }
+    if (!got) { MPI_Cancel(&fin_req); MPI_Request_free(&fin_req); }
+    finalize_ok = got && fin == 1;
     return status;
 }
 
@@ -901,7 +921,9 @@ int mpi_end(int status) {
             coord_free(&c);
         }
     }
-    MPI_Finalize();
+    if (finalize_ok) MPI_Finalize();
+    /* else: exit without it (mpirun --enable-recovery accepts that; without the option a dead
+       rank has ended the job already) */
     return status;
 }
 
