@@ -135,7 +135,8 @@ $(eval $(call PRECISION_RULES,double))
 
 # bin/rnnbench-mpi (tests/test_mpi.py), when MPI is installed
 HAVE_MPI := $(shell command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 && echo 1)
-mpi:
+# (after build/git_commit.h: the two makes must not write it at once under -j)
+mpi: build/git_commit.h
 	@if [ "$(HAVE_MPI)" = 1 ]; then $(MAKE) --no-print-directory MPI=1 float; \
 	else echo "make mpi: MPI is not installed (mpicc, mpirun): tests/test_mpi.py will be skipped; scripts/install-deps.sh installs openmpi"; fi
 
