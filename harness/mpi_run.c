@@ -174,7 +174,7 @@ static void push_item(Coord *c, Item *it) {
     if (c->tail) c->tail->next = it;
     else c->head = it;
     c->tail = it;
-    if (++c->queued > c->queued_max) c->queued_max = c->queued;
+    if (++c->queued > c->queued_max && !it->quit) c->queued_max = c->queued;
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
 }
