@@ -286,8 +286,12 @@ static void lose_rank(Coord *c, int r, double silent_s) {
 /* one message from a worker */
 static void handle(Coord *c, const char *buf, int count, int src) {
     MsgHead h;
-    if (count < (int)sizeof h) return;
-    memcpy(&h, buf, sizeof h);
+    if (count >= (int)sizeof h) memcpy(&h, buf, sizeof h);
+    if (count < (int)sizeof h || h.image_len != (uint64_t)count - sizeof h || h.slot < 0) {
+        fprintf(stderr, "\nrnnbench: rank %d sent a message of %d bytes that is not rnnbench's (another program, or "
+                        "another version of rnnbench, in the same job?); ignored\n", src, count);
+        return;
+    }
     c->heard[src] = now_s();
     if (c->rank_state[src] == RANK_LOST) {
         fprintf(stderr, "\nrnnbench: rank %d (%s) is back; what it sends is used where still needed\n", src, c->host[src]);
@@ -385,11 +389,12 @@ static void answer_waiting(Coord *c, double beat_s) {
     if (now_beat) c->waiting_beat = now_s();
     for (int i = 0; i < c->n_waiting;) {
         int r = c->waiting[i][0], slot = c->waiting[i][1];
+        int gone = c->rank_state[r] != RANK_ALIVE; /* lost or gone: nobody to answer */
         pthread_mutex_lock(&c->mu);
-        int k = take(c, r), end = k < 0 && (stopping(c) || all_ended(c));
+        int k = gone ? -1 : take(c, r), end = gone || (k < 0 && (stopping(c) || all_ended(c)));
         pthread_mutex_unlock(&c->mu);
         if (k >= 0 || end) {
-            reply(r, slot, k >= 0 ? c->g->todo[k].index : REPLY_STOP);
+            if (!gone) reply(r, slot, k >= 0 ? c->g->todo[k].index : REPLY_STOP);
             c->waiting[i][0] = c->waiting[--c->n_waiting][0];
             c->waiting[i][1] = c->waiting[c->n_waiting][1];
             continue;
