@@ -650,14 +650,19 @@ static int ask(Worker *w, int s, double limit, int leaving) {
         h.rc = -1;
         len = sizeof h;
     }
-    h.image_len = len - sizeof h;
     char *buf = malloc(len);
-    if (!buf) return -1;
-    memcpy(buf, &h, sizeof h);
+    if (!buf) { /* the run is reported failed: rank 0 records it, the next command retries it */
+        buf = (char *)&h;
+        len = sizeof h;
+        h.rc = -1;
+        snprintf(h.error, sizeof h.error, "rank %d ran out of memory sending its records", world_rank);
+    }
+    h.image_len = len - sizeof h;
+    if (buf != (char *)&h) memcpy(buf, &h, sizeof h);
     if (h.image_len) memcpy(buf + sizeof h, sl->image, h.image_len);
     if (!leaving) MPI_Irecv(&sl->answer, 1, MPI_INT32_T, 0, TAG_REPLY + s, MPI_COMM_WORLD, &sl->req);
     int rc = send_polled(buf, (int)len, TAG_ASK, limit);
-    free(buf);
+    if (buf != (char *)&h) free(buf);
     free(sl->image);
     sl->image = NULL;
     sl->len = 0;
