@@ -111,7 +111,7 @@ typedef struct Item {
 } Item;
 
 typedef struct {
-    Grid *g;
+    GridLoop *g;
     int n;                  /* runs (g->n_todo; 0 when there is no grid) */
     char *state;            /* per k */
     int *owner;             /* per k: the rank it is out to */
@@ -180,7 +180,7 @@ static void push_item(Coord *c, Item *it) {
 }
 
 /* a run of the grid recorded as failed without its records (its rank was lost) */
-static int record_failed(Grid *g, int k, const char *why, char *err, size_t n) {
+static int record_failed(GridLoop *g, int k, const char *why, char *err, size_t n) {
     RunResult r;
     memset(&r, 0, sizeof r);
     r.cfg = g->ex->runs[g->todo[k].index];
@@ -467,7 +467,7 @@ static void coordinate(Coord *c) {
         if (c->rank_state[r] == RANK_GONE) MPI_Send(&fin, 1, MPI_INT32_T, r, TAG_EXIT, MPI_COMM_WORLD);
 }
 
-static int coord_init(Coord *c, Grid *g) {
+static int coord_init(Coord *c, GridLoop *g) {
     memset(c, 0, sizeof *c);
     c->g = g;
     c->n = g ? g->n_todo : 0;
@@ -522,7 +522,7 @@ static void coord_free(Coord *c) {
 
 static int coordinated;
 
-void mpi_coordinate(Grid *g) {
+void mpi_coordinate(GridLoop *g) {
     coordinated = 1;
     Coord c;
     if (coord_init(&c, g) != 0) MPI_Abort(MPI_COMM_WORLD, 2);

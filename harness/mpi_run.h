@@ -25,7 +25,7 @@ int mpi_rank(void);
 int mpi_ranks(void);
 
 /* rank 0: the grid loop (replaces the OpenMP loop of runner.c) */
-void mpi_coordinate(Grid *g);
+void mpi_coordinate(GridLoop *g);
 /* ranks > 0: train what rank 0 hands out until it says stop; the exit status */
 int mpi_work(const Experiment *ex, const RunOptions *opt, volatile sig_atomic_t *signal);
 /* releases the workers if rank 0 ended before its loop (bad input, a busy

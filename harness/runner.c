@@ -222,19 +222,19 @@ struct GridState {
     int io_failed; /* read and written atomically: threads outside the progress section read it */
 };
 
-int grid_stopping(const Grid *g) {
+int grid_stopping(const GridLoop *g) {
     int stop;
 #pragma omp atomic read
     stop = g->state->io_failed;
     return stop || *g->signal;
 }
 
-void grid_set_slots(Grid *g, int slots) {
+void grid_set_slots(GridLoop *g, int slots) {
 #pragma omp critical(progress)
     g->state->prog.threads = slots;
 }
 
-void grid_ended(Grid *g, int k, int rc, const char *run_error, int wrc, const char *werr) {
+void grid_ended(GridLoop *g, int k, int rc, const char *run_error, int wrc, const char *werr) {
     GridState *st = g->state;
     const RunConfig *cfg = &g->ex->runs[g->todo[k].index];
 #pragma omp critical(progress)
@@ -259,7 +259,7 @@ void grid_ended(Grid *g, int k, int rc, const char *run_error, int wrc, const ch
     }
 }
 
-int grid_train_here(Grid *g, int k) {
+int grid_train_here(GridLoop *g, int k) {
     const RunConfig *cfg = &g->ex->runs[g->todo[k].index];
     RunResult r;
     int rc = train_run(cfg, &r, g->signal);
@@ -337,7 +337,7 @@ static int run_here(const Experiment *ex, const RunOptions *opt) {
         fprintf(stderr, "rnnbench: resuming %s: %d of %d runs already finished%s\n", opt->out, rs.n_finished,
                 ex->n_runs, n_retry ? "; retrying the ones that failed" : "");
     GridState st = {prog, 0, 0};
-    Grid grid = {ex, opt, &rs, todo, n_todo, threads, &stop_signal, &st};
+    GridLoop grid = {ex, opt, &rs, todo, n_todo, threads, &stop_signal, &st};
     Flusher fl = {&rs, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
     pthread_t flush_th;
     int flusher_started = n_todo > 0 && pthread_create(&flush_th, NULL, flush_loop, &fl) == 0;

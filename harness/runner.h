@@ -32,16 +32,16 @@ typedef struct {
     int threads;                    /* training threads in this process */
     volatile sig_atomic_t *signal;  /* SIGINT/SIGTERM seen (0 none) */
     struct GridState *state;        /* runner.c's: progress, failures */
-} Grid;
+} GridLoop;
 /* trains todo[k] in this thread, writes it and reports it; train_run's rc */
-int grid_train_here(Grid *g, int k);
+int grid_train_here(GridLoop *g, int k);
 /* reports todo[k] ended: rc as train_run's (run_error when -1), wrc and
    werr what writing it gave; a write failure stops the grid */
-void grid_ended(Grid *g, int k, int rc, const char *run_error, int wrc, const char *werr);
+void grid_ended(GridLoop *g, int k, int rc, const char *run_error, int wrc, const char *werr);
 /* 1 when the grid is stopping: a signal, or results could not be written */
-int grid_stopping(const Grid *g);
+int grid_stopping(const GridLoop *g);
 /* how many runs can be in flight at once (the progress line's "running") */
-void grid_set_slots(Grid *g, int slots);
+void grid_set_slots(GridLoop *g, int slots);
 
 int cmd_run(int argc, char **argv);
 int cmd_train(int argc, char **argv);
