@@ -2,7 +2,8 @@
    Parallelism is over runs only: each run is single-threaded (BLAS too) and
    owns its data, so its numbers do not depend on the thread count or the
    order runs happen to finish in. Results are written by one thread at a
-   time (HDF5 is not used concurrently). */
+   time (HDF5 is not used concurrently). Under mpirun (make MPI=1) the grid
+   loop alone is replaced by mpi_run.c's, through the GridLoop pieces. */
 #include "runner.h"
 #include "results.h"
 #include "train.h"
