@@ -389,7 +389,8 @@ static void answer_waiting(Coord *c, double beat_s) {
     if (now_beat) c->waiting_beat = now_s();
     for (int i = 0; i < c->n_waiting;) {
         int r = c->waiting[i][0], slot = c->waiting[i][1];
-        int gone = c->rank_state[r] != RANK_ALIVE; /* lost or gone: nobody to answer */
+        if (c->rank_state[r] == RANK_LOST) { i++; continue; } /* answered if it comes back */
+        int gone = c->rank_state[r] == RANK_GONE;
         pthread_mutex_lock(&c->mu);
         int k = gone ? -1 : take(c, r), end = gone || (k < 0 && (stopping(c) || all_ended(c)));
         pthread_mutex_unlock(&c->mu);
@@ -901,6 +902,7 @@ int mpi_work(const Experiment *ex, const RunOptions *opt, volatile sig_atomic_t 
 #endif
         if (me == 0) {
             status = worker_comm(&w);
+            if (status != 0) finalize_ok = 0; /* rank 0 is silent: it will not say */
             pthread_mutex_lock(&w.mu);
             w.cancel = 1;
             for (int s = 0; s < w.n_slots; s++) w.slot[s].state = SLOT_STOP;
