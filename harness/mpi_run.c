@@ -48,11 +48,13 @@ static int world_rank, world_size = 1, started;
    after a rank died, even with --enable-recovery): rank 0 says at the end whether all lived */
 static int finalize_ok = 1;
 
+/* RNNBENCH_MPI_TIMEOUT_S, checked by mpi_start: -1 when set to something else than seconds */
 static double timeout_s(void) {
     const char *t = getenv("RNNBENCH_MPI_TIMEOUT_S");
+    if (!t) return 60.0;
     char *end;
-    double v = t ? strtod(t, &end) : 0;
-    return t && end != t && *end == '\0' && v > 0 ? v : 60.0;
+    double v = strtod(t, &end);
+    return end != t && *end == '\0' && v > 0 && v <= 86400 ? v : -1;
 }
 
 static void nap(double s) {
@@ -72,7 +74,7 @@ int mpi_start(void) {
     int provided;
     if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
         fprintf(stderr, "rnnbench: MPI_Init_thread failed: cannot start MPI\n");
-        return -1;
+        return 1;
     }
     started = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
@@ -82,6 +84,14 @@ int mpi_start(void) {
     if (provided < MPI_THREAD_FUNNELED) {
         fprintf(stderr, "rnnbench: this MPI gives no thread support (MPI_THREAD_FUNNELED needed)\n");
         MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    if (timeout_s() < 0) { /* every rank reads the same environment: each stops, rank 0 says why */
+        if (world_rank == 0)
+            fprintf(stderr, "rnnbench: RNNBENCH_MPI_TIMEOUT_S=%s: expected seconds, more than 0 and at most 86400\n",
+                    getenv("RNNBENCH_MPI_TIMEOUT_S"));
+        MPI_Finalize();
+        started = 0;
+        return 2;
     }
     return 0;
 }

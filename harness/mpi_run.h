@@ -11,7 +11,13 @@
    back). Workers send a heartbeat every RNNBENCH_MPI_TIMEOUT_S / 8 seconds;
    a rank silent for RNNBENCH_MPI_TIMEOUT_S (default 60) is reported lost
    and its runs go back in the queue, or are recorded as failed the second
-   time a rank is lost with the same run. */
+   time a rank is lost with the same run.
+
+   Also read from the environment: RNNBENCH_MPI_STATS (the closing line of
+   rank 0's counts even with --quiet), RNNBENCH_MPI_SIMULATE (a worker plays
+   -j ranks without training: the writer's load, README "Scaling out") and
+   RNNBENCH_MPI_TEST_DIE=RANK:N (tests: that rank kills itself when handed
+   its Nth run, and gets its first N runs before any other rank). */
 #ifndef RNNBENCH_MPI_RUN_H
 #define RNNBENCH_MPI_RUN_H
 
@@ -19,7 +25,8 @@
 #include "runner.h"
 
 /* Starts MPI when this process was launched by an MPI launcher (mpirun,
-   srun): otherwise rnnbench runs as one process. 0, or -1 with a message. */
+   srun): otherwise rnnbench runs as one process. 0, or the exit status
+   after a one-line message (1 MPI failed, 2 a bad RNNBENCH_MPI_* value). */
 int mpi_start(void);
 int mpi_rank(void);
 int mpi_ranks(void);

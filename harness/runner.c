@@ -398,7 +398,8 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
 #ifdef RNNBENCH_MPI
     /* under mpirun: rank 0 runs the grid here (opening, schedule, writing,
        the table) with mpi_coordinate as its loop; the others train for it */
-    if (mpi_start() != 0) return 1;
+    int started = mpi_start();
+    if (started != 0) return started;
     int rc = mpi_rank() > 0 ? mpi_work(ex, opt, &stop_signal) : run_here(ex, opt);
     return mpi_end(rc);
 #else
