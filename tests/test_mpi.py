@@ -203,3 +203,11 @@ def test_the_sbatch_example_runs_a_grid(tmp_path, grid):
     assert r.returncode == 2 and "usage: sbatch" in r.stderr
     r = subprocess.run(["bash", script, str(tmp_path / "none.ini"), out], capture_output=True, text=True, env=env)
     assert r.returncode == 2 and "cannot read the experiment file" in r.stderr
+
+
+def test_a_bad_timeout_is_one_line_and_no_file(tmp_path, grid):
+    out = str(tmp_path / "bad.h5")
+    r = mpirun(3, out, grid, env={"RNNBENCH_MPI_TIMEOUT_S": "soon"})
+    assert r.returncode != 0
+    assert r.stderr.count("RNNBENCH_MPI_TIMEOUT_S=soon: expected seconds") == 1, r.stderr
+    assert not os.path.exists(out)
