@@ -5,6 +5,8 @@
 #                         on another backend than the default is bin/rnnbench-<blas> (and
 #                         bin/rnnbench-double-<blas>), so it never replaces bin/rnnbench
 #   make PORTABLE=1       without -march=native
+#   make MPI=1            bin/rnnbench-mpi: `mpirun -np N bin/rnnbench-mpi run EXP.ini` spreads a grid over
+#                         MPI ranks (README, "Scaling out"); needs mpicc (libopenmpi-dev)
 #   make test             install missing packages (as root), build, run Criterion + pytest
 #   make test-all         make test, the float suite on OpenBLAS, then make sanitize (ASan/UBSan, Valgrind)
 #   make run              run experiments/quickstart.ini and print the comparison table
@@ -52,10 +54,17 @@ VARIANT = -asan
 else ifeq ($(PORTABLE),1)
 VARIANT = -portable
 endif
+# make MPI=1: the same code compiled by mpicc with -DRNNBENCH_MPI (harness/mpi_run.c), in its own
+# build folder and binary; the default build needs no MPI
+ifeq ($(MPI),1)
+CC = mpicc
+MPI_FLAGS = -DRNNBENCH_MPI
+VARIANT := $(VARIANT)-mpi
+endif
 # -std=c11 alone turns off fused multiply-add contraction (GCC's ISO mode):
 # -ffp-contract=fast lets a*b+c become one FMA, as BLAS kernels do. Results stay
 # bit-identical from run to run of one build.
-CFLAGS_BASE = -std=c11 $(OPT) -ffp-contract=fast -g -Wall -Wextra -fopenmp -D_GNU_SOURCE $(HDF5_CFLAGS) $(SAN_FLAGS)
+CFLAGS_BASE = -std=c11 $(OPT) -ffp-contract=fast -g -Wall -Wextra -fopenmp -D_GNU_SOURCE $(HDF5_CFLAGS) $(SAN_FLAGS) $(MPI_FLAGS)
 CFLAGS_float = $(CFLAGS_BASE) $(if $(filter onednn,$(BLAS)),-DRNNBENCH_ONEDNN)
 CFLAGS_double = $(CFLAGS_BASE) -DRNNBENCH_DOUBLE
 LDLIBS = $(HDF5_LIBS) -linih -ljansson -lnettle $(BLAS_LIBS_$(BLAS)) -lm -fopenmp $(SAN_FLAGS)
@@ -76,7 +85,7 @@ BIN_float = bin/rnnbench$(BLAS_SUFFIX)$(VARIANT)
 BIN_double = bin/rnnbench-double$(BLAS_SUFFIX)$(VARIANT)
 DEPS_STAMP = build/.deps-ok
 
-.PHONY: all float double runners test test-c test-py test-all test-openblas run clean deps FORCE sanitize valgrind bench bench-index
+.PHONY: all float double mpi runners test test-c test-py test-all test-openblas run clean deps FORCE sanitize valgrind bench bench-index
 all: $(BIN_$(PRECISION))
 
 float: $(BIN_float)
@@ -124,8 +133,16 @@ endef
 $(eval $(call PRECISION_RULES,float))
 $(eval $(call PRECISION_RULES,double))
 
+# bin/rnnbench-mpi (tests/test_mpi.py), when MPI is installed
+HAVE_MPI := $(shell command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 && echo 1)
+# (after build/git_commit.h: the two makes must not write it at once under -j)
+mpi: build/git_commit.h
+	@if [ "$(HAVE_MPI)" = 1 ]; then $(MAKE) --no-print-directory MPI=1 float; \
+	else echo "make mpi: MPI is not installed (mpicc, mpirun): tests/test_mpi.py will be skipped; scripts/install-deps.sh installs openmpi"; fi
+
 # every binary the tests of this variant use (so that CI can compile them with -j first)
-runners: build/float-$(BLAS)$(VARIANT)/test-runner build/double-$(BLAS)$(VARIANT)/test-runner $(BIN_float) $(BIN_double)
+runners: build/float-$(BLAS)$(VARIANT)/test-runner build/double-$(BLAS)$(VARIANT)/test-runner $(BIN_float) $(BIN_double) \
+	$(if $(VARIANT),,mpi)
 
 test: test-c test-py
 
@@ -136,7 +153,7 @@ test-c: build/float-$(BLAS)$(VARIANT)/test-runner build/double-$(BLAS)$(VARIANT)
 # two workers when pytest-xdist is installed (python3-pytest-xdist): the suite is mostly
 # single-threaded subprocesses; the tests marked `serial` (seeded bit flips, whose targets move
 # with the file's layout and so with the tmp path a worker adds) run after, alone
-test-py: $(BIN_float) $(BIN_double)
+test-py: $(BIN_float) $(BIN_double) mpi
 	@if $(PYTHON) -c "import xdist" 2>/dev/null; then \
 		$(PYTHON) -m pytest -q -n 2 -m "not serial" tests && $(PYTHON) -m pytest -q -m serial tests; \
 	else \

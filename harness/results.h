@@ -91,6 +91,11 @@ int results_done(Results *rs, int run_index);
 /* Writes one run (finished or failed) durably; the index follows within
    RESULTS_INDEX_INTERVAL_S. 0 or -1 (err says why). */
 int results_add(Results *rs, const RunResult *r, int run_index, char *err, size_t n);
+/* The same for a run another process wrote: image holds the bytes of the
+   part file run_record_write made of it (the MPI workers send them). It is
+   checked as resume checks a part (whole, this experiment's run run_index,
+   this build's) before it is stored. 0 or -1 (err says why). */
+int results_add_image(Results *rs, const void *image, size_t len, int run_index, char *err, size_t n);
 /* Rewrites the index if runs were added since it was last written and it is
    at least min_age_s old. 0 or -1. */
 int results_flush(Results *rs, double min_age_s, char *err, size_t n);

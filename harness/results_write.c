@@ -51,6 +51,58 @@ int results_add(Results *rs, const RunResult *r, int run_index, char *err, size_
     return rc;
 }
 
+/* the run of an image, checked as resume checks a part: a whole file
+   (seal), of this experiment, of run run_index, by this build; its row */
+static int image_row(Results *rs, const char *path, int run_index, SummaryRow *row, char *err, size_t n) {
+    const RunConfig *cfg = &rs->ex->runs[run_index];
+    char want[32], id[32] = "", why[512];
+    hash_text(rs, want, sizeof want);
+    hid_t f = open_ro(path);
+    if (f < 0) { snprintf(err, n, "run %s arrived as something that is not an HDF5 file", cfg->id); return -1; }
+    int rc = -1;
+    if (h5_check_seal(f) != 0 || h5_read_attr_str(f, "id", id, sizeof id) != 0 || strcmp(id, cfg->id))
+        snprintf(err, n, "run %s arrived damaged or as another run ('%s')", cfg->id, id);
+    else if (!is_ours(f, want, NULL))
+        snprintf(err, n, "run %s arrived from another experiment (not hash %s)", cfg->id, want);
+    else if (provenance_check(f, why, sizeof why) != 0)
+        snprintf(err, n, "run %s arrived from another build of rnnbench: %s", cfg->id, why);
+    else if (summary_row_from_group(row, f, cfg, run_index) != 0)
+        snprintf(err, n, "run %s arrived without the attributes of a run", cfg->id);
+    else
+        rc = 0;
+    H5Fclose(f);
+    return rc;
+}
+
+int results_add_image(Results *rs, const void *image, size_t len, int run_index, char *err, size_t n) {
+    const char *id = rs->ex->runs[run_index].id;
+    char tmp[1400], final[1300];
+    snprintf(final, sizeof final, "%s/%s.h5", rs->parts, id);
+    snprintf(tmp, sizeof tmp, "%s.tmp", final);
+    pthread_mutex_lock(&rs->mu);
+    h5_quiet();
+    int rc = -1;
+    FILE *fp = fopen(tmp, "wb");
+    if (!fp) snprintf(err, n, "cannot create '%s': %s", tmp, strerror(errno));
+    else if (fwrite(image, 1, len, fp) != len || fclose(fp) != 0) {
+        snprintf(err, n, "cannot write '%s' (disk full or not writable?)", tmp);
+        remove(tmp);
+    } else {
+        rc = 0;
+    }
+    SummaryRow row;
+    /* checked before it takes the name of a part: resume would trust it */
+    if (rc == 0 && (rc = image_row(rs, tmp, run_index, &row, err, n)) != 0) remove(tmp);
+    if (rc == 0) rc = commit_file(tmp, final, err, n);
+    if (rc == 0 && (rc = put_row(rs, &row, run_index, SRC_PART)) != 0) snprintf(err, n, "out of memory");
+    if (rc == 0) {
+        rs->index_dirty = 1;
+        if (now_s() - rs->index_written_s >= RESULTS_INDEX_INTERVAL_S) rc = write_main(rs, 0, err, n);
+    }
+    pthread_mutex_unlock(&rs->mu);
+    return rc;
+}
+
 int results_flush(Results *rs, double min_age_s, char *err, size_t n) {
     pthread_mutex_lock(&rs->mu);
     int rc = 0;

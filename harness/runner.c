@@ -2,7 +2,8 @@
    Parallelism is over runs only: each run is single-threaded (BLAS too) and
    owns its data, so its numbers do not depend on the thread count or the
    order runs happen to finish in. Results are written by one thread at a
-   time (HDF5 is not used concurrently). */
+   time (HDF5 is not used concurrently). Under mpirun (make MPI=1) the grid
+   loop alone is replaced by mpi_run.c's, through the GridLoop pieces. */
 #include "runner.h"
 #include "results.h"
 #include "train.h"
@@ -22,6 +23,9 @@
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+#ifdef RNNBENCH_MPI
+#include "mpi_run.h"
 #endif
 
 /* The one piece of process-wide state: set by SIGINT/SIGTERM, read by the
@@ -68,6 +72,8 @@ static void fmt_time(double s, char *out, size_t n) {
     if (t >= 3600) snprintf(out, n, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
     else snprintf(out, n, "%02ld:%02ld", t / 60, t % 60);
 }
+
+typedef struct GridState GridState;
 
 typedef struct {
     int tty, quiet;
@@ -125,8 +131,6 @@ static int stdout_ok(const char *cmd) {
     fprintf(stderr, "rnnbench %s: cannot write to standard output: %s\n", cmd, strerror(errno));
     return 1;
 }
-
-typedef struct { int index; double cost; } Todo;
 
 static int cmp_todo(const void *a, const void *b) {
     const Todo *x = a, *y = b;
@@ -210,6 +214,67 @@ static void flusher_stop(Flusher *fl, pthread_t th, int started) {
     pthread_join(th, NULL);
 }
 
+/* ------------------------------------------------------------------------- */
+/* the grid loop's pieces (runner.h) */
+
+struct GridState {
+    Progress prog;
+    int failed_runs;
+    int io_failed; /* read and written atomically: threads outside the progress section read it */
+};
+
+int grid_stopping(const GridLoop *g) {
+    int stop;
+#pragma omp atomic read
+    stop = g->state->io_failed;
+    return stop || *g->signal;
+}
+
+void grid_set_slots(GridLoop *g, int slots) {
+#pragma omp critical(progress)
+    g->state->prog.threads = slots;
+}
+
+void grid_ended(GridLoop *g, int k, int rc, const char *run_error, int wrc, const char *werr) {
+    GridState *st = g->state;
+    const RunConfig *cfg = &g->ex->runs[g->todo[k].index];
+#pragma omp critical(progress)
+    {
+        st->prog.ended++;
+        if (rc == -1) {
+            st->failed_runs++;
+            fprintf(stderr, "%srnnbench: run %s (%s on %s, delay %d) failed: %s (recorded; the next run of this command retries it)\n",
+                    st->prog.tty ? "\n" : "", cfg->id, cfg->cell, cfg->task, cfg->task_params.delay, run_error);
+        }
+        if (wrc != 0 && !st->io_failed) {
+            fprintf(stderr, "%srnnbench: %s; stopping the grid (finished runs are kept in %s)\n",
+                    st->prog.tty ? "\n" : "", werr, g->opt->out);
+#pragma omp atomic write
+            st->io_failed = 1;
+        }
+        if (rc != 1) { /* a cancelled run is not kept */
+            st->prog.done += rc == 0;
+            st->prog.cost_done += g->todo[k].cost;
+        }
+        progress_show(&st->prog, st->prog.ended == g->n_todo); /* the last line always, failures included */
+    }
+}
+
+int grid_train_here(GridLoop *g, int k) {
+    const RunConfig *cfg = &g->ex->runs[g->todo[k].index];
+    RunResult r;
+    int rc = train_run(cfg, &r, g->signal);
+    char werr[1400] = "";
+    int io_stopped;
+#pragma omp atomic read
+    io_stopped = g->state->io_failed;
+    /* written outside the progress section: results_add takes its own lock */
+    int wrc = rc == 1 || io_stopped ? 0 : results_add(g->rs, &r, g->todo[k].index, werr, sizeof werr);
+    grid_ended(g, k, rc, r.error, wrc, werr);
+    run_result_free(&r);
+    return rc;
+}
+
 /* The runs still to do (all when rs is NULL), longest first by estimated
    cost; NULL when out of memory. n_retry counts those recorded as failed. */
 static Todo *schedule(const Experiment *ex, Results *rs, int *n_todo, int *n_retry,
@@ -230,8 +295,7 @@ static Todo *schedule(const Experiment *ex, Results *rs, int *n_todo, int *n_ret
     return todo;
 }
 
-int run_experiment(const Experiment *ex, const RunOptions *opt) {
-    install_signals();
+static int run_here(const Experiment *ex, const RunOptions *opt) {
     Results rs;
     char err[1400] = "";
     int status;
@@ -273,52 +337,26 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
     if (!opt->quiet && rs.n_rows > 0 && n_todo > 0 && !rs.grown)
         fprintf(stderr, "rnnbench: resuming %s: %d of %d runs already finished%s\n", opt->out, rs.n_finished,
                 ex->n_runs, n_retry ? "; retrying the ones that failed" : "");
-    int failed_runs = 0, io_failed = 0;
+    GridState st = {prog, 0, 0};
+    GridLoop grid = {ex, opt, &rs, todo, n_todo, threads, &stop_signal, &st};
     Flusher fl = {&rs, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
     pthread_t flush_th;
     int flusher_started = n_todo > 0 && pthread_create(&flush_th, NULL, flush_loop, &fl) == 0;
-    if (n_todo > 0) progress_show(&prog, 0); /* the first line as the runs start */
+    if (n_todo > 0) progress_show(&st.prog, 0); /* the first line as the runs start */
 
+#ifdef RNNBENCH_MPI
+    if (mpi_ranks() > 1) mpi_coordinate(&grid);
+    else
+#endif
+    {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int k = 0; k < n_todo; k++) {
-        int stop;
-#pragma omp atomic read
-        stop = io_failed;
-        if (stop || stop_signal) continue;
-        const RunConfig *cfg = &ex->runs[todo[k].index];
-        RunResult r;
-        int rc = train_run(cfg, &r, &stop_signal);
-        char werr[1400] = "";
-        int io_stopped;
-#pragma omp atomic read
-        io_stopped = io_failed;
-        /* written outside the progress section: results_add takes its own lock */
-        int wrc = rc == 1 || io_stopped ? 0 : results_add(&rs, &r, todo[k].index, werr, sizeof werr);
-#pragma omp critical(progress)
-        {
-            prog.ended++;
-            if (rc == -1) {
-                failed_runs++;
-                fprintf(stderr, "%srnnbench: run %s (%s on %s, delay %d) failed: %s (recorded; the next run of this command retries it)\n",
-                        prog.tty ? "\n" : "", cfg->id, cfg->cell, cfg->task, cfg->task_params.delay, r.error);
-            }
-            if (wrc != 0 && !io_failed) {
-                fprintf(stderr, "%srnnbench: %s; stopping the grid (finished runs are kept in %s)\n",
-                        prog.tty ? "\n" : "", werr, opt->out);
-#pragma omp atomic write
-                io_failed = 1; /* read atomically by threads outside this section */
-            }
-            if (rc != 1) { /* a cancelled run is not kept */
-                prog.done += rc == 0;
-                prog.cost_done += todo[k].cost;
-            }
-            progress_show(&prog, prog.ended == n_todo); /* the last line always, failures included */
-        }
-        run_result_free(&r);
+        for (int k = 0; k < n_todo; k++)
+            if (!grid_stopping(&grid)) grid_train_here(&grid, k);
     }
     flusher_stop(&fl, flush_th, flusher_started);
     free(todo);
     if (!opt->quiet && prog.tty && n_todo > 0) fputc('\n', stderr);
+    int failed_runs = st.failed_runs, io_failed = st.io_failed;
     if (stop_signal || io_failed) {
         /* the index as of now (a failure here leaves the parts, which resume reads) */
         results_flush(&rs, 0, err, sizeof err);
@@ -353,6 +391,20 @@ int run_experiment(const Experiment *ex, const RunOptions *opt) {
     results_view_free(&view);
     if (stdout_ok("run") != 0) return 1;
     return any_failed ? 1 : 0;
+}
+
+int run_experiment(const Experiment *ex, const RunOptions *opt) {
+    install_signals();
+#ifdef RNNBENCH_MPI
+    /* under mpirun: rank 0 runs the grid here (opening, schedule, writing,
+       the table) with mpi_coordinate as its loop; the others train for it */
+    int started = mpi_start();
+    if (started != 0) return started;
+    int rc = mpi_rank() > 0 ? mpi_work(ex, opt, &stop_signal) : run_here(ex, opt);
+    return mpi_end(rc);
+#else
+    return run_here(ex, opt);
+#endif
 }
 
 /* ------------------------------------------------------------------------- */

@@ -4,6 +4,9 @@
 #define RNNBENCH_RUNNER_H
 
 #include "grid.h"
+#include "results.h"
+
+#include <signal.h>
 
 typedef struct {
     const char *out;   /* results file */
@@ -15,6 +18,30 @@ typedef struct {
 /* Returns the process exit status: 0 all runs ran (diverged ones included),
    1 a run failed or results could not be written, 2 bad input. */
 int run_experiment(const Experiment *ex, const RunOptions *opt);
+
+/* The grid loop's pieces, shared with the MPI loop (mpi_run.c), which
+   replaces only the loop: opening, scheduling, progress and finishing stay
+   here. todo[k] is the k-th run to start (longest first). */
+typedef struct { int index; double cost; } Todo;
+typedef struct {
+    const Experiment *ex;
+    const RunOptions *opt;
+    Results *rs;
+    const Todo *todo;
+    int n_todo;
+    int threads;                    /* training threads in this process */
+    volatile sig_atomic_t *signal;  /* SIGINT/SIGTERM seen (0 none) */
+    struct GridState *state;        /* runner.c's: progress, failures */
+} GridLoop;
+/* trains todo[k] in this thread, writes it and reports it; train_run's rc */
+int grid_train_here(GridLoop *g, int k);
+/* reports todo[k] ended: rc as train_run's (run_error when -1), wrc and
+   werr what writing it gave; a write failure stops the grid */
+void grid_ended(GridLoop *g, int k, int rc, const char *run_error, int wrc, const char *werr);
+/* 1 when the grid is stopping: a signal, or results could not be written */
+int grid_stopping(const GridLoop *g);
+/* how many runs can be in flight at once (the progress line's "running") */
+void grid_set_slots(GridLoop *g, int slots);
 
 int cmd_run(int argc, char **argv);
 int cmd_train(int argc, char **argv);

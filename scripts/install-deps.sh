@@ -7,7 +7,8 @@ set -eu
 
 PACKAGES="gcc make pkg-config libhdf5-dev hdf5-tools libcriterion-dev libopenblas-dev libdnnl-dev
 libinih-dev libjansson-dev nettle-dev python3 python3-h5py python3-numpy python3-scipy python3-matplotlib python3-torch
-python3-pytest python3-pytest-xdist python3-pandas python3-statsmodels python3-sklearn valgrind"
+python3-pytest python3-pytest-xdist python3-pandas python3-statsmodels python3-sklearn valgrind
+libopenmpi-dev openmpi-bin"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install-deps: not a Debian system; install the equivalents of: $(echo $PACKAGES)" >&2
