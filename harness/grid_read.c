@@ -149,7 +149,7 @@ static int enter_section(Parser *p, char *line) {
         return 1;
     }
     if (strncmp(text, "grid", 4) || (text[4] && !isspace((unsigned char)text[4])))
-        return fail(p, "unknown section [%s] (expected [experiment], [grid ...] or [cell NAME])", text);
+        return fail(p, "unknown section [%s] (expected [experiment] or [grid ...])", text);
     const char *name = text[4] ? grid_skip_space(text + 4) : "grid";
     for (const char *c = name; *c; c++)
         if (isspace((unsigned char)*c))
