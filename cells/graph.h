@@ -16,7 +16,7 @@
 #define GRAPH_MAX_STATES 2
 #define GRAPH_MAX_EQS 32
 #define GRAPH_MAX_NODES 128
-#define GRAPH_MAX_TERMS 8
+#define GRAPH_MAX_TERMS 16
 #define GRAPH_MAX_GROUPS 32
 #define GRAPH_MAX_PARAMS 32   /* at most CELL_MAX_TENSORS: checked in graph.c */
 #define GRAPH_IDENT_MAX 12    /* longest state or equation name, in bytes */

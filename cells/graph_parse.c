@@ -119,10 +119,12 @@ typedef struct {
 } Ast;
 
 #define AST_MAX 256
+#define DEPTH_MAX 64 /* nesting of parentheses, functions, R and unary minus */
 typedef struct {
     Lex lx;
     Ast ast[AST_MAX];
     int n;
+    int depth;
 } Tree;
 
 static int ast_new(Tree *tr, AstOp op, int a, int b, int col) {
@@ -161,7 +163,18 @@ static int fn_of(const char *name, GraphOp *op) {
     return 1;
 }
 
+static int parse_primary_at(Tree *tr);
+
+/* the recursion is as deep as the nesting: bounded, so that no line can
+   exhaust the stack */
 static int parse_primary(Tree *tr) {
+    if (++tr->depth > DEPTH_MAX) return lex_fail(&tr->lx, tr->lx.tok.col, "nested more than %d deep", DEPTH_MAX);
+    int k = parse_primary_at(tr);
+    tr->depth--;
+    return k;
+}
+
+static int parse_primary_at(Tree *tr) {
     Lex *lx = &tr->lx;
     Tok t = lx->tok;
     if (t.kind == TK_NUM) {
@@ -229,8 +242,10 @@ static int parse_primary(Tree *tr) {
 static int parse_unary(Tree *tr) {
     if (tr->lx.tok.kind == TK_MINUS) {
         int col = tr->lx.tok.col;
+        if (++tr->depth > DEPTH_MAX) return lex_fail(&tr->lx, col, "nested more than %d deep", DEPTH_MAX);
         next(&tr->lx);
         int a = parse_unary(tr);
+        tr->depth--;
         return a < 0 ? -1 : ast_new(tr, A_NEG, a, -1, col);
     }
     return parse_primary(tr);
@@ -588,6 +603,7 @@ int graph_def_line(GraphDef *d, const char *key, const char *value, int line, in
     Tree *tr = malloc(sizeof *tr);
     if (!tr) return LINE_FAIL(1, "out of memory");
     tr->n = 0;
+    tr->depth = 0;
     tr->lx = (Lex){.s = value, .col0 = value_col, .err = err, .err_len = err_len};
     next(&tr->lx);
     int root = parse_expr(tr);

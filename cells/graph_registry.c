@@ -18,7 +18,8 @@ const GraphDef *graph_find(const char *name) {
 }
 
 int graph_register(GraphDef *d, char *err, size_t err_len) {
-    const char *name = d->name;
+    char name[sizeof d->name]; /* messages may follow freeing d */
+    memcpy(name, d->name, sizeof name);
     int ok_name = *name != '\0' && strlen(name) < CELL_NAME_MAX;
     for (const char *c = name; *c && ok_name; c++)
         ok_name = isalnum((unsigned char)*c) || *c == '_' || *c == '-' || *c == '.';

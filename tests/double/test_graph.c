@@ -340,6 +340,36 @@ Test(graph, finite_differences_random_graphs) {
     cr_expect_eq(checked, 8);
 }
 
+/* many random graphs and chains of mutations: each well formed one builds
+   at two sizes, in one and two layers, and gives a finite loss and gradient */
+Test(graph, many_random_graphs_and_mutants_run) {
+    Rng rng;
+    rng_seed(&rng, 7);
+    char text[4096], next[4096], err[512], name[32];
+    int ran = 0, refused = 0;
+    for (int k = 0; k < 150; k++) {
+        cr_assert_eq(graph_random_text(&rng, 1 + k % 2, 6, 1, text, sizeof text), 0);
+        for (int m = 0; m < k % 4; m++)
+            if (graph_mutate_text(&rng, text, next, sizeof next) == 0) snprintf(text, sizeof text, "%s", next);
+        snprintf(name, sizeof name, "many%d", k);
+        if (graph_define_text(name, text, err, sizeof err) != 0) {
+            refused++;
+            continue;
+        }
+        Problem p;
+        problem_make(&p, name, 1 + k % 2, 5, 2, 1 + k % 20, 3, 2, (uint64_t)k);
+        problem_grad(&p);
+        cr_expect(isfinite(p.loss), "%s: loss %g\n%s", name, p.loss, text);
+        double norm = 0;
+        for (size_t q = 0; q < p.m.n_params; q++) norm += (double)p.grads[q] * p.grads[q];
+        cr_expect(isfinite(norm) && norm > 0, "%s: gradient norm %g\n%s", name, norm, text);
+        problem_free(&p);
+        ran++;
+    }
+    cr_expect_geq(ran, 100, "%d ran, %d refused", ran, refused);
+    cr_log_info("%d random graphs and mutants ran, %d mutants refused", ran, refused);
+}
+
 Test(graph, finite_differences_mutations_of_lstm) {
     Rng rng;
     rng_seed(&rng, 99);
