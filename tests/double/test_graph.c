@@ -394,6 +394,34 @@ Test(graph, finite_differences_mutations_of_lstm) {
 }
 
 /* ------------------------------------------------------------------------- */
+/* the cache: nothing read before it is written, size linear in T */
+
+Test(graph, garbage_workspace_gives_same_result_and_cache_is_linear_in_T) {
+    define("g-lstm-peep-ws", LSTM_PEEP);
+    define("g-hand-ws", HAND[0]);
+    const char *names[] = {"g-lstm-peep-ws", "g-hand-ws"};
+    for (int k = 0; k < 2; k++) {
+        Problem clean, dirty;
+        problem_make(&clean, names[k], 2, 9, 3, 4, 5, 2, 3);
+        problem_make(&dirty, names[k], 2, 9, 3, 4, 5, 2, 3);
+        size_t reals = (model_work_size(&dirty.m, 9, 3) - 9 * sizeof(int)) / sizeof(real);
+        for (size_t q = 0; q < reals; q++) dirty.w.block[q] = NAN;
+        problem_grad(&clean);
+        problem_grad(&dirty);
+        cr_expect(clean.loss == dirty.loss, "%s: loss %g with a clean workspace, %g with garbage", names[k],
+                  clean.loss, dirty.loss);
+        cr_expect(!memcmp(clean.grads, dirty.grads, clean.m.n_params * sizeof(real)), "%s: gradients differ",
+                  names[k]);
+        cr_expect(!memcmp(clean.w.dx, dirty.w.dx, 9 * 3 * 4 * sizeof(real)), "%s: dx differs", names[k]);
+        size_t s10 = cell_cache_size(&clean.m.cell, 10, 3), s20 = cell_cache_size(&clean.m.cell, 20, 3);
+        size_t s30 = cell_cache_size(&clean.m.cell, 30, 3);
+        cr_expect_eq(s30 - s20, s20 - s10, "%s: cache not linear in T", names[k]);
+        problem_free(&clean);
+        problem_free(&dirty);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
 /* the parameter count and layout */
 
 Test(graph, tensors_and_count) {
