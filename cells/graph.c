@@ -367,7 +367,7 @@ static int graph_make(Cell *c, const char *name, char *err, size_t err_len) {
         const GraphParam *gp = &d->params[p];
         cell_add_tensor(c, gp->name, c->H, gp->kind == 0 ? c->X : gp->kind == 1 ? c->H : 1);
     }
-    for (int g = 0; g < d->n_gates; g++) cell_add_gate(c, d->eqs[d->gate_slot_names[g]].name);
+    for (int g = 0; g < d->n_gates; g++) cell_add_gate(c, d->eqs[d->gate_eqs[g]].name);
     GraphData gd = {d};
     CELL_KIND_DATA_SET(c, gd);
     return 1;

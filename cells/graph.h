@@ -4,10 +4,11 @@
    does not depend on the sizes, and registered under its name; the `graph`
    kind (graph.c) builds a Cell of any size from a registered definition.
 
-   graph_parse.c reads and compiles; graph_file.c reads [cell NAME] sections
-   of a file by itself (rnnbench trace --cell-file); the experiment-file
-   reader (harness/grid_read.c) feeds its [cell] lines through the same
-   calls. */
+   graph_parse.c reads and compiles; graph_registry.c keeps the definitions
+   by name; graph_file.c reads [cell NAME] sections of a file by itself
+   (trace and bench --cell-file) or a definition from text; graph_gen.c
+   makes random definitions and mutations. The experiment-file reader
+   (harness/grid_read.c) feeds its [cell] lines through the same calls. */
 #ifndef RNNBENCH_GRAPH_H
 #define RNNBENCH_GRAPH_H
 
@@ -106,7 +107,7 @@ typedef struct GraphDef {
     int n_slots;   /* H-sized slots of an act row */
     int n_xproj;   /* blocks of the input projection (W params 0..n_xproj-1) */
     int n_gates;
-    int gate_slot_names[4];   /* equation index of gate g (slot g) */
+    int gate_eqs[4];          /* the equation of gate g (act slot g) */
 } GraphDef;
 
 /* A new, empty definition named name (NULL when out of memory). */

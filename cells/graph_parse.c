@@ -740,7 +740,7 @@ int graph_def_finish(GraphDef *d, int *line, char *err, size_t err_len) {
         if (d->eqs[e].state >= 0 || n->op != GN_SIGMOID || n->idx >= 0 || strlen(d->eqs[e].name) > 3) continue;
         n->loc = LOC_ACT;
         n->idx = slot++;
-        d->gate_slot_names[d->n_gates++] = e;
+        d->gate_eqs[d->n_gates++] = e;
     }
     for (int g = 0; g < d->n_groups; g++) {
         d->groups[g].first_slot = slot;
