@@ -32,7 +32,7 @@ CELL_KIND_DATA_OF(GraphData)
 /* the graph's own arrays in CellCache.own */
 enum {
     XPROJ, /* (T,B,n_xproj*H) W x of every equation; backward: their adjoints */
-    ADJ,   /* (B,(n_slots+n_xproj)*H) one step's adjoints */
+    ADJ,   /* (B,(n_slots+n_adj_own+n_xproj)*H) one step's adjoints */
     ZEROS, /* (n_xproj*H) the input projection's bias: W x has none of its own */
     JUNK,  /* (n_xproj*H) where the small-input gradient loop puts that bias's gradient */
 };
@@ -44,6 +44,7 @@ typedef struct {
     const GraphDef *d;
     const Cell *cell;
     int B, H, X, SH, AH, G;
+    int XA; /* where the adjoints of W x start in an adjoint row */
     real *act, *xproj, *adj;
     real *state[GRAPH_MAX_STATES], *dstate[GRAPH_MAX_STATES], *dnext[GRAPH_MAX_STATES];
 } View;
@@ -57,7 +58,8 @@ static View view_of(const Cell *cell, CellCache *cc) {
     v.X = cell->X;
     v.SH = v.d->n_slots * v.H;
     v.G = v.d->n_xproj * v.H;
-    v.AH = v.SH + v.G;
+    v.XA = (v.d->n_slots + v.d->n_adj_own) * v.H;
+    v.AH = v.XA + v.G;
     v.act = cc->act;
     v.xproj = cc->own[XPROJ];
     v.adj = cc->own[ADJ];
@@ -84,9 +86,13 @@ static real *val(const View *v, int k, int t, int *ld) {
 
 static real *adj(const View *v, int k, int *ld) {
     const GraphNode *n = &v->d->nodes[k];
+    if (n->adj_slot >= 0) {
+        *ld = v->AH;
+        return v->adj + (size_t)n->adj_slot * v->H;
+    }
     switch (n->loc) {
     case LOC_ACT: *ld = v->AH; return v->adj + (size_t)n->idx * v->H;
-    case LOC_XPROJ: *ld = v->AH; return v->adj + v->SH + (size_t)n->idx * v->H;
+    case LOC_XPROJ: *ld = v->AH; return v->adj + v->XA + (size_t)n->idx * v->H;
     case LOC_PREV: *ld = v->H; return v->dnext[n->idx];
     case LOC_NEW: *ld = v->H; return v->dstate[n->idx];
     }
@@ -324,7 +330,7 @@ static void graph_backward(const Cell *cell, const real *params, const real *x, 
                 const size_t o = (size_t)d->groups[g].first_slot * H;
                 memcpy(act_t + (size_t)r * SH + o, ar + o, (size_t)d->groups[g].n * H * sizeof(real));
             }
-            if (G) memcpy(xp_t + (size_t)r * G, ar + SH, (size_t)G * sizeof(real));
+            if (G) memcpy(xp_t + (size_t)r * G, ar + v.XA, (size_t)G * sizeof(real));
         }
         if (G && small_x) input_grads_rows(cc->in_work, xp_t, x + (size_t)t * B * X, B, X, G);
         if (flow_h) flow_norms(cc->dh, B, H, &flow_h[t]);
@@ -383,7 +389,7 @@ static void graph_cache(const Cell *c, int T, int B, Carver *cv, CellCache *cc) 
     cc->act = carve(cv, TB * S * H);
     cc->own[XPROJ] = carve(cv, TB * G);
     cc->dpre = cc->own[XPROJ];
-    cc->own[ADJ] = carve(cv, (size_t)B * (S * H + G));
+    cc->own[ADJ] = carve(cv, (size_t)B * ((S + (size_t)d->n_adj_own) * H + G));
     cc->own[ZEROS] = carve(cv, G);
     cc->own[JUNK] = carve(cv, G);
     cc->r_t = carve(cv, H * n_rec * H);

@@ -56,6 +56,7 @@ typedef struct {
     int level;       /* products of R before it: 0 = needs no product of this step */
     GraphLoc loc;
     int idx;         /* LOC_ACT: slot; LOC_XPROJ: block; LOC_PREV/LOC_NEW: state */
+    int adj_slot;    /* >= 0: its adjoint's own slot (a sum computed in its activation's place) */
     int group;       /* REC: its group */
 } GraphNode;
 
@@ -105,6 +106,7 @@ typedef struct GraphDef {
     GraphGroup groups[GRAPH_MAX_GROUPS];
     int n_groups;
     int n_slots;   /* H-sized slots of an act row */
+    int n_adj_own; /* adjoint slots of their own, after the act slots' (adj_slot) */
     int n_xproj;   /* blocks of the input projection (W params 0..n_xproj-1) */
     int n_gates;
     int gate_eqs[4];          /* the equation of gate g (act slot g) */

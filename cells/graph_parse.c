@@ -303,7 +303,7 @@ static int node_new(Lower *lw, GraphOp op, int col) {
     GraphNode *n = &d->nodes[d->n_nodes];
     memset(n, 0, sizeof *n);
     n->op = op;
-    n->a = n->b = n->param = n->state = n->group = -1;
+    n->a = n->b = n->param = n->state = n->group = n->adj_slot = -1;
     return d->n_nodes++;
 }
 
@@ -750,13 +750,40 @@ int graph_def_finish(GraphDef *d, int *line, char *err, size_t err_len) {
                 d->nodes[k].idx = slot++;
             }
     }
+    /* a sum read only by one activation is computed in that activation's
+       place, which then applies in place: backward needs the activation's
+       value, never the sum's (as the native cells' act) */
+    int readers[GRAPH_MAX_NODES] = {0}, reader[GRAPH_MAX_NODES];
+    for (int k = 0; k < d->n_nodes; k++) {
+        const GraphNode *n = &d->nodes[k];
+        int in[2 + GRAPH_MAX_TERMS], m = 0;
+        in[m++] = n->a;
+        in[m++] = n->b;
+        for (int t = 0; t < n->n_terms; t++) in[m++] = n->terms[t].node;
+        for (int q = 0; q < m; q++)
+            if (in[q] >= 0) readers[in[q]]++, reader[in[q]] = k;
+    }
+    char shares[GRAPH_MAX_NODES] = {0};
+    for (int k = 0; k < d->n_nodes; k++) {
+        GraphOp r = readers[k] == 1 ? d->nodes[reader[k]].op : GN_PREV;
+        shares[k] = d->nodes[k].op == GN_SUM && d->nodes[k].idx < 0 &&
+                    (r == GN_SIGMOID || r == GN_TANH || r == GN_RELU || r == GN_IDENTITY);
+    }
     for (int k = 0; k < d->n_nodes; k++) {
         GraphNode *n = &d->nodes[k];
-        if (n->idx >= 0 || n->op == GN_XPROJ || n->op == GN_PREV) continue;
+        if (n->idx >= 0 || n->op == GN_XPROJ || n->op == GN_PREV || shares[k]) continue;
         n->loc = LOC_ACT;
         n->idx = slot++;
     }
     d->n_slots = slot;
+    d->n_adj_own = 0;
+    for (int k = 0; k < d->n_nodes; k++)
+        if (shares[k]) {
+            /* one place for both values, but the adjoints are two */
+            d->nodes[k].loc = d->nodes[reader[k]].loc;
+            d->nodes[k].idx = d->nodes[reader[k]].idx;
+            d->nodes[k].adj_slot = d->n_slots + d->n_adj_own++;
+        }
     /* the program: level by level, its products first, then its elementwise nodes */
     d->n_steps = 0;
     for (int lv = 0; lv <= max_level; lv++) {
