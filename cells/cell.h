@@ -21,7 +21,7 @@
 #include "real.h"
 #include "rng.h"
 
-#define CELL_MAX_TENSORS 12
+#define CELL_MAX_TENSORS 32 /* a cell written as equations has one per W, R, p, b */
 #define CELL_NAME_MAX 64
 #define CELL_MAX_GATES 4
 /* room for a kind's own resolved flags and tensor offsets (cell_kind_data) */

@@ -16,6 +16,7 @@
 #include "util.h"
 #include "../cells/gemm.h"
 #include "../cells/model.h"
+#include "../cells/graph.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -237,7 +238,7 @@ int cmd_bench(int argc, char **argv) {
         {"gemm", no_argument, 0, 'g'},           {"size", required_argument, 0, 'n'},
         {"list-workloads", no_argument, 0, 'l'}, {"help", no_argument, 0, 'h'},
         {"with-dx", no_argument, 0, 'x'},        {"reps", required_argument, 0, 'r'},
-        {"layer-only", no_argument, 0, 'o'},
+        {"layer-only", no_argument, 0, 'o'},     {"cell-file", required_argument, 0, 'F'},
         {0, 0, 0, 0}};
     const char *workload = "all", *cells = NULL, *format = "table";
     long length = 0, steps = 30, warmup = 5, size = 2048, reps = 5;
@@ -259,6 +260,14 @@ int cmd_bench(int argc, char **argv) {
         case 'r': ok = parse_long(optarg, 1, 1000, &reps); break;
         case 'x': mode.with_dx = 1; break;
         case 'o': mode.layer_only = 1; break;
+        case 'F': { /* cells written as equations, for --cell (docs/cells.md) */
+            char err[1024];
+            if (graph_read_file(optarg, err, sizeof err) != 0) {
+                fprintf(stderr, "rnnbench bench: --cell-file: %s\n", err);
+                return 2;
+            }
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

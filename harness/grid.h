@@ -11,6 +11,11 @@
                                loguniform(a, b), uniform(a, b), choice(a, b, ...)
                                drawn `trials = N` times; `seeds = N` repeats
                                every point with seed_index 0..N-1.
+       [cell NAME]             any number: a cell written as equations (`state =`,
+                               then one equation per line; docs/cells.md), which
+                               `cell = NAME` may then name in any [grid]; registered
+                               (cells/graph.h) as the file is read, its errors
+                               name the line and the column.
    Every run's id and seed derive from (experiment seed, its parameters), never
    from its position (config_finalize). `params = N` (instead of `hidden`) is
    resolved per run into the hidden size whose parameter count is closest to

@@ -52,7 +52,10 @@ typedef struct {
     int draws_per_point;
 } Section;
 
-typedef enum { IN_NOTHING, IN_EXPERIMENT, IN_GRID } Where;
+/* IN_CELL: a [cell NAME] section, a cell written as equations (cells/graph.h) */
+typedef enum { IN_NOTHING, IN_EXPERIMENT, IN_GRID, IN_CELL } Where;
+
+struct GraphDef;
 
 typedef struct {
     /* the reader's position in the text */
@@ -64,6 +67,7 @@ typedef struct {
        longer key line the name and value inih was not handed (see stand_in) */
     char *line_text;
     size_t line_cap;
+    int indent;                          /* characters of whitespace before line_text */
     const char *long_name, *long_value;
     /* [experiment] */
     int experiment_line;                 /* its header, 0 when there is none */
@@ -71,6 +75,9 @@ typedef struct {
     char name[128];
     uint64_t seed;
     char prereg[1024];                   /* `preregistration =` as written, "" when absent */
+    /* the [cell NAME] being read, registered when the next section starts
+       or the file ends (so that [grid] may name it) */
+    struct GraphDef *cell;
     /* [grid] sections in file order */
     Section *sections;
     int n_sections, cap_sections;

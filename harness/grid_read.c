@@ -9,6 +9,7 @@
 #include "grid_private.h"
 #include "suggest.h"
 #include "util.h"
+#include "../cells/graph.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -52,6 +53,63 @@ void grid_parser_free(Parser *p) {
     free(p->line_text);
     p->line_text = NULL;
     p->line_cap = 0;
+    graph_def_free(p->cell);
+    p->cell = NULL;
+}
+
+/* The [cell] section read so far, checked, compiled and registered: at the
+   next section header and at the end of the file. 1, or 0 with the error. */
+static int end_cell(Parser *p) {
+    GraphDef *d = p->cell;
+    if (!d) return 1;
+    p->cell = NULL;
+    int line = d->header_line;
+    char why[512];
+    if (graph_def_finish(d, &line, why, sizeof why) != 0) {
+        fail_at(p, line, "[cell %s]: %s", d->name, why);
+        graph_def_free(d);
+        return 0;
+    }
+    int header = d->header_line;
+    if (graph_register(d, why, sizeof why) != 0) return fail_at(p, header, "%s", why);
+    return 1;
+}
+
+/* a [cell NAME] header: a new definition */
+static int enter_cell(Parser *p, const char *text) {
+    const char *name = grid_skip_space(text + 4);
+    if (!*name) return fail(p, "[%s]: expected [cell NAME]", text);
+    for (const char *c = name; *c; c++)
+        if (isspace((unsigned char)*c))
+            return fail(p, "[%s]: a section name is one word, got '%s'", text, name);
+    /* [grid] sections before it may name it too: names are checked when
+       the grid is expanded, after the whole file is read */
+    p->cell = graph_def_new(name);
+    if (!p->cell) return fail(p, "out of memory");
+    p->cell->header_line = p->line;
+    p->where = IN_CELL;
+    return 1;
+}
+
+/* a `key = value` line of a [cell] section, split again from the whole
+   line so that a message can give the column of what it is about */
+static int cell_key(Parser *p, const char *name, const char *value) {
+    int value_col = 1 + p->indent;
+    const char *line = p->line_text;
+    const char *v = p->long_value ? p->long_value : NULL;
+    if (!v) {
+        v = line;
+        while (*v && *v != '=' && *v != ':') v++;
+        if (*v) v++;
+        v = grid_skip_space(v);
+    }
+    for (const char *c = line; c < v; c++)
+        if (((unsigned char)*c & 0xC0) != 0x80) value_col++;
+    int col = 0;
+    char why[512];
+    if (graph_def_line(p->cell, name, value, p->line, value_col, &col, why, sizeof why) != 0)
+        return fail(p, "[cell %s]: column %d: %s", p->cell->name, col, why);
+    return 1;
 }
 
 
@@ -81,6 +139,8 @@ static int enter_section(Parser *p, char *line) {
     *end = '\0';
     char *text = (char *)grid_skip_space(line + 1);
     trim_end(text);
+    if (!end_cell(p)) return 0;
+    if (!strncmp(text, "cell", 4) && (!text[4] || isspace((unsigned char)text[4]))) return enter_cell(p, text);
     if (!strcmp(text, "experiment")) {
         if (p->experiment_line)
             return fail(p, "[experiment] given twice (first on line %d)", p->experiment_line);
@@ -196,6 +256,7 @@ static char *stand_in(Parser *p, char *buf, int num) {
 char *grid_next_line(char *buf, int num, void *stream) {
     Parser *p = stream;
     p->long_name = p->long_value = NULL;
+    if (!p->err_line && p->pos >= p->len) end_cell(p);
     if (p->err_line || p->pos >= p->len) return NULL;
     const char *s = p->text + p->pos;
     size_t rest = p->len - p->pos;
@@ -205,7 +266,8 @@ char *grid_next_line(char *buf, int num, void *stream) {
     p->line++;
     if (!line_is_text(p, s, &n)) return NULL;
     if (p->line == 1 && n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) s += 3, n -= 3;
-    while (n && isspace((unsigned char)*s)) s++, n--;
+    p->indent = 0;
+    while (n && isspace((unsigned char)*s)) s++, n--, p->indent++;
     if (!keep_line(p, s, n)) return NULL;
     if (p->line_text[0] == '[' && !enter_section(p, p->line_text)) return NULL;
     if (n + 2 > (size_t)num) return stand_in(p, buf, num);
@@ -396,6 +458,7 @@ int grid_on_key(void *user, const char *section, const char *name, const char *v
     switch (p->where) {
     case IN_EXPERIMENT: return experiment_key(p, name, value);
     case IN_GRID: return grid_key(p, name, value);
+    case IN_CELL: return cell_key(p, name, value);
     default: return fail(p, "%s: key outside a section", name);
     }
 }

@@ -15,6 +15,7 @@
 #include "util.h"
 #include "../cells/gemm.h"
 #include "../cells/model.h"
+#include "../cells/graph.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -34,7 +35,7 @@
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: rnnbench trace --cell NAME [--layers L] [--hidden H] [--input X] [--output Y] [--steps T]\n"
+            "usage: rnnbench trace --cell NAME [--cell-file FILE] [--layers L] [--hidden H] [--input X] [--output Y] [--steps T]\n"
             "                      [--batch B] [--loss mse|xent|bce|bce_sum] [--seed S] [--forget-bias F]\n"
             "                      [--updates K [--optimizer sgd|adam] [--lr R] [--momentum M] [--nesterov]\n"
             "                       [--lr-scale-momentum] [--input-noise S] [--clip C] [--beta1 B1]\n"
@@ -51,6 +52,8 @@ static void usage(FILE *out) {
             "updates/y, updates/final_loss: the trained model on the batch.\n"
             "Defaults: H 8, X 3, Y 2, T 20, B 4, mse, seed 1. H, X, Y and B are at most 2^20, T at\n"
             "most 2^24, the seed below 2^63, and the trace at most 2^30 values in all.\n"
+            "--cell-file FILE reads the [cell NAME] sections of FILE (an experiment file, say):\n"
+            "cells written as equations (docs/cells.md), which --cell may then name.\n"
             "FILE.h5 is created, or replaced when it is a trace rnnbench wrote; any other existing\n"
             "file (results, an experiment) or a directory is refused, and left as it was.\n");
 }
@@ -87,6 +90,7 @@ static const struct option OPTIONS[] = {
     {"loss", required_argument, 0, 'l'},   {"seed", required_argument, 0, 's'},
     {"forget-bias", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
     {"updates", required_argument, 0, 'U'}, {"layers", required_argument, 0, 'L'},
+    {"cell-file", required_argument, 0, 'F'},
     {"optimizer", required_argument, 0, SETTING_OPTION_VAL(SETTING_optimizer)},
     {"lr", required_argument, 0, SETTING_OPTION_VAL(SETTING_lr)},
     {"momentum", required_argument, 0, SETTING_OPTION_VAL(SETTING_momentum)},
@@ -139,6 +143,10 @@ static int apply_option(int opt, const char *arg, TraceArgs *a, char *why, size_
         return 0;
     case 'U': return set_long(&a->updates, arg, 0, 1L << 20, why, n);
     case 'L': return set_long(&a->layers, arg, 1, MODEL_MAX_LAYERS, why, n);
+    case 'F': {
+        /* its cells are registered now, before --cell is built */
+        return graph_read_file(arg, why, n) == 0;
+    }
     }
     if (opt >= SETTING_OPTION_VAL(0) && opt < SETTING_OPTION_VAL(N_SETTINGS)) {
         /* a setting of training, parsed and range-checked as `train` does */
