@@ -19,6 +19,7 @@
 #include <time.h>
 #include <errno.h>
 #include <malloc.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #ifdef _OPENMP
@@ -75,6 +76,14 @@ static void fmt_time(double s, char *out, size_t n) {
 
 typedef struct GridState GridState;
 
+/* a run in flight, as the progress line shows it: which run, and what its
+   training thread publishes (train_run_watched) */
+typedef struct {
+    const RunConfig *cfg; /* NULL: the slot is free */
+    double cost;          /* its estimated cost (the scheduler's) */
+    TrainWatch watch;
+} Flight;
+
 typedef struct {
     int tty, quiet;
     int total, done_before, done;
@@ -82,6 +91,8 @@ typedef struct {
     double t0, cost_total, cost_done;
     double last_line;   /* when the last plain line was printed */
     int printed;        /* a plain line was printed */
+    Flight *flight;     /* one per training thread of this process (n_flight), or NULL */
+    int n_flight;
 } Progress;
 
 /* seconds between two plain progress lines (stderr not a terminal) */
@@ -96,30 +107,99 @@ static int progress_running(const Progress *p) {
     return left < p->threads ? left : p->threads;
 }
 
+/* "lstm-peep adding 100: step 340/1000, loss 0.0521, ETA 00:12" for a run
+   in flight (its ETA from its own pace; a run that stops when solved may
+   end sooner), or compact "lstm-peep adding 100 340/1000 0.0521"; its share
+   of its budget done into *share */
+void progress_flight_text(const RunConfig *cfg, const TrainWatch *w, double now, int compact, char *out,
+                          size_t n, double *share) {
+    long step = w->step, last = w->last_step;
+    double started = w->started, loss = w->loss;
+    *share = last > 0 ? (double)step / (double)last : 0;
+    int len = snprintf(out, n, "%s %s %d", cfg->cell, cfg->task, cfg->task_params.delay);
+    if (len < 0 || (size_t)len >= n) return;
+    if (last <= 0 || step <= 0) {
+        snprintf(out + len, n - (size_t)len, ": starting");
+        return;
+    }
+    char eta_s[48];
+    fmt_time((now - started) / (double)step * (double)(last - step), eta_s, sizeof eta_s);
+    if (compact) /* a terminal line has room for little */
+        snprintf(out + len, n - (size_t)len, " %ld/%ld %.3g", step, last, loss);
+    else
+        snprintf(out + len, n - (size_t)len, ": step %ld/%ld, loss %.4g, ETA %s", step, last, loss, eta_s);
+}
+
+/* the runs in flight, "; "-separated, at most `most` of them spelled out
+   (then "+K more"); the sum of their shares of their budgets into *partial,
+   and of their costs done into *cost_partial */
+static void progress_flights(const Progress *p, int most, char *out, size_t n, double *partial,
+                             double *cost_partial) {
+    size_t len = 0;
+    int shown = 0, more = 0;
+    double now = now_s();
+    *partial = *cost_partial = 0;
+    out[0] = '\0';
+    for (int i = 0; i < p->n_flight; i++) {
+        const RunConfig *cfg = p->flight[i].cfg;
+        if (!cfg) continue;
+        char one[256];
+        double share;
+        progress_flight_text(cfg, &p->flight[i].watch, now, p->tty, one, sizeof one, &share);
+        *partial += share;
+        *cost_partial += share * p->flight[i].cost;
+        if (shown == most) {
+            more++;
+            continue;
+        }
+        if (len < n) len += (size_t)snprintf(out + len, n - len, "%s%s", shown ? "; " : "", one);
+        shown++;
+    }
+    if (more && len < n) snprintf(out + len, n - len, "; +%d more", more);
+}
+
+/* the terminal's width in columns (80 when it does not say) */
+static int terminal_columns(void) {
+    struct winsize ws;
+    if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
+    return 80;
+}
+
 static void progress_show(Progress *p, int final) {
     if (p->quiet) return;
     double el = now_s() - p->t0;
-    /* ETA from the share of estimated cost done, not the run count: runs go longest first */
-    double eta = p->cost_done > 0 ? el * (p->cost_total - p->cost_done) / p->cost_done : NAN;
-    char el_s[48], eta_s[48];
+    char el_s[48], eta_s[48], flights[1024];
+    int done = p->done_before + p->done;
+    double partial, cost_partial;
+    progress_flights(p, p->tty ? 2 : 8, flights, sizeof flights, &partial, &cost_partial);
+    /* ETA from the share of estimated cost done (the runs in flight's part
+       of theirs included), not the run count: runs go longest first */
+    double cost_done = p->cost_done + cost_partial;
+    double eta = cost_done > 0 ? el * (p->cost_total - cost_done) / cost_done : NAN;
     fmt_time(el, el_s, sizeof el_s);
     fmt_time(eta, eta_s, sizeof eta_s);
-    int done = p->done_before + p->done;
     if (p->tty) {
-        int width = 24, fill = p->total ? width * done / p->total : width;
-        char bar[32];
+        /* the bar moves within runs too: a single long run (`train`) fills it */
+        int width = 16, fill = p->total ? (int)(width * (done + partial) / p->total) : width;
+        char bar[32], line[1400];
         for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
-        fprintf(stderr, "\r[%s] %d/%d runs, %d running, elapsed %s, ETA %s ", bar, done, p->total,
-                progress_running(p), el_s, eta_s); /* run_experiment ends the line */
+        snprintf(line, sizeof line, "[%s] %d/%d runs, %d running, %s, ETA %s%s%s", bar, done, p->total,
+                 progress_running(p), el_s, eta_s, flights[0] ? " | " : "", flights);
+        /* one terminal line: a wrapped one would not return under \r (bytes,
+           not characters: the line is ASCII but for a cell name) */
+        int cols = terminal_columns();
+        if ((int)strlen(line) >= cols) line[cols - 1] = '\0';
+        /* \033[K clears what a longer line before left */
+        fprintf(stderr, "\r%s\033[K", line); /* run_experiment ends the line */
     } else {
         /* a log file gets the first line, then one every few seconds (not
            one per run), and the last */
         if (!final && p->printed && done < p->total && el - p->last_line < PROGRESS_PLAIN_INTERVAL_S) return;
         p->last_line = el;
         p->printed = 1;
-        fprintf(stderr, "rnnbench: %d/%d runs done, %d running, elapsed %s, ETA %s\n", done, p->total,
-                progress_running(p), el_s, eta_s);
+        fprintf(stderr, "rnnbench: %d/%d runs done, %d running, elapsed %s, ETA %s%s%s%s\n", done, p->total,
+                progress_running(p), el_s, eta_s, flights[0] ? " (" : "", flights, flights[0] ? ")" : "");
     }
     fflush(stderr);
 }
@@ -219,9 +299,46 @@ static void flusher_stop(Flusher *fl, pthread_t th, int started) {
 
 struct GridState {
     Progress prog;
+    pthread_mutex_t mu; /* the progress line and the runs in flight: training threads and the ticker */
     int failed_runs;
     int io_failed; /* read and written atomically: threads outside the progress section read it */
 };
+
+/* the progress line redrawn every PROGRESS_TICK_S (rate-limited again for
+   a log), so that a long run is seen to move between two runs' ends */
+#define PROGRESS_TICK_S 1
+typedef struct {
+    GridState *st;
+    int stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} Ticker;
+
+static void *tick_loop(void *arg) {
+    Ticker *tk = arg;
+    pthread_mutex_lock(&tk->mu);
+    while (!tk->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += PROGRESS_TICK_S;
+        pthread_cond_timedwait(&tk->cv, &tk->mu, &until);
+        if (tk->stop) break;
+        pthread_mutex_lock(&tk->st->mu);
+        progress_show(&tk->st->prog, 0);
+        pthread_mutex_unlock(&tk->st->mu);
+    }
+    pthread_mutex_unlock(&tk->mu);
+    return NULL;
+}
+
+static void ticker_stop(Ticker *tk, pthread_t th, int started) {
+    if (!started) return;
+    pthread_mutex_lock(&tk->mu);
+    tk->stop = 1;
+    pthread_cond_signal(&tk->cv);
+    pthread_mutex_unlock(&tk->mu);
+    pthread_join(th, NULL);
+}
 
 int grid_stopping(const GridLoop *g) {
     int stop;
@@ -231,14 +348,15 @@ int grid_stopping(const GridLoop *g) {
 }
 
 void grid_set_slots(GridLoop *g, int slots) {
-#pragma omp critical(progress)
+    pthread_mutex_lock(&g->state->mu);
     g->state->prog.threads = slots;
+    pthread_mutex_unlock(&g->state->mu);
 }
 
 void grid_ended(GridLoop *g, int k, int rc, const char *run_error, int wrc, const char *werr) {
     GridState *st = g->state;
     const RunConfig *cfg = &g->ex->runs[g->todo[k].index];
-#pragma omp critical(progress)
+    pthread_mutex_lock(&st->mu);
     {
         st->prog.ended++;
         if (rc == -1) {
@@ -258,12 +376,34 @@ void grid_ended(GridLoop *g, int k, int rc, const char *run_error, int wrc, cons
         }
         progress_show(&st->prog, st->prog.ended == g->n_todo); /* the last line always, failures included */
     }
+    pthread_mutex_unlock(&st->mu);
 }
 
 int grid_train_here(GridLoop *g, int k) {
     const RunConfig *cfg = &g->ex->runs[g->todo[k].index];
+    GridState *st = g->state;
+    /* this thread's slot of the runs in flight (none past the slots made) */
+    int slot = -1;
+#ifdef _OPENMP
+    slot = omp_get_thread_num();
+#else
+    slot = 0;
+#endif
+    Flight *fl = slot >= 0 && slot < st->prog.n_flight ? &st->prog.flight[slot] : NULL;
+    if (fl) {
+        pthread_mutex_lock(&st->mu);
+        fl->watch.last_step = fl->watch.step = 0;
+        fl->cost = g->todo[k].cost;
+        fl->cfg = cfg;
+        pthread_mutex_unlock(&st->mu);
+    }
     RunResult r;
-    int rc = train_run(cfg, &r, g->signal);
+    int rc = train_run_watched(cfg, &r, g->signal, fl ? &fl->watch : NULL);
+    if (fl) {
+        pthread_mutex_lock(&st->mu);
+        fl->cfg = NULL;
+        pthread_mutex_unlock(&st->mu);
+    }
     char werr[1400] = "";
     int io_stopped;
 #pragma omp atomic read
@@ -332,17 +472,28 @@ static int run_here(const Experiment *ex, const RunOptions *opt) {
             threads = use;
         }
     }
-    Progress prog = {isatty(2), opt->quiet, ex->n_runs, rs.n_finished, 0, threads, n_todo, 0,
-                     now_s(), cost_total, 0, 0, 0};
+    Progress prog = {.tty = isatty(2), .quiet = opt->quiet, .total = ex->n_runs, .done_before = rs.n_finished,
+                     .threads = threads, .todo = n_todo, .t0 = now_s(), .cost_total = cost_total};
     if (!opt->quiet && rs.n_rows > 0 && n_todo > 0 && !rs.grown)
         fprintf(stderr, "rnnbench: resuming %s: %d of %d runs already finished%s\n", opt->out, rs.n_finished,
                 ex->n_runs, n_retry ? "; retrying the ones that failed" : "");
-    GridState st = {prog, 0, 0};
+    /* a slot per training thread (under MPI rank 0's team has one thread
+       more, for the messages); without the memory, no runs in flight shown */
+    prog.n_flight = threads + 1;
+    prog.flight = calloc((size_t)prog.n_flight, sizeof(Flight));
+    if (!prog.flight) prog.n_flight = 0;
+    GridState st = {prog, PTHREAD_MUTEX_INITIALIZER, 0, 0};
     GridLoop grid = {ex, opt, &rs, todo, n_todo, threads, &stop_signal, &st};
     Flusher fl = {&rs, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
-    pthread_t flush_th;
+    pthread_t flush_th, tick_th;
     int flusher_started = n_todo > 0 && pthread_create(&flush_th, NULL, flush_loop, &fl) == 0;
-    if (n_todo > 0) progress_show(&st.prog, 0); /* the first line as the runs start */
+    Ticker tk = {&st, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    int ticker_started = n_todo > 0 && !opt->quiet && pthread_create(&tick_th, NULL, tick_loop, &tk) == 0;
+    if (n_todo > 0) { /* the first line as the runs start */
+        pthread_mutex_lock(&st.mu);
+        progress_show(&st.prog, 0);
+        pthread_mutex_unlock(&st.mu);
+    }
 
 #ifdef RNNBENCH_MPI
     if (mpi_ranks() > 1) mpi_coordinate(&grid);
@@ -353,7 +504,9 @@ static int run_here(const Experiment *ex, const RunOptions *opt) {
         for (int k = 0; k < n_todo; k++)
             if (!grid_stopping(&grid)) grid_train_here(&grid, k);
     }
+    ticker_stop(&tk, tick_th, ticker_started);
     flusher_stop(&fl, flush_th, flusher_started);
+    free(st.prog.flight);
     free(todo);
     if (!opt->quiet && prog.tty && n_todo > 0) fputc('\n', stderr);
     int failed_runs = st.failed_runs, io_failed = st.io_failed;

@@ -43,6 +43,14 @@ int grid_stopping(const GridLoop *g);
 /* how many runs can be in flight at once (the progress line's "running") */
 void grid_set_slots(GridLoop *g, int slots);
 
+/* what the progress line says of a run in flight at time `now` (now_s()):
+   "lstm adding 100: step 340/1000, loss 0.0521, ETA 01:06" (its ETA from its
+   own pace), compact "lstm adding 100 340/1000 0.0521" for a terminal, or
+   "...: starting" before its first step; its share of its budget done into
+   *share */
+void progress_flight_text(const RunConfig *cfg, const TrainWatch *w, double now, int compact, char *out,
+                          size_t n, double *share);
+
 int cmd_run(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_show(int argc, char **argv);

@@ -46,6 +46,10 @@ A file that is not a usable results file (missing, damaged, another program's) a
 (a bad KIND, a --where matching nothing) exit with status 2; a selection with nothing to draw with
 status 1; both with a one-line message.
 
+--watch SECONDS redraws the figure whenever the results file changes (a grid still running
+updates it as runs finish), looking every SECONDS, until the grid is complete (or Ctrl-C); it
+waits for a file that does not exist yet, and each drawing replaces the image whole.
+
 Several results files (or glob patterns, before KIND) are read as one table; files whose builds
 differ in precision or GEMM backend are refused unless --allow-mixed.
 It does not compute tables (compare.py does).
@@ -58,12 +62,15 @@ Examples:
     /usr/bin/python3 scripts/plot.py results/quickstart.h5 flow --at first --at last -o f.png
     /usr/bin/python3 scripts/plot.py 'results/study-*.h5' solved -o solved.png
     /usr/bin/python3 scripts/plot.py results/quickstart.h5 all -o results/quickstart-report
+    /usr/bin/python3 scripts/plot.py results/zoo.h5 curves -o curves.png --watch 10   # while it runs
 """
 import argparse
+import glob
 import os
 import re
 import sys
 import textwrap
+import time
 import warnings
 import zlib
 
@@ -981,6 +988,10 @@ def build_parser():
                         help="flow: the evaluation drawn, last (default), first (before "
                              "training) or a step (each run's last evaluation at or before it); "
                              "repeatable, up to 4 (line styles)")
+    parser.add_argument("--watch", type=float, metavar="SECONDS", default=None,
+                        help="redraw whenever the results file changes (looked at every SECONDS) "
+                             "until its grid is complete: a run still going can be watched; "
+                             "Ctrl-C stops")
     parser.add_argument("--logy", action="store_true",
                         help="log y axis (without it, a panel whose values span a factor of 10 "
                              "or more is log anyway)")
@@ -1021,20 +1032,17 @@ def output_file(output, kind):
     return output
 
 
-def main(argv=None):
-    """Parse the command line, draw the plot; return the exit status."""
-    args = build_parser().parse_args(argv)
-    if args.kind != "all":
-        try:
-            args.output = output_file(args.output, args.kind)
-        except compare.UsageError as exc:
-            print(f"plot.py: {exc}", file=sys.stderr)
-            return 2
-    plt = pyplot()
+def draw(plt, args, quiet_notes=False):
+    """Draw the figure(s) of args once. Returns (exit status, whether the grid is complete,
+    runs drawn, whether a later try may succeed: the file being written, or no run of the
+    selection finished yet)."""
+    complete = False
     try:
         with rr.open_results(args.results, allow_mixed=args.allow_mixed) as res:
-            for note in getattr(res, "notes", []):
-                print(f"plot.py: note: {note}", file=sys.stderr)
+            complete = res.complete
+            if not quiet_notes:
+                for note in getattr(res, "notes", []):
+                    print(f"plot.py: note: {note}", file=sys.stderr)
             df = res.summary
             if args.by not in df.columns:
                 raise compare.UsageError(f"--by {args.by}: no such summary column")
@@ -1043,18 +1051,87 @@ def main(argv=None):
                 plot_all(plt, res, selected, args)
             else:
                 fig = PLOTTERS[args.kind](plt, res, selected, args)
-                fig.savefig(args.output, dpi=DPI)
+                # beside it first, then renamed over it: a viewer never sees half a PNG
+                tmp = f"{args.output}.tmp.{os.getpid()}.png"
+                try:
+                    fig.savefig(tmp, dpi=DPI)
+                    os.replace(tmp, args.output)
+                finally:
+                    if os.path.exists(tmp):
+                        os.remove(tmp)
                 plt.close(fig)
+            return 0, complete, len(selected), False
     except PlotError as exc:
         print(f"plot.py: {exc}", file=sys.stderr)
-        return 1
-    except (rr.ResultsError, compare.UsageError, rr.WhereError) as exc:
+        return 1, complete, 0, not complete
+    except rr.ResultsError as exc:
         print(f"plot.py: {exc}", file=sys.stderr)
-        return 2
+        return 2, complete, 0, not complete
+    except (compare.UsageError, rr.WhereError) as exc:
+        print(f"plot.py: {exc}", file=sys.stderr)
+        return 2, complete, 0, False
     except OSError as exc:
         print(f"plot.py: cannot write {args.output}: {rr._one_line(exc)}", file=sys.stderr)
-        return 1
-    return 0
+        return 1, complete, 0, False
+
+
+def results_stamp(patterns):
+    """What changes when a results file is rewritten: (path, mtime, size) of every file the
+    patterns name, or None while none exists yet."""
+    paths = sorted({p for pattern in patterns for p in (glob.glob(pattern) or [pattern])})
+    stamp = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        stamp.append((path, st.st_mtime_ns, st.st_size))
+    return tuple(stamp) or None
+
+
+def watch(plt, args):
+    """Redraw whenever the results change, until the grid is complete (or Ctrl-C). A file that
+    does not exist yet, or holds no finished run of the selection yet, is waited for; a bad
+    option ends the watch at once."""
+    last, tried, waiting = None, False, False
+    try:
+        while True:
+            stamp = results_stamp(args.results)
+            if stamp is None and not waiting:
+                print(f"plot.py: waiting for {' '.join(args.results)} to appear (Ctrl-C stops)",
+                      file=sys.stderr, flush=True)
+                waiting = True
+            if stamp is not None and stamp != last:
+                last = stamp
+                status, complete, n, retry = draw(plt, args, quiet_notes=tried)
+                tried = True
+                if status == 0:
+                    print(f"plot.py: drew {args.output} at {time.strftime('%H:%M:%S')} from {n} runs"
+                          + (", the grid is complete" if complete else ""), flush=True)
+                if complete or (status != 0 and not retry):
+                    return status
+            time.sleep(args.watch)
+    except KeyboardInterrupt:
+        print("plot.py: stopped watching", file=sys.stderr)
+        return 0
+
+
+def main(argv=None):
+    """Parse the command line, draw the plot (or watch the file); return the exit status."""
+    args = build_parser().parse_args(argv)
+    if args.kind != "all":
+        try:
+            args.output = output_file(args.output, args.kind)
+        except compare.UsageError as exc:
+            print(f"plot.py: {exc}", file=sys.stderr)
+            return 2
+    plt = pyplot()
+    if args.watch is not None:
+        if not args.watch > 0:
+            print(f"plot.py: --watch: expected seconds > 0, got {args.watch}", file=sys.stderr)
+            return 2
+        return watch(plt, args)
+    return draw(plt, args)[0]
 
 
 if __name__ == "__main__":

@@ -491,3 +491,34 @@ def test_flow_of_a_stack_draws_every_layer(tmp_path):
         assert "top layer" in fig._suptitle.get_text()
     with pytest.raises(Exception, match="one evaluation at a time"):
         list(drawn_figures(path, ("flow",), at=["first", "last"]))
+
+
+def test_watch_redraws_a_grid_in_progress_until_it_is_complete(tmp_path):
+    """plot.py --watch on a file a grid is still writing: it waits for the file, draws, redraws
+    when the file changes, and returns when the grid is complete (synchronised on the file, not
+    on time: whatever the machine's speed the last drawing is of the complete grid)."""
+    exp = tmp_path / "w.ini"
+    exp.write_text("[grid]\ntask = adding\ndelay = 10, 20\ncell = rnn, lstm, gru\nhidden = 8\n"
+                   "steps = 60\neval_every = 20\neval_size = 16\nseeds = 2\n")
+    out, png = tmp_path / "w.h5", tmp_path / "w.png"
+    grid = subprocess.Popen([RNNBENCH, "run", str(exp), "-o", str(out), "-j", "1", "--quiet"])
+    try:
+        watched = subprocess.run([PYTHON, os.path.join(SCRIPTS, "plot.py"), str(out), "curves",
+                                  "-o", str(png), "--watch", "0.1"],
+                                 capture_output=True, text=True, timeout=600)
+    finally:
+        assert grid.wait(timeout=600) == 0
+    assert watched.returncode == 0, watched.stderr
+    drawn = [line for line in watched.stdout.splitlines() if line.startswith("plot.py: drew")]
+    assert drawn and drawn[-1].endswith("from 12 runs, the grid is complete"), watched.stdout
+    assert_png(str(png))
+    assert not list(tmp_path.glob("w.png.tmp*"))  # drawn beside and renamed over
+
+
+def test_watch_gives_up_at_once_on_a_bad_option(results_file, tmp_path):
+    result = run_plot(results_file[0], "curves", "-o", str(tmp_path / "x.png"), "--watch", "0.1",
+                      "--where", "nosuchcolumn=1")
+    assert result.returncode == 2 and "nosuchcolumn" in result.stderr
+    result = run_plot(results_file[0], "curves", "-o", str(tmp_path / "x.png"), "--watch", "0")
+    assert result.returncode == 2
+    assert result.stderr == "plot.py: --watch: expected seconds > 0, got 0.0\n"
