@@ -38,6 +38,10 @@ import bench_guard  # noqa: E402  (the busy-machine guard)
 import bench_workloads  # noqa: E402  (the workloads' shapes, from rnnbench itself)
 
 PEER_CELLS = {"rnn", "lstm", "gru-ra"}
+# cells written as equations (docs/cells.md), timed beside the native cell they copy:
+# (workload, graph cell, the file defining it, the native cell)
+GRAPH_CASES = (("W1", "eq-lstm-peep", os.path.join("experiments", "graph-cells.ini"), "lstm-peep"),
+               ("W2", "eq-lstm-peep", os.path.join("experiments", "graph-cells.ini"), "lstm-peep"))
 MIN_ROUNDS = 5
 JSB_SEQUENCES = 229  # JSB Chorales' training set: one W4 step per sequence is one epoch
 CSV_COLUMNS = ["verdict", "guard_note", "cpu_model", "backend", "ceiling_reference",
@@ -177,6 +181,11 @@ def main(argv=None):
             print(f"bench_compare: --workloads: '{w}' is not one of {', '.join(shapes)}", file=sys.stderr)
             return 2
     cases = [(wl, cell) for wl in wanted for cell in shapes[wl]["cells"]]
+    cell_files = {}  # graph cell -> the file that defines it
+    for wl, graph, path, native in GRAPH_CASES:
+        if wl in wanted:
+            cases += [(wl, c) for c in (native, graph) if (wl, c) not in cases]
+            cell_files[graph] = os.path.join(ROOT, path)
     cpu = bench_guard.read_cpu_model()
     reference_table = bench_guard.load_reference(args.reference)
 
@@ -193,7 +202,7 @@ def main(argv=None):
     for rnd in range(args.rounds):
         for wl, cell in cases:
             base = [rnnbench, "bench", "--workload", wl, "--cell", cell, "--steps", str(args.steps),
-                    "--format", "csv"]
+                    "--format", "csv"] + (["--cell-file", cell_files[cell]] if cell in cell_files else [])
             impls = [("rnnbench", pinned(base, args.core), one)]
             if cell in PEER_CELLS:
                 impls.append(("rnnbench-layer", pinned(base + ["--layer-only", "--with-dx"], args.core), one))
@@ -298,6 +307,13 @@ def main(argv=None):
               f"({JSB_SEQUENCES} sequences) at this speed: rnnbench "
               f"{JSB_SEQUENCES * med('rnnbench', 'W4', 'lstm') / 1e3:.2f} s, PyTorch "
               f"{JSB_SEQUENCES * med('pytorch', 'W4', 'lstm') / 1e3:.2f} s.")
+    for wl, graph, path, native in GRAPH_CASES:
+        if (wl, graph) in cases:
+            stats = paired_ratio_stats(times.get(("rnnbench", wl, native), {}),
+                                       times.get(("rnnbench", wl, graph), {}))
+            print(f"{wl} {graph} ({path}, written as equations) against the native {native}: "
+                  f"{fmt_ms(med('rnnbench', wl, graph))} ms against {fmt_ms(med('rnnbench', wl, native))} ms, "
+                  f"time ratio {fmt_ratio(stats)} (target: at most 1.5)")
     print("oneDNN dispatch (dnnl_query_impl_info_str per primitive):")
     for wl, cell in cases:
         impl = impls_seen.get(("onednn", wl, cell)) or impls_seen.get(("onednn-huge", wl, cell))

@@ -34,6 +34,7 @@ FLAG_NAMES = {
     "mut": ("variant",),
     "cwrnn": ("modules", "periods"),
     "dglstm": ("depth_gate",),
+    "graph": ("equations",),  # a cell written as equations: the equations are its architecture
 }
 CWRNN_DEFAULT_MODULES = 4  # `cwrnn` alone: 4 modules, periods 1, 2, 4, 8 (cells/cwrnn.c)
 VANILLA_LSTM = {"input_gate": 1, "forget_gate": 1, "output_gate": 1, "peepholes": 1, "coupled": 0,

@@ -292,3 +292,27 @@ def test_make_bench_refuses_fewer_than_5_rounds():
     r = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "bench_compare.py"), "--rounds", "3"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "at least 5" in r.stderr
+
+
+def test_make_bench_times_the_graph_lstm_against_the_native_one(monkeypatch, tmp_path, capsys):
+    """W1 gains the native lstm-peep and eq-lstm-peep (experiments/graph-cells.ini, passed with
+    --cell-file); the line reports the graph cell's time over the native's, paired per round."""
+    mod = load_compare()
+    fake_bench(monkeypatch, mod, [100, 99, 100], [98, 100, 99], [0.1, 0.2])
+    monkeypatch.setattr(mod.bench_workloads, "load", lambda *a, **k: {
+        "W1": dict(T=100, X=2, H=64, B=32, Y=1, loss="mse-last", last_step_only=True, cells=["rnn"])})
+    seen = []
+
+    def run_csv(cmd, env=None):
+        seen.append(cmd)
+        graph = "--cell-file" in cmd
+        ms = 1.2 if graph else 1.0
+        return [{"workload": "W1", "cell": "x", "ms": ms, "ms_min": ms, "ms_max": ms,
+                 "gflops": 20.0, "rss_mb": 20.0}], ""
+    monkeypatch.setattr(mod, "run_csv", run_csv)
+    assert mod.main(["--skip-grid", "--csv", str(tmp_path / "b.csv")]) == 0
+    text = capsys.readouterr().out
+    assert "W1 eq-lstm-peep" in text and "against the native lstm-peep" in text and "1.20x" in text
+    graph_cmds = [c for c in seen if "eq-lstm-peep" in c]
+    assert graph_cmds and all(c[c.index("--cell-file") + 1].endswith("experiments/graph-cells.ini")
+                              for c in graph_cmds)
