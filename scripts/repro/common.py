@@ -419,6 +419,8 @@ class CheckSpec:
                  set it on every check whose claim is that a cell fails
     learner      selection that must beat the trivial baseline (the study's base), or a list
                  of selections of which at least one must
+    group        a label (e.g. "steps=2000"): the verdict lines add one verdict per group (Holm
+                 is still over all the study's checks)
     """
     name: str
     kind: str
@@ -430,6 +432,7 @@ class CheckSpec:
     control: dict = None
     learner: dict = None
     compute: object = None
+    group: str = ""
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -601,8 +604,19 @@ class Report:
         return path
 
 
-def verdict_lines(study, checks, design, mode, post_hoc="", null=False):
-    """The verdict line (first) and the lines under it: design, each check, null summary."""
+def group_lines(checks, groups):
+    """One line per group label (in order of first appearance): its verdict from its own
+    checks (their Holm p over the whole study), e.g. "  steps=500: INCONCLUSIVE (...)"."""
+    lines = []
+    for label in ordered(pd.Series([g for g in groups if g])):
+        mine = [c for c, g in zip(checks, groups) if g == label]
+        lines.append(f"  {label}: {st.verdict_text(mine)}")
+    return lines
+
+
+def verdict_lines(study, checks, design, mode, post_hoc="", null=False, groups=None):
+    """The verdict line (first) and the lines under it: design, the groups' verdicts, each
+    check, null summary."""
     verdict = st.verdict_text(checks)
     if post_hoc:
         verdict = f"{POST_HOC} {verdict}"
@@ -612,6 +626,7 @@ def verdict_lines(study, checks, design, mode, post_hoc="", null=False):
     lines.append(f"  design: {design.text}; power calculation: {design.key} = {design.n}"
                  + (f" (this --{mode} run uses its own smaller size)" if mode != "default"
                     else ""))
+    lines += group_lines(checks, groups or [])
     lines += [f"  check: {c.line()}" for c in checks]
     if null:
         decided = sum(c.outcome != "INCONCLUSIVE" for c in checks)
@@ -653,7 +668,8 @@ def run_study(study, doc, tiny, full, analyse, design_of, argv=None):
         registered = prereg_number(prereg, "checks", int)
         if mode == "default" and not post_hoc and len(specs) != registered:
             post_hoc = f"{len(specs)} checks declared, {registered} pre-registered"
-        lines = verdict_lines(study, checks, design, mode, post_hoc, args.null)
+        lines = verdict_lines(study, checks, design, mode, post_hoc, args.null,
+                              [s.group for s in specs])
         flags = {"tiny": " --tiny", "full": " --full", "default": ""}[mode]
         flags += " --null" if args.null else ""
         flags += f" --seed {args.seed}" if args.seed is not None else ""

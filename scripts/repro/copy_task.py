@@ -1,30 +1,35 @@
 """Arjovsky et al. 2016, copy task: the RNN stays at the baseline, gated cells beat it at short T.
 
-Runs experiments/copy.ini (copy at T = 10, 20, 40 with rnn, lstm and gru) and declares the checks
+Runs experiments/copy.ini (copy at T = 10, 20, 40 with rnn, lstm and gru, each at three budgets:
+500, 2 000 and 8 000 updates, each budget its own runs) and declares, at every budget, the checks
 of experiments/copy.prereg (the baseline 10 ln 8 / (T + 20) is computed by rnnbench and stored
 per run):
   - at every T, rnn stays at the baseline (paired TOST of log final loss against log baseline);
-    positive control: lstm solves at that T in the same run, else INCONCLUSIVE;
+    positive control: lstm solves at that T and budget in the same run, else INCONCLUSIVE;
   - at the shortest T, lstm and gru beat the baseline (Wilcoxon signed-rank, claim less);
   - at the longest T, lstm stays at the baseline (their LSTM beat it only at their shortest T);
-    positive control: gru solves there.
-Every check is INCONCLUSIVE when neither lstm nor gru beats the baseline at any T. Seeds from
-design()'s power calculation; Holm over all checks.
+    positive control: gru solves there at that budget.
+A budget's checks are INCONCLUSIVE when neither lstm nor gru beats the baseline at any T at that
+budget. Seeds from design()'s power calculation; Holm over all checks of all budgets; one verdict
+per budget besides the study's. The budget curve (fraction solved, median loss / baseline against
+updates) is tabulated and drawn (budget.png), with the Kaplan-Meier fraction solved of the
+largest budget's runs (km.png).
 
 Example:
-    /usr/bin/python3 scripts/repro/copy_task.py            # a few minutes on 2 cores
+    /usr/bin/python3 scripts/repro/copy_task.py            # about 15 minutes on 2 cores
     /usr/bin/python3 scripts/repro/copy_task.py --tiny --out /tmp/copy
 """
 import sys
 
 import common
+import curves
 import rnnbench_stats as st
 
 STUDY = "copy"
 
-TINY = {"delay": "3, 6", "steps": 20, "hidden": 4, "batch": 8, "eval_every": 10,
+TINY = {"delay": "3, 6", "steps": "10, 20, 40", "hidden": 4, "batch": 8, "eval_every": 10,
         "eval_size": 32, "seeds": 2}
-FULL = {"delay": "100, 200, 300, 500", "steps": 20000, "hidden": 128, "eval_every": 500,
+FULL = {"delay": "100, 200, 300, 500", "steps": "5000, 20000, 80000", "hidden": 128, "eval_every": 500,
         "seeds": 10}
 
 
@@ -50,28 +55,61 @@ def ratio_table(df):
     return ["T", "baseline 10 ln8/(T+20)"] + [f"{c} loss/baseline" for c in cells], rows
 
 
+def budget_specs(df, budget, margin):
+    """The six checks at one budget (its own runs)."""
+    delays = sorted(df["delay"].unique())
+    at = {"steps": budget}
+    group = f"steps={budget}"
+    learner = [dict(at, cell="lstm"), dict(at, cell="gru")]
+    specs = [common.CheckSpec(f"steps={budget} rnn T={d}: stays at the baseline",
+                              "baseline_equivalent", dict(at, cell="rnn", delay=d),
+                              margin=margin, learner=learner,
+                              control=dict(at, cell="lstm", delay=d), group=group)
+             for d in delays]
+    specs += [common.CheckSpec(f"steps={budget} {c} T={delays[0]}: beats the baseline",
+                               "vs_baseline", dict(at, cell=c, delay=delays[0]), claim="less",
+                               learner=learner, group=group) for c in ("lstm", "gru")]
+    specs.append(common.CheckSpec(f"steps={budget} lstm T={delays[-1]}: stays at the baseline",
+                                  "baseline_equivalent",
+                                  dict(at, cell="lstm", delay=delays[-1]), margin=margin,
+                                  learner=learner, control=dict(at, cell="gru",
+                                                                delay=delays[-1]),
+                                  group=group))
+    return specs
+
+
 def analyse(df, report, mode, prereg):
     """Tables and figures; return the declared checks."""
     margin = common.prereg_number(prereg, "baseline_margin")
-    header, rows = ratio_table(df)
-    report.text("## Final loss over the baseline (median over seeds)\n\n"
-                + common.md_table(header, rows))
-    report.compare_table("Final held-out loss against rnn", baseline="rnn")
-    report.figure("delay", "delay", "Final loss / baseline against T (median over seeds); "
-                  "dashed: the baseline 10 ln8/(T+20)")
-    report.figure("curves", "curves", "Training loss per cell and T (dashed: the baseline)")
-    delays = sorted(df["delay"].unique())
-    learner = [{"cell": "lstm"}, {"cell": "gru"}]
-    specs = [common.CheckSpec(f"rnn T={d}: stays at the baseline", "baseline_equivalent",
-                              {"cell": "rnn", "delay": d}, margin=margin, learner=learner,
-                              control={"cell": "lstm", "delay": d}) for d in delays]
-    specs += [common.CheckSpec(f"{c} T={delays[0]}: beats the baseline", "vs_baseline",
-                               {"cell": c, "delay": delays[0]}, claim="less", learner=learner)
-              for c in ("lstm", "gru")]
-    specs.append(common.CheckSpec(f"lstm T={delays[-1]}: stays at the baseline",
-                                  "baseline_equivalent", {"cell": "lstm", "delay": delays[-1]},
-                                  margin=margin, learner=learner,
-                                  control={"cell": "gru", "delay": delays[-1]}))
+    cells = common.ordered(df["cell"])
+    budgets = [int(b) for b in sorted(df[curves.BUDGET].unique())]
+    for budget in budgets:
+        header, rows = ratio_table(df[df[curves.BUDGET] == budget])
+        report.text(f"## Final loss over the baseline at {budget} updates (median over seeds)"
+                    f"\n\n" + common.md_table(header, rows))
+    report.text("## Budget curve: fraction of runs solved and median loss / baseline per "
+                "budget\n\nEach budget its own runs; interval: exact 95 % (Clopper-Pearson).\n\n"
+                + common.md_table(curves.BUDGET_HEADER, curves.budget_rows(df, cells)))
+    budget_png = curves.plot_budget(df, f"{report.directory}/budget.png", cells, "copy")
+    report.figures.append(budget_png)
+    report.text("![Budget curve](budget.png)\n\n*Fraction of runs solved (95 % interval; "
+                "dotted: Kaplan-Meier of the largest budget's runs) and median final loss / "
+                "baseline against updates, per T*\n")
+    largest = df[df[curves.BUDGET] == budgets[-1]]
+    km_png = curves.plot_km([(f"T = {int(d)}", [(c, largest[(largest["cell"] == c)
+                                                             & (largest["delay"] == d)])
+                                               for c in cells])
+                             for d in sorted(df["delay"].unique())],
+                            f"{report.directory}/km.png",
+                            f"copy: fraction solved against updates ({budgets[-1]}-update runs)")
+    report.figures.append(km_png)
+    report.text("![Kaplan-Meier](km.png)\n\n*Kaplan-Meier fraction solved against updates, "
+                "runs of the largest budget (unsolved runs censored at it)*\n")
+    report.compare_table("Final held-out loss against rnn, largest budget", baseline="rnn",
+                         where=f"steps={budgets[-1]}")
+    specs = []
+    for budget in budgets:
+        specs += budget_specs(df, budget, margin)
     return specs
 
 
