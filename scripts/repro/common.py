@@ -707,6 +707,11 @@ CLAIMS = {
                  "peepholes (NP) makes no significant difference; full gate recurrence (FGR) "
                  "brings no gain; the learning rate matters most (Welch's t-test against V over "
                  "each variant's 200 random-search trials; fANOVA).",
+    "greff-continual": "Greff et al. 2015/2017, *LSTM: A Search Space Odyssey*, tested where the "
+                       "removed part is needed (Gers, Schmidhuber & Cummins 2000: one unbroken "
+                       "stream, no state reset): without the forget gate (NFG) the LSTM fails "
+                       "where V (lstm-peep) succeeds; without the output activation (NOAF) it "
+                       "does worse on a long stream.",
     "delay-sweep": "The common finding of the studies above: gated cells bridge much longer delays "
                    "than the Elman RNN; the sweep finds, per task, the longest delay each cell "
                    "solves.",
