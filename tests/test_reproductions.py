@@ -19,7 +19,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DRIVERS = ("greff2015", "hochreiter1997", "forget_bias", "copy_task", "peephole_timing",
-           "delay_sweep")
+           "delay_sweep", "greff_continual")
 VERDICT = re.compile(r"^(?:POST HOC )?(REPRODUCED|CONTRADICTED|INCONCLUSIVE|MIXED) "
                      r"\((\d+) HOLDS, (\d+) FAILS, (\d+) INCONCLUSIVE\): \S")
 CHECK = re.compile(r"^  check: (HOLDS|FAILS|INCONCLUSIVE) +.+: .+ \[.+\].*p=.*Holm p=.*"

@@ -84,8 +84,13 @@ def analyse(df, report, mode, prereg):
     report.text("![Kaplan-Meier](km.png)\n\n*Fraction of runs solved against updates "
                 "(Kaplan-Meier; runs never solved censored at the budget)*\n")
     report.figure("curves", "curves", "Training loss per cell and task (median over seeds)")
+    return declare(df)
+
+
+def declare(df):
+    """The declared checks on the summary: per task, V against each ablation."""
     specs = []
-    for task in tasks:
+    for task in common.ordered(df["task"]):
         base = {"task": task, "cell": BASE}
         for cell, claim in ABLATIONS.items():
             specs.append(common.CheckSpec(
