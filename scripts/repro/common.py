@@ -608,7 +608,7 @@ def group_lines(checks, groups):
     """One line per group label (in order of first appearance): its verdict from its own
     checks (their Holm p over the whole study), e.g. "  steps=500: INCONCLUSIVE (...)"."""
     lines = []
-    for label in ordered(pd.Series([g for g in groups if g])):
+    for label in ordered(pd.Series([g for g in groups if g], dtype=object)):
         mine = [c for c, g in zip(checks, groups) if g == label]
         lines.append(f"  {label}: {st.verdict_text(mine)}")
     return lines

@@ -1,7 +1,8 @@
 """Budget curves and Kaplan-Meier figures of the reproduction drivers (scripts/repro/*.py).
 
-A verdict that depends on the training budget is measured at several budgets (the experiment's
-`steps` axis, each budget its own runs); budget_rows() tabulates, per cell, delay and budget, the
+A verdict that depends on the training budget is measured at several budgets (the summary's
+`steps` column: a budget, one row per run and budget, whether each budget had its own runs or
+the runs were read at each budget from their evaluations); budget_rows() tabulates, per cell, delay and budget, the
 fraction of runs solved (with its exact 95 % Clopper-Pearson interval) and the median final loss /
 baseline, and plot_budget() draws both against the number of updates. plot_km() draws
 Kaplan-Meier curves of the fraction solved against updates (runs that never solve censored at
@@ -67,8 +68,8 @@ def km_fraction_solved(rows):
 
 
 def plot_budget(df, path, cells, title):
-    """Two rows of panels, one column per T: fraction solved (points with their 95 % interval,
-    each budget's own runs; dotted: Kaplan-Meier of the largest budget's runs) and median loss /
+    """Two rows of panels, one column per T: fraction solved (points with their 95 % interval;
+    dotted: Kaplan-Meier of the rows at the largest budget) and median loss /
     baseline against updates (log scale)."""
     plt = _pyplot()
     delays = sorted(df["delay"].unique())

@@ -1,7 +1,7 @@
 """Greff et al.'s gate claims on continual streams: NFG and NOAF against V where the part matters.
 
 Runs experiments/greff-continual.ini (V = lstm-peep, lstm-nfg and lstm-noaf on reber-continual at
-T = 500 and adding-stream with 10 segments of T = 50: one unbroken stream, no state reset, where a
+T = 200 and adding-stream with 10 segments of T = 50: one unbroken stream, no state reset, where a
 forget gate has a job and an unbounded cell state reaches the output) and declares, per task, the
 checks of experiments/greff-continual.prereg:
   - NFG fails where V succeeds: V solves more runs than lstm-nfg (Fisher's exact test, claim
@@ -14,7 +14,7 @@ median steps to solve per cell and task, and the Kaplan-Meier fraction solved ag
 (km.png).
 
 Example:
-    /usr/bin/python3 scripts/repro/greff_continual.py          # about 25 minutes on 2 cores
+    /usr/bin/python3 scripts/repro/greff_continual.py          # about 30 minutes on 2 shared cores
     /usr/bin/python3 scripts/repro/greff_continual.py --tiny --out /tmp/gc
 """
 import sys
@@ -30,7 +30,7 @@ ABLATIONS = {"lstm-nfg": "NFG fails where V succeeds",
 
 TINY = {"reber-continual": {"delay": 20}, "adding-stream": {"delay": 5, "n_symbols": 4},
         "steps": 20, "hidden": 4, "batch": 8, "eval_every": 10, "eval_size": 32, "seeds": 2}
-FULL = {"reber-continual": {"delay": "500, 1000", "steps": 5000},
+FULL = {"reber-continual": {"delay": "200, 1000", "steps": 5000},
         "adding-stream": {"delay": "50, 100", "steps": 5000},
         "cell": "lstm-peep, lstm-nig, lstm-nfg, lstm-nog, lstm-noaf, lstm-cifg, lstm",
         "eval_every": 250, "seeds": 20}
