@@ -122,8 +122,13 @@ def plot_km(panels, path, title):
     """Kaplan-Meier fraction solved against updates: `panels` is a list of (panel title,
     [(label, rows), ...]); one panel each, side by side."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
-    for ax, (panel_title, series) in zip(axes[0], panels):
+    ncols = min(3, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.5 * ncols, 3.4 * nrows + 0.4),
+                             squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (panel_title, series) in zip(axes.flat, panels):
         for label, rows in series:
             if len(rows) == 0:
                 continue
@@ -140,4 +145,30 @@ def plot_km(panels, path, title):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    return path
+
+
+def km_panels(df, panel_by, series_by, series=None):
+    """plot_km's panels from a summary: one panel per distinct value (tuple) of the `panel_by`
+    columns, in order of appearance, one curve per value of `series_by` (or the given list)."""
+    panels = []
+    by = panel_by[0] if len(panel_by) == 1 else list(panel_by)  # a one-column key is a value
+    for key, rows in df.groupby(by, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        title = ", ".join(f"T = {int(v)}" if col == "delay" else str(v)
+                          for col, v in zip(panel_by, key))
+        values = series if series is not None else list(dict.fromkeys(rows[series_by]))
+        panels.append((title, [(f"{series_by} {v}" if series_by == "forget_bias" else str(v),
+                                rows[rows[series_by] == v]) for v in values]))
+    return panels
+
+
+def add_km(report, df, panel_by, series_by, title, series=None):
+    """Draw DIR/km.png from km_panels and append it to the report."""
+    path = plot_km(km_panels(df, panel_by, series_by, series), f"{report.directory}/km.png",
+                   title)
+    report.figures.append(path)
+    report.text("![Kaplan-Meier](km.png)\n\n*Kaplan-Meier fraction of runs solved against "
+                "updates (runs never solved censored at the budget; solved / runs in the "
+                "legend)*\n")
     return path
