@@ -1,6 +1,6 @@
 """Delay sweep: the longest delay at which each cell still solves adding and recall.
 
-Runs experiments/delay-sweep.ini (nine cells on adding and recall at T = 10, 20, 40, 80; --full:
+Runs experiments/delay-sweep.ini (six cells on adding and recall at T = 10, 20, 40, 80; --full:
 all fourteen cells of the LSTM/GRU families on copy, adding and recall at T = 10 .. 1000) and
 reports, per task and cell, its reach: the longest T at which a majority of its seeds solved the
 task (0: none), and beside it the longest T at which its median final loss / baseline was below
