@@ -171,3 +171,18 @@ def test_km_fraction_solved_counts_censored_runs():
     times, solved = curves.km_fraction_solved(df)
     assert list(times) == [0.0, 100.0, 300.0]
     assert list(solved) == pytest.approx([0.0, 0.25, 0.5])
+
+
+def test_copy_reads_a_run_at_each_budget_from_its_evaluations():
+    row = {"id": "r", "baseline": 0.5, "solved": 1, "steps_to_solve": 2000, "steps_done": 2000,
+           "status": "done", "steps": 8000, "final_loss": 0.001, "loss_over_baseline": 0.002}
+    steps = np.array([0, 250, 500, 1000, 2000], dtype=float)  # stopped when solved at 2000
+    loss = np.array([0.6, 0.55, 0.5, 0.3, 0.001])
+    at500 = copy_task.at_budget(row, steps, loss, 500)
+    assert (at500["steps"], at500["final_loss"], at500["solved"]) == (500, 0.5, 0)
+    assert at500["loss_over_baseline"] == 1.0 and at500["steps_to_solve"] == -1
+    at8000 = copy_task.at_budget(row, steps, loss, 8000)  # the run's last evaluation
+    assert (at8000["final_loss"], at8000["solved"], at8000["steps_to_solve"]) == (0.001, 1, 2000)
+    diverged = dict(row, solved=0, steps_to_solve=-1, status="diverged", steps_done=1000)
+    assert copy_task.at_budget(diverged, steps[:4], loss[:4], 500)["status"] == "done"
+    assert copy_task.at_budget(diverged, steps[:4], loss[:4], 2000)["status"] == "diverged"
