@@ -56,6 +56,7 @@ def test_tiny_driver(tiny_runs, driver):
     counts = [int(c) for c in VERDICT.match(verdicts[0]).groups()[1:]]
     checks = [line for line in stdout.splitlines() if line.startswith("  check: ")]
     assert checks and all(CHECK.match(c) for c in checks), checks
+    assert not [c for c in checks if " n=0," in c or "/0," in c], checks  # a check of no runs
     assert sum(counts) == len(checks), (counts, checks)
     outcomes = [CHECK.match(c).group(1) for c in checks]
     assert counts == [outcomes.count(o) for o in ("HOLDS", "FAILS", "INCONCLUSIVE")]

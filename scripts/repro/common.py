@@ -638,8 +638,9 @@ def verdict_lines(study, checks, design, mode, post_hoc="", null=False, groups=N
 
 def run_study(study, doc, tiny, full, analyse, design_of, argv=None):
     """The whole driver: parse args, check the design against the pre-registration, run the
-    grid, call `analyse(df, report, mode, prereg)` for the declared CheckSpecs, evaluate and
-    print the verdict line then the check lines.
+    grid, call `analyse(df, report, mode, prereg)` for the declared CheckSpecs (or a pair
+    (specs, rows) when the checks select from rows derived from the summary, as copy's
+    per-budget rows), evaluate and print the verdict line then the check lines.
 
     `design_of(prereg)` returns the study's Design. Returns the exit status: 0 with a verdict
     (whatever it is), 1 when the grid or the analysis failed.
@@ -663,7 +664,11 @@ def run_study(study, doc, tiny, full, analyse, design_of, argv=None):
         report = Report(directory, study, doc.strip().splitlines()[0], CLAIMS[study], mode, h5,
                         null=args.null)
         specs = analyse(df, report, mode, prereg)
-        checks = evaluate(specs, df)
+        if isinstance(specs, tuple):  # (specs, the rows they select from: e.g. copy's budgets)
+            specs, checked = specs
+        else:
+            checked = df
+        checks = evaluate(specs, checked)
         post_hoc = prereg_status(prereg, h5)
         registered = prereg_number(prereg, "checks", int)
         if mode == "default" and not post_hoc and len(specs) != registered:

@@ -129,7 +129,7 @@ def budget_specs(df, budget, margin):
 
 
 def analyse(df, report, mode, prereg):
-    """Tables and figures; return the declared checks."""
+    """Tables and figures; return the declared checks and the per-budget rows they select."""
     margin = common.prereg_number(prereg, "baseline_margin")
     cells = common.ordered(df["cell"])
     runs = df
@@ -161,7 +161,7 @@ def analyse(df, report, mode, prereg):
     specs = []
     for budget in budgets:
         specs += budget_specs(df, budget, margin)
-    return specs
+    return specs, df
 
 
 def main(argv=None):
