@@ -186,3 +186,30 @@ def test_copy_reads_a_run_at_each_budget_from_its_evaluations():
     diverged = dict(row, solved=0, steps_to_solve=-1, status="diverged", steps_done=1000)
     assert copy_task.at_budget(diverged, steps[:4], loss[:4], 500)["status"] == "done"
     assert copy_task.at_budget(diverged, steps[:4], loss[:4], 2000)["status"] == "diverged"
+
+
+def test_permutation_null_shuffles_the_factor_within_blocks_only():
+    import null_permute
+    rng = np.random.default_rng(9)
+    rows = []
+    for seed in range(6):
+        for cell in ("lstm", "rnn", "gru"):
+            rows.append({"task": "adding", "delay": 50, "seed_index": seed, "trial": 0,
+                         "lr": 0.01, "cell": cell, "solved": int(cell == "lstm")})
+    df = pd.DataFrame(rows)
+    moved = 0
+    for _ in range(20):
+        permuted = null_permute.permute(df, "cell", rng)
+        for _seed, block in permuted.groupby("seed_index"):
+            assert sorted(block["cell"]) == ["gru", "lstm", "rnn"]  # each draw keeps its arms
+        moved += int((permuted["cell"] != df["cell"]).any())
+        assert list(permuted["solved"]) == list(df["solved"])  # outcomes stay with their runs
+    assert moved >= 18
+    # unpermuted, lstm solves 6/6 against rnn's 0/6 (Fisher p = 0.002); permuted, the solves
+    # spread over the arms
+    spec = common.CheckSpec("lstm solves more than rnn", "fisher", {"cell": "lstm"},
+                            {"cell": "rnn"}, claim="greater")
+    assert outcomes([spec], df)["lstm solves more than rnn"] == "HOLDS"
+    held = sum(outcomes([spec], null_permute.permute(df, "cell", rng))
+               ["lstm solves more than rnn"] == "HOLDS" for _ in range(30))
+    assert held <= 6  # a one-sided p < 0.05 needs most of the six solves on lstm, none on rnn
