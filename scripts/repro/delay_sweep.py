@@ -1,6 +1,6 @@
 """Delay sweep: the longest delay at which each cell still solves adding and recall.
 
-Runs experiments/delay-sweep.ini (six cells on adding and recall at T = 10, 20, 40, 80; --full:
+Runs experiments/delay-sweep.ini (four cells on adding and recall at T = 10, 20, 40, 80; --full:
 all fourteen cells of the LSTM/GRU families on copy, adding and recall at T = 10 .. 1000) and
 reports, per task and cell, its reach: the longest T at which a majority of its seeds solved the
 task (0: none), and beside it the longest T at which its median final loss / baseline was below
@@ -72,7 +72,7 @@ def analyse(df, report, mode, prereg):
                   "baseline)")
     report.figure("delay", "delay_steps", "Steps to solve against T (the budget: never solved)",
                   metric="steps_to_solve")
-    km_cells = [c for c in ("rnn", "lstm", "lstm-peep", "gru") if c in cells]
+    km_cells = [c for c in ("rnn", "irnn", "lstm", "lstm-peep", "gru") if c in cells]
     png = curves.plot_km([(f"{task}, T = {int(d)}",
                            [(c, df[(df["task"] == task) & (df["delay"] == d) & (df["cell"] == c)])
                             for c in km_cells])
@@ -82,7 +82,7 @@ def analyse(df, report, mode, prereg):
                          "fraction solved against updates at the two longest delays")
     report.figures.append(png)
     report.text("![Kaplan-Meier](km.png)\n\n*Kaplan-Meier fraction solved against updates "
-                "(runs never solved censored at the budget), rnn, lstm, lstm-peep and gru at the "
+                "(runs never solved censored at the budget), per cell, at the "
                 "two longest delays of each task*\n")
     specs = []
     for task in tasks:
