@@ -98,7 +98,20 @@ def build_parser(study, doc):
                         help="parallel runs (bin/rnnbench run -j; default 2)")
     parser.add_argument("--force", action="store_true",
                         help="overwrite DIR/<study>.h5 if it holds a different experiment")
+    parser.add_argument("--analyse-only", action="store_true",
+                        help="run nothing: analyse DIR/<study>.h5 as it is; a grid that has not "
+                             "finished gives a verdict marked POST HOC with the runs it holds")
     return parser
+
+
+def incomplete(h5):
+    """"" when the grid of the results file finished, else how far it got."""
+    with rr.open_results(h5, require_runs=False) as res:
+        if res.complete:
+            return ""
+        return (f"the grid did not finish: {res.attrs.get('n_finished', '?')} of "
+                f"{res.attrs.get('n_runs', '?')} planned runs in the file; the checks use "
+                f"those, fewer than the power calculation's")
 
 
 def mode_of(args):
@@ -658,8 +671,13 @@ def run_study(study, doc, tiny, full, analyse, design_of, argv=None):
         h5 = os.path.join(directory, f"{study}.h5")
         print(f"{study}: running {os.path.relpath(ini, ROOT)} -> {h5} (-j {args.jobs})",
               file=sys.stderr)
-        wall_s = run_grid(ini, h5, args.jobs, force=args.force)
-        print(f"{study}: grid finished in {wall_s:.0f} s", file=sys.stderr)
+        if args.analyse_only:
+            if not os.path.exists(h5):
+                raise ReproError(f"{h5}: no results file to analyse (--analyse-only)")
+            wall_s = 0.0
+        else:
+            wall_s = run_grid(ini, h5, args.jobs, force=args.force)
+            print(f"{study}: grid finished in {wall_s:.0f} s", file=sys.stderr)
         df = load_summary(h5)
         report = Report(directory, study, doc.strip().splitlines()[0], CLAIMS[study], mode, h5,
                         null=args.null)
@@ -669,7 +687,7 @@ def run_study(study, doc, tiny, full, analyse, design_of, argv=None):
         else:
             checked = df
         checks = evaluate(specs, checked)
-        post_hoc = prereg_status(prereg, h5)
+        post_hoc = "; ".join(r for r in (prereg_status(prereg, h5), incomplete(h5)) if r)
         registered = prereg_number(prereg, "checks", int)
         if mode == "default" and not post_hoc and len(specs) != registered:
             post_hoc = f"{len(specs)} checks declared, {registered} pre-registered"
