@@ -124,7 +124,7 @@ def plot_km(panels, path, title):
     plt = _pyplot()
     ncols = min(3, len(panels))
     nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.5 * ncols, 3.4 * nrows + 0.4),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(max(6.0, 4.5 * ncols), 3.4 * nrows + 0.4),
                              squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
