@@ -54,6 +54,8 @@ def outcome_rows(df, tasks, cells):
     for task in tasks:
         for cell in cells:
             at = df[(df["task"] == task) & (df["cell"] == cell)]
+            if len(at) == 0:  # a cell not run on this task (NOAF: adding-stream only)
+                continue
             solved = (at["solved"] != 0).to_numpy(dtype=int)
             steps = common.censored_steps(at).to_numpy()
             median = st.kaplan_meier(steps, solved)[2] if len(at) else float("nan")
@@ -77,7 +79,9 @@ def analyse(df, report, mode, prereg):
                                   outcome_rows(df, tasks, cells)))
     png = curves.plot_km([(f"{task} (T = {int(df.loc[df['task'] == task, 'delay'].iloc[0])})",
                            [(cell, df[(df["task"] == task) & (df["cell"] == cell)])
-                            for cell in cells]) for task in tasks],
+                            for cell in cells
+                            if ((df["task"] == task) & (df["cell"] == cell)).any()])
+                          for task in tasks],
                          f"{report.directory}/km.png",
                          "V (lstm-peep) and its ablations on continual streams")
     report.figures.append(png)
