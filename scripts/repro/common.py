@@ -39,7 +39,6 @@ import contextlib
 import dataclasses
 import hashlib
 import io
-import math
 import os
 import re
 import subprocess

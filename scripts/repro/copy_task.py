@@ -16,7 +16,7 @@ per budget besides the study's. The budget curve (fraction solved, median loss /
 updates) is tabulated and drawn (budget.png), with the Kaplan-Meier fraction solved (km.png).
 
 Example:
-    /usr/bin/python3 scripts/repro/copy_task.py            # about 25 minutes on 2 cores
+    /usr/bin/python3 scripts/repro/copy_task.py            # 70 min on 2 cores at load ~8
     /usr/bin/python3 scripts/repro/copy_task.py --tiny --out /tmp/copy
 """
 import sys

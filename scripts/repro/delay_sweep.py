@@ -12,7 +12,7 @@ is INCONCLUSIVE too when neither lstm nor gru beats its trivial baseline. Seeds 
 power calculation; Holm over the tasks.
 
 Example:
-    /usr/bin/python3 scripts/repro/delay_sweep.py          # about 30 minutes on 2 shared cores
+    /usr/bin/python3 scripts/repro/delay_sweep.py          # 39 min with -j 1 at load ~8
     /usr/bin/python3 scripts/repro/delay_sweep.py --tiny --out /tmp/sweep
 """
 import sys

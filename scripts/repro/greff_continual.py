@@ -14,7 +14,7 @@ median steps to solve per cell and task, and the Kaplan-Meier fraction solved ag
 (km.png).
 
 Example:
-    /usr/bin/python3 scripts/repro/greff_continual.py          # about 30 minutes on 2 shared cores
+    /usr/bin/python3 scripts/repro/greff_continual.py          # 54 min on 2 cores at load ~8
     /usr/bin/python3 scripts/repro/greff_continual.py --tiny --out /tmp/gc
 """
 import sys
