@@ -19,7 +19,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DRIVERS = ("greff2015", "hochreiter1997", "forget_bias", "copy_task", "peephole_timing",
-           "delay_sweep")
+           "delay_sweep", "greff_continual")
 VERDICT = re.compile(r"^(?:POST HOC )?(REPRODUCED|CONTRADICTED|INCONCLUSIVE|MIXED) "
                      r"\((\d+) HOLDS, (\d+) FAILS, (\d+) INCONCLUSIVE\): \S")
 CHECK = re.compile(r"^  check: (HOLDS|FAILS|INCONCLUSIVE) +.+: .+ \[.+\].*p=.*Holm p=.*"
@@ -56,6 +56,7 @@ def test_tiny_driver(tiny_runs, driver):
     counts = [int(c) for c in VERDICT.match(verdicts[0]).groups()[1:]]
     checks = [line for line in stdout.splitlines() if line.startswith("  check: ")]
     assert checks and all(CHECK.match(c) for c in checks), checks
+    assert not [c for c in checks if " n=0," in c or "/0," in c], checks  # a check of no runs
     assert sum(counts) == len(checks), (counts, checks)
     outcomes = [CHECK.match(c).group(1) for c in checks]
     assert counts == [outcomes.count(o) for o in ("HOLDS", "FAILS", "INCONCLUSIVE")]

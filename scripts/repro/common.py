@@ -39,7 +39,6 @@ import contextlib
 import dataclasses
 import hashlib
 import io
-import math
 import os
 import re
 import subprocess
@@ -98,7 +97,20 @@ def build_parser(study, doc):
                         help="parallel runs (bin/rnnbench run -j; default 2)")
     parser.add_argument("--force", action="store_true",
                         help="overwrite DIR/<study>.h5 if it holds a different experiment")
+    parser.add_argument("--analyse-only", action="store_true",
+                        help="run nothing: analyse DIR/<study>.h5 as it is; a grid that has not "
+                             "finished gives a verdict marked POST HOC with the runs it holds")
     return parser
+
+
+def incomplete(h5):
+    """"" when the grid of the results file finished, else how far it got."""
+    with rr.open_results(h5, require_runs=False) as res:
+        if res.complete:
+            return ""
+        return (f"the grid did not finish: {res.attrs.get('n_finished', '?')} of "
+                f"{res.attrs.get('n_runs', '?')} planned runs in the file; the checks use "
+                f"those, fewer than the power calculation's")
 
 
 def mode_of(args):
@@ -419,6 +431,8 @@ class CheckSpec:
                  set it on every check whose claim is that a cell fails
     learner      selection that must beat the trivial baseline (the study's base), or a list
                  of selections of which at least one must
+    group        a label (e.g. "steps=2000"): the verdict lines add one verdict per group (Holm
+                 is still over all the study's checks)
     """
     name: str
     kind: str
@@ -430,6 +444,7 @@ class CheckSpec:
     control: dict = None
     learner: dict = None
     compute: object = None
+    group: str = ""
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -601,8 +616,19 @@ class Report:
         return path
 
 
-def verdict_lines(study, checks, design, mode, post_hoc="", null=False):
-    """The verdict line (first) and the lines under it: design, each check, null summary."""
+def group_lines(checks, groups):
+    """One line per group label (in order of first appearance): its verdict from its own
+    checks (their Holm p over the whole study), e.g. "  steps=500: INCONCLUSIVE (...)"."""
+    lines = []
+    for label in ordered(pd.Series([g for g in groups if g], dtype=object)):
+        mine = [c for c, g in zip(checks, groups) if g == label]
+        lines.append(f"  {label}: {st.verdict_text(mine)}")
+    return lines
+
+
+def verdict_lines(study, checks, design, mode, post_hoc="", null=False, groups=None):
+    """The verdict line (first) and the lines under it: design, the groups' verdicts, each
+    check, null summary."""
     verdict = st.verdict_text(checks)
     if post_hoc:
         verdict = f"{POST_HOC} {verdict}"
@@ -612,6 +638,7 @@ def verdict_lines(study, checks, design, mode, post_hoc="", null=False):
     lines.append(f"  design: {design.text}; power calculation: {design.key} = {design.n}"
                  + (f" (this --{mode} run uses its own smaller size)" if mode != "default"
                     else ""))
+    lines += group_lines(checks, groups or [])
     lines += [f"  check: {c.line()}" for c in checks]
     if null:
         decided = sum(c.outcome != "INCONCLUSIVE" for c in checks)
@@ -623,8 +650,9 @@ def verdict_lines(study, checks, design, mode, post_hoc="", null=False):
 
 def run_study(study, doc, tiny, full, analyse, design_of, argv=None):
     """The whole driver: parse args, check the design against the pre-registration, run the
-    grid, call `analyse(df, report, mode, prereg)` for the declared CheckSpecs, evaluate and
-    print the verdict line then the check lines.
+    grid, call `analyse(df, report, mode, prereg)` for the declared CheckSpecs (or a pair
+    (specs, rows) when the checks select from rows derived from the summary, as copy's
+    per-budget rows), evaluate and print the verdict line then the check lines.
 
     `design_of(prereg)` returns the study's Design. Returns the exit status: 0 with a verdict
     (whatever it is), 1 when the grid or the analysis failed.
@@ -642,18 +670,28 @@ def run_study(study, doc, tiny, full, analyse, design_of, argv=None):
         h5 = os.path.join(directory, f"{study}.h5")
         print(f"{study}: running {os.path.relpath(ini, ROOT)} -> {h5} (-j {args.jobs})",
               file=sys.stderr)
-        wall_s = run_grid(ini, h5, args.jobs, force=args.force)
-        print(f"{study}: grid finished in {wall_s:.0f} s", file=sys.stderr)
+        if args.analyse_only:
+            if not os.path.exists(h5):
+                raise ReproError(f"{h5}: no results file to analyse (--analyse-only)")
+            wall_s = 0.0
+        else:
+            wall_s = run_grid(ini, h5, args.jobs, force=args.force)
+            print(f"{study}: grid finished in {wall_s:.0f} s", file=sys.stderr)
         df = load_summary(h5)
         report = Report(directory, study, doc.strip().splitlines()[0], CLAIMS[study], mode, h5,
                         null=args.null)
         specs = analyse(df, report, mode, prereg)
-        checks = evaluate(specs, df)
-        post_hoc = prereg_status(prereg, h5)
+        if isinstance(specs, tuple):  # (specs, the rows they select from: e.g. copy's budgets)
+            specs, checked = specs
+        else:
+            checked = df
+        checks = evaluate(specs, checked)
+        post_hoc = "; ".join(r for r in (prereg_status(prereg, h5), incomplete(h5)) if r)
         registered = prereg_number(prereg, "checks", int)
         if mode == "default" and not post_hoc and len(specs) != registered:
             post_hoc = f"{len(specs)} checks declared, {registered} pre-registered"
-        lines = verdict_lines(study, checks, design, mode, post_hoc, args.null)
+        lines = verdict_lines(study, checks, design, mode, post_hoc, args.null,
+                              [s.group for s in specs])
         flags = {"tiny": " --tiny", "full": " --full", "default": ""}[mode]
         flags += " --null" if args.null else ""
         flags += f" --seed {args.seed}" if args.seed is not None else ""
@@ -691,6 +729,11 @@ CLAIMS = {
                  "peepholes (NP) makes no significant difference; full gate recurrence (FGR) "
                  "brings no gain; the learning rate matters most (Welch's t-test against V over "
                  "each variant's 200 random-search trials; fANOVA).",
+    "greff-continual": "Greff et al. 2015/2017, *LSTM: A Search Space Odyssey*, tested where the "
+                       "removed part is needed (Gers, Schmidhuber & Cummins 2000: one unbroken "
+                       "stream, no state reset): without the forget gate (NFG) the LSTM fails "
+                       "where V (lstm-peep) succeeds; without the output activation (NOAF) it "
+                       "does worse on a long stream.",
     "delay-sweep": "The common finding of the studies above: gated cells bridge much longer delays "
                    "than the Elman RNN; the sweep finds, per task, the longest delay each cell "
                    "solves.",

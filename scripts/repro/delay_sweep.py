@@ -1,9 +1,10 @@
-"""Delay sweep: the longest delay at which each cell still solves copy, adding and recall.
+"""Delay sweep: the longest delay at which each cell still solves adding and recall.
 
-Runs experiments/delay-sweep.ini (every cell of `bin/rnnbench list cells` on copy, adding and
-recall at T = 5, 10, 20, 40, 80; --full: T = 10 .. 1000) and reports, per task and cell, its reach:
-the longest T at which a majority of its seeds solved the task (0: none), and beside it the
-longest T at which its median final loss / baseline was below HALF. It declares one check per
+Runs experiments/delay-sweep.ini (four cells on adding and recall at T = 10, 20, 40, 80; --full:
+all fourteen cells of the LSTM/GRU families on copy, adding and recall at T = 10 .. 1000) and
+reports, per task and cell, its reach: the longest T at which a majority of its seeds solved the
+task (0: none), and beside it the longest T at which its median final loss / baseline was below
+HALF, and the Kaplan-Meier fraction solved against updates (km.png). It declares one check per
 task (experiments/delay-sweep.prereg): at T*, the longest T at which lstm (the positive control)
 solves, lstm solves more runs than rnn (Fisher's exact test). T* is chosen from the control's runs
 alone; where lstm solves at no T, the check is INCONCLUSIVE (its control failed). A task's check
@@ -11,13 +12,14 @@ is INCONCLUSIVE too when neither lstm nor gru beats its trivial baseline. Seeds 
 power calculation; Holm over the tasks.
 
 Example:
-    /usr/bin/python3 scripts/repro/delay_sweep.py          # about ten minutes on 2 cores
+    /usr/bin/python3 scripts/repro/delay_sweep.py          # 39 min with -j 1 at load ~8
     /usr/bin/python3 scripts/repro/delay_sweep.py --tiny --out /tmp/sweep
 """
 import sys
 
 
 import common
+import curves
 import rnnbench_stats as st
 
 STUDY = "delay-sweep"
@@ -25,7 +27,10 @@ HALF = 0.5
 
 TINY = {"delay": "3, 6", "steps": 10, "hidden": 4, "batch": 8, "eval_every": 10,
         "eval_size": 16, "seeds": 2}
-FULL = {"delay": "10, 20, 50, 100, 200, 500, 1000", "steps": 10000, "hidden": 128,
+FULL = {"task": "copy, adding, recall", "delay": "10, 20, 50, 100, 200, 500, 1000",
+        "cell": "rnn, irnn, lstm-peep, lstm, lstm-nig, lstm-nfg, lstm-nog, lstm-niaf, lstm-noaf, "
+                "lstm-cifg, lstm-fgr, lstm-1997, gru, gru-ra",
+        "steps": 10000, "hidden": 128,
         "eval_every": 250, "seeds": 9}
 
 
@@ -67,6 +72,18 @@ def analyse(df, report, mode, prereg):
                   "baseline)")
     report.figure("delay", "delay_steps", "Steps to solve against T (the budget: never solved)",
                   metric="steps_to_solve")
+    km_cells = [c for c in ("rnn", "irnn", "lstm", "lstm-peep", "gru") if c in cells]
+    png = curves.plot_km([(f"{task}, T = {int(d)}",
+                           [(c, df[(df["task"] == task) & (df["delay"] == d) & (df["cell"] == c)])
+                            for c in km_cells])
+                          for task in tasks for d in sorted(df.loc[df["task"] == task, "delay"]
+                                                            .unique())[-2:]],
+                         f"{report.directory}/km.png",
+                         "fraction solved against updates at the two longest delays")
+    report.figures.append(png)
+    report.text("![Kaplan-Meier](km.png)\n\n*Kaplan-Meier fraction solved against updates "
+                "(runs never solved censored at the budget), per cell, at the "
+                "two longest delays of each task*\n")
     specs = []
     for task in tasks:
         delays = sorted(df.loc[df["task"] == task, "delay"].unique())

@@ -16,6 +16,7 @@ Example:
 import sys
 
 import common
+import curves
 import rnnbench_stats as st
 
 STUDY = "forget-bias"
@@ -45,6 +46,8 @@ def analyse(df, report, mode, prereg):
                   by="forget_bias")
     report.figure("box", "box", "Steps to solve per forget bias (every seed a dot)",
                   by="forget_bias", metric="steps_to_solve", baseline="0")
+    curves.add_km(report, df, ["task", "delay"], "forget_bias",
+                  "forget-gate bias 0 vs 1: fraction solved against updates")
     specs = []
     for (task, delay), _rows in df.groupby(["task", "delay"], sort=False):
         at = {"task": task, "delay": delay}

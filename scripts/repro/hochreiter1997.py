@@ -18,6 +18,7 @@ Example:
 import sys
 
 import common
+import curves
 import rnnbench_stats as st
 
 STUDY = "hochreiter1997"
@@ -49,6 +50,8 @@ def analyse(df, report, mode, prereg):
     report.figure("delay", "delay", "Final loss / baseline against T (median over seeds, IQR "
                   "band); dashed: the baseline")
     report.figure("curves", "curves", "Training loss per cell and T (median over seeds)")
+    curves.add_km(report, df, ["task", "delay"], "cell",
+                  "lstm vs rnn: fraction solved against updates", series=["lstm", "rnn"])
     specs = []
     for task in common.ordered(df["task"]):
         learner = {"task": task, "cell": "lstm"}

@@ -17,7 +17,7 @@ import sys
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 DRIVERS = ("greff2015", "hochreiter1997", "forget_bias", "copy_task", "peephole_timing",
-           "delay_sweep")
+           "delay_sweep", "greff_continual")
 NULL_LINE = re.compile(r"^  null: (\d+)/(\d+) checks non-INCONCLUSIVE \((\d+)/(\d+) without")
 
 
@@ -48,7 +48,7 @@ def main(argv=None):
     parser.add_argument("--default", action="store_true",
                         help="the drivers' default sizes instead of --tiny (minutes each)")
     parser.add_argument("--drivers", default=",".join(DRIVERS),
-                        help="comma-separated drivers (default: all six)")
+                        help="comma-separated drivers (default: all of them)")
     parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N")
     args = parser.parse_args(argv)
     size = "default" if args.default else "tiny"

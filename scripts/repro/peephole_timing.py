@@ -16,6 +16,7 @@ import math
 import sys
 
 import common
+import curves
 import rnnbench_stats as st
 
 STUDY = "peephole-timing"
@@ -47,6 +48,8 @@ def analyse(df, report, mode, prereg):
     report.figure("delay", "delay", "Steps to solve against T (median over seeds; budget = "
                   "never solved)", metric="steps_to_solve")
     report.figure("curves", "curves", "Training loss per cell and T (dashed: all-zero output)")
+    curves.add_km(report, df, ["delay"], "cell", "timing: fraction solved against updates",
+                  series=["lstm-peep", "lstm"])
     learner = [{"cell": "lstm-peep"}, {"cell": "lstm"}]
     peep, nopeep = {"cell": "lstm-peep"}, {"cell": "lstm"}
     return [common.CheckSpec("lstm-peep solves more runs than lstm (all T)", "fisher", peep,
