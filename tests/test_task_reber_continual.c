@@ -313,4 +313,5 @@ Test(reber_continual, one_wrong_symbol_fails_its_stream) {
               n_total);
     cr_assert(!task->solved(&p, 0.0, (double)n_correct / n_total), "29 of 30 streams solved");
     cr_assert(task->solved(&p, 0.0, 1.0));
+    batch_free(&bt);
 }
