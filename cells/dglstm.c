@@ -92,10 +92,7 @@ static void upper_backward(const Cell *cell, const real *params, const real *x, 
         real *dc_below = cc->below_dc + (size_t)t * BH;
         upstream_grad(up, t, B, H, dh_next, dh);
         if (flow_h) flow_norms(dh, B, H, &flow_h[t]);
-        if (up->dc_above) {
-            const real *above = up->dc_above + (size_t)t * BH;
-            for (size_t k = 0; k < BH; k++) dc_next[k] += above[k];
-        }
+        upstream_grad_c(up, t, B, H, dc_next);
         for (int bb = 0; bb < B; bb++) {
             real *gb = g + (size_t)bb * GH;
             const size_t k0 = (size_t)bb * H;

@@ -302,10 +302,7 @@ static void graph_backward(const Cell *cell, const real *params, const real *x, 
         memset(cc->dh_next, 0, BH * sizeof(real));
         if (has_c) {
             memcpy(cc->dc, cc->dc_next, BH * sizeof(real));
-            if (up->dc_above) {
-                const real *above = up->dc_above + (size_t)t * BH;
-                for (size_t k = 0; k < BH; k++) cc->dc[k] += above[k];
-            }
+            upstream_grad_c(up, t, B, H, cc->dc);
             memset(cc->dc_next, 0, BH * sizeof(real));
         }
         memset(v.adj, 0, (size_t)B * AH * sizeof(real));

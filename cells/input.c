@@ -145,6 +145,13 @@ void upstream_grad(const Upstream *up, int t, int B, int H, const real *dh_next,
     }
 }
 
+void upstream_grad_c(const Upstream *up, int t, int B, int H, real *dc) {
+    if (!up->dc_above) return;
+    const size_t BH = (size_t)B * H;
+    const real *above = up->dc_above + (size_t)t * BH;
+    for (size_t k = 0; k < BH; k++) dc[k] += above[k];
+}
+
 void readout_grads(real *dV, real *dd, const real *dy, const real *h, int rows, int Y, int H,
                    real *acc) {
     if (Y > INPUT_SMALL_X) {

@@ -65,6 +65,9 @@ void input_grads_rows(real *in_work, const real *dpre, const real *x, int rows, 
 void input_grads_finish(real *dW, real *dbias, const real *in_work, int X, int G);
 /* dh (B,H) = dh_next + the gradient from above at step t (see Upstream) */
 void upstream_grad(const Upstream *up, int t, int B, int H, const real *dh_next, real *dh);
+/* dc (B,H) += the gradient from above of c_t, when the layer above read it
+   (Upstream.dc_above: dglstm's depth gate); nothing otherwise */
+void upstream_grad_c(const Upstream *up, int t, int B, int H, real *dc);
 /* the readout's gradients over rows: dV (Y,H) += dy^T h, dd (Y) += dy's column
    sums; acc is scratch of (Y+1)*H reals */
 void readout_grads(real *dV, real *dd, const real *dy, const real *h, int rows, int Y, int H,

@@ -357,10 +357,7 @@ static void lstm_backward(const Cell *cell, const real *params, const real *x, C
         real *dfgr = FH ? cc->own[DFGR] + (size_t)t * B * FH : NULL;
         upstream_grad(up, t, B, H, dh_next, dh);
         if (flow_h) flow_norms(dh, B, H, &flow_h[t]);
-        if (up->dc_above) { /* the layer above read c_t (dglstm) */
-            const real *above = up->dc_above + (size_t)t * BH;
-            for (size_t k = 0; k < BH; k++) dc_next[k] += above[k];
-        }
+        upstream_grad_c(up, t, B, H, dc_next); /* the layer above read c_t (dglstm) */
         const Step st = {
             .v = &v, .B = B, .gates = dpre, .c_prev = cc->c + (size_t)t * BH,
             .c_t = cc->c + (size_t)(t + 1) * BH, .dh = dh, .dc = dc, .dc_next = dc_next,
