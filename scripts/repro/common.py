@@ -59,6 +59,7 @@ import compare  # noqa: E402  (scripts/compare.py)
 import plot  # noqa: E402  (scripts/plot.py)
 import rnnbench_results as rr  # noqa: E402
 import rnnbench_stats as st  # noqa: E402
+import tuning  # noqa: E402  (scripts/repro/tuning.py)
 
 VERDICTS = st.VERDICTS
 LEARNED_RATIO = 0.9   # a learner "beats the trivial baseline": median final loss / baseline below
@@ -251,11 +252,13 @@ def prereg_path(study):
 
 @dataclasses.dataclass
 class Prereg:
-    """A study's pre-registered design: the file, its text and SHA-256, and its [design]."""
+    """A study's pre-registered design: the file, its text and SHA-256, its [design] and its
+    [tuning] (None: the study runs at its file's learning rates)."""
     path: str
     text: str
     sha256: str
     design: configparser.SectionProxy
+    tuning: object = None
 
 
 def load_prereg(study, path=None):
@@ -273,7 +276,14 @@ def load_prereg(study, path=None):
         raise ReproError(f"{path}: not a pre-registration INI: {exc}") from exc
     if not parser.has_section("design"):
         raise ReproError(f"{path}: no [design] section")
-    return Prereg(path, raw.decode("utf-8"), hashlib.sha256(raw).hexdigest(), parser["design"])
+    tuned = None
+    if parser.has_section("tuning"):
+        try:
+            tuned = tuning.from_section(parser["tuning"], path)
+        except tuning.TuningError as exc:
+            raise ReproError(str(exc)) from None
+    return Prereg(path, raw.decode("utf-8"), hashlib.sha256(raw).hexdigest(), parser["design"],
+                  tuned)
 
 
 def prereg_number(prereg, key, kind=float):
@@ -648,6 +658,46 @@ def verdict_lines(study, checks, design, mode, post_hoc="", null=False, groups=N
     return lines
 
 
+def tune_learning_rates(study, ini, prereg, directory, args):
+    """Run the study's learning-rate search (scripts/repro/tuning.py) and write the study's grid
+    with each arm at the lr it picked; return (that file, the report's Markdown about it)."""
+    with open(ini, encoding="utf-8") as fh:
+        text = derive_ini(fh.read(), {}, "", "", {"preregistration": prereg.path})
+    tune_ini = os.path.join(directory, f"{study}-tune.ini")
+    tune_h5 = os.path.join(directory, f"{study}-tune.h5")
+    with open(tune_ini, "w", encoding="utf-8") as fh:
+        fh.write(tuning.tuning_text(text, prereg.tuning))
+    if args.analyse_only:
+        if not os.path.exists(tune_h5):
+            raise ReproError(f"{tune_h5}: no tuning results to analyse (--analyse-only)")
+        wall_s = 0.0
+    else:
+        print(f"{study}: tuning learning rates: {os.path.relpath(tune_ini, ROOT)} -> {tune_h5}",
+              file=sys.stderr)
+        wall_s = run_grid(tune_ini, tune_h5, args.jobs, force=args.force)
+    try:
+        picks, table = tuning.pick(load_summary(tune_h5), text, prereg.tuning)
+        tuned_ini = os.path.join(directory, f"{study}.ini")
+        with open(tuned_ini, "w", encoding="utf-8") as fh:
+            fh.write(tuning.tuned_text(text, picks, prereg.tuning, header=(
+                f"{study}: {os.path.basename(ini)} with each arm at the learning rate its own "
+                f"search picked\n({os.path.basename(tune_ini)}, rule in "
+                f"{os.path.relpath(prereg.path, ROOT)} [tuning])")))
+    except tuning.TuningError as exc:
+        raise ReproError(f"{tune_h5}: {exc}") from None
+    spec = prereg.tuning
+    delays = ", ".join(f"{k}: T = {v}" if k else f"T = {v}" for k, v in spec.delay.items())
+    markdown = (f"## Learning rates, tuned per arm\n\nEach arm (task, {', '.join(spec.per)}) "
+                f"ran {spec.seeds} seed(s) at each of lr = {', '.join(spec.lrs)} (delay "
+                f"{delays} where the grid has it, else its middle delay; experiment seed "
+                f"{spec.seed}, so these runs are not the judged ones) and runs the study at the "
+                f"lr with the most runs solved, then the lowest median final loss / baseline, "
+                f"then the smaller lr. Tuning grid: `{os.path.basename(tune_h5)}`, wall time "
+                f"{wall_s:.0f} s.\n\n"
+                + md_table(["arm", "lr", "solved", "median loss/baseline", ""], table))
+    return tuned_ini, markdown
+
+
 def run_study(study, doc, tiny, full, analyse, design_of, argv=None):
     """The whole driver: parse args, check the design against the pre-registration, run the
     grid, call `analyse(df, report, mode, prereg)` for the declared CheckSpecs (or a pair
@@ -667,6 +717,9 @@ def run_study(study, doc, tiny, full, analyse, design_of, argv=None):
         directory = out_dir(args, study)
         ini = prepare_experiment(study, mode, directory, tiny=tiny, full=full, null=args.null,
                                  seed=args.seed)
+        tuned = None
+        if prereg.tuning is not None and not args.null:
+            ini, tuned = tune_learning_rates(study, ini, prereg, directory, args)
         h5 = os.path.join(directory, f"{study}.h5")
         print(f"{study}: running {os.path.relpath(ini, ROOT)} -> {h5} (-j {args.jobs})",
               file=sys.stderr)
@@ -680,6 +733,8 @@ def run_study(study, doc, tiny, full, analyse, design_of, argv=None):
         df = load_summary(h5)
         report = Report(directory, study, doc.strip().splitlines()[0], CLAIMS[study], mode, h5,
                         null=args.null)
+        if tuned is not None:
+            report.text(tuned)
         specs = analyse(df, report, mode, prereg)
         if isinstance(specs, tuple):  # (specs, the rows they select from: e.g. copy's budgets)
             specs, checked = specs
