@@ -630,6 +630,44 @@ def tost_paired_n(margin_log, sd, alpha=ALPHA, power=POWER):
     return n
 
 
+def unpaired_n(effect_sd, test="welch", alpha=ALPHA, power=POWER, n_max=10000):
+    """Values per group a two-sided Welch (or Mann-Whitney) test needs to detect a difference of
+    means of `effect_sd` pooled standard deviations with probability `power`: the smallest n at
+    which unpaired_mde(n, n, 1) is at most effect_sd (the same relation the checks report).
+
+    >>> unpaired_n(1.06)
+    15
+    """
+    if not effect_sd > 0:
+        raise ValueError("unpaired_n needs a positive effect")
+    n = 2
+    while unpaired_mde(n, n, 1.0, test, alpha, power) > effect_sd:
+        n += 1
+        if n > n_max:
+            raise ValueError(f"unpaired_n: more than {n_max} per group for effect {effect_sd}")
+    return n
+
+
+def tost_unpaired_n(margin_log, sd, alpha=ALPHA, power=POWER, n_max=10000):
+    """Values per group an unpaired (Welch form) TOST needs to establish |difference| <
+    margin_log with probability `power` when the true difference is 0 and both groups have
+    standard deviation `sd`: the smallest n with (t_{1-alpha} + t_{1-(1-power)/2}) sd sqrt(2/n)
+    <= margin_log at the 2n - 2 degrees of freedom of equal spreads (equivalence()'s MDE).
+
+    >>> tost_unpaired_n(math.log(1.5), 0.5)
+    27
+    """
+    if not (margin_log > 0 and sd > 0):
+        raise ValueError("tost_unpaired_n needs a positive margin and standard deviation")
+    n = 2
+    while (stats.t.ppf(1 - alpha, 2 * n - 2) + stats.t.ppf(1 - (1 - power) / 2, 2 * n - 2)) \
+            * sd * math.sqrt(2.0 / n) > margin_log:
+        n += 1
+        if n > n_max:
+            raise ValueError(f"tost_unpaired_n: more than {n_max} per group")
+    return n
+
+
 def fisher_power(n_variant, n_base, fraction_variant, fraction_base, alpha=ALPHA):
     """Exact probability that Fisher's test on these sizes rejects (two-sided, level alpha)
     when the true solved fractions are as given (both binomials enumerated).

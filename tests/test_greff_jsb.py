@@ -30,6 +30,7 @@ BIN = os.path.join(ROOT, "bin", "rnnbench")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "repro"))
 
+import common  # noqa: E402
 import greff_jsb  # noqa: E402
 import rnnbench_importance as ri  # noqa: E402
 
@@ -54,8 +55,9 @@ def test_tiny_is_inconclusive_and_writes_its_report(tiny):
     proc, out = tiny
     assert proc.returncode == 0, proc.stderr[-800:]
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stdout
+    assert len(lines) == 2, proc.stdout  # the verdict, then the design (not post hoc)
     assert lines[0].startswith("INCONCLUSIVE (positive control failed"), lines[0]
+    assert lines[1].startswith("  design: ") and "trials_full = 198" in lines[1], lines[1]
     report = (out / "report.md").read_text()
     assert lines[0] in report
     assert "--tiny" in report
@@ -164,3 +166,36 @@ def test_full_writes_the_experiment_and_runs_nothing(tmp_path):
             if len(ln.split()) > 2 and re.fullmatch(r"[0-9a-f]{16}", ln.split()[1])]
     assert len(runs) == 2400
     assert "2400 runs" in plan.stdout
+
+
+def test_the_sizes_come_from_the_preregistered_power_calculation():
+    prereg = common.load_prereg("greff-jsb")
+    design = greff_jsb.design(prereg)
+    assert design.key == "trials_full" and design.n == 198
+    assert "detect a log ratio of 0.31" in design.text
+    with open(common.experiment_path("greff-jsb"), encoding="utf-8") as fh:
+        greff_jsb.check_sizes(prereg, design, fh.read())   # the committed files agree
+    with pytest.raises(common.ReproError, match=r"trials = \[20, 7\] but .* registers 20"):
+        greff_jsb.check_sizes(prereg, design, "trials = 20\ntrials = 7\n")
+
+
+def test_checks_must_use_the_preregistered_constants(tmp_path):
+    text = open(common.prereg_path("greff-jsb"), encoding="utf-8").read()
+    changed = tmp_path / "greff-jsb.prereg"
+    changed.write_text(text.replace("margin = 1.10", "margin = 1.20"))
+    with pytest.raises(common.ReproError, match="margin = 1.2 but greff_jsb.py checks with 1.1"):
+        greff_jsb.design(common.load_prereg("greff-jsb", str(changed)))
+
+
+def test_verdict_is_post_hoc_once_the_prereg_changed(tiny, tmp_path, monkeypatch, capsys):
+    proc, out = tiny
+    assert proc.returncode == 0
+    assert "post hoc" not in proc.stdout           # the tiny run recorded this prereg
+    changed = tmp_path / "greff-jsb.prereg"
+    changed.write_text(open(common.prereg_path("greff-jsb"), encoding="utf-8").read()
+                       + "\n; a comment added after the runs\n")
+    monkeypatch.setattr(common, "prereg_path", lambda study: str(changed))
+    assert greff_jsb.main(["--tiny", "--out", str(out), "--analyse-only"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("POST HOC INCONCLUSIVE"), printed[0]
+    assert printed[1].startswith("  post hoc: ") and "changed after the runs" in printed[1]

@@ -249,6 +249,30 @@ def test_tost_paired_n_establishes_equivalence_at_about_the_stated_power():
     assert 0.75 <= rate <= 0.95
 
 
+def test_unpaired_n_detects_its_design_effect_at_about_the_stated_power():
+    rng = np.random.default_rng(24)
+    alpha = 0.05 / 8  # greff-jsb's design: Holm's first step over 8 checks
+    n = st.unpaired_n(1.0, test="mann-whitney", alpha=alpha)
+    assert n > st.unpaired_n(1.0, alpha=alpha)  # the rank test's efficiency costs values
+    assert st.unpaired_mde(n - 1, n - 1, 1.0, "mann-whitney", alpha) > 1.0  # the smallest
+    rate = np.mean([st.unpaired_difference(np.exp(rng.normal(1.0, 1.0, n)),
+                                           np.exp(rng.normal(0, 1.0, n)), claim="greater",
+                                           test="mann-whitney").p < alpha for _ in range(300)])
+    print(f"\nunpaired_n: d 1 at alpha {alpha}: n {n} a side, detected in {rate:.1%}")
+    assert 0.72 <= rate <= 0.92
+
+
+def test_tost_unpaired_n_establishes_equivalence_at_about_the_stated_power():
+    rng = np.random.default_rng(25)
+    margin, sd = 1.5, 0.4
+    n = st.tost_unpaired_n(math.log(margin), sd)
+    assert n > st.tost_paired_n(math.log(margin), sd)  # two spreads, not one
+    rate = np.mean([st.equivalence(np.exp(rng.normal(0, sd, n)), np.exp(rng.normal(0, sd, n)),
+                                   margin).outcome == "HOLDS" for _ in range(300)])
+    print(f"\ntost_unpaired_n: margin {margin}, sd {sd}: n {n} a side, equivalent in {rate:.1%}")
+    assert 0.72 <= rate <= 0.92
+
+
 def test_fisher_n_has_exact_power_and_is_the_smallest():
     n = st.fisher_n(0.9, 0.1, alpha=0.05 / 7)  # hochreiter1997's design
     assert st.fisher_power(n, n, 0.9, 0.1, alpha=0.05 / 7) >= st.POWER

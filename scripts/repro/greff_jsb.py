@@ -46,10 +46,12 @@ Example:
 import dataclasses
 import math
 import os
+import re
 import sys
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 import common
 
@@ -114,6 +116,54 @@ PUBLISHED = {
                         "_FramewiseCEE: cross-entropy summed over time steps and outputs, "
                         "divided by the number of sequences only (github.com/Qwlouse/pylstm)",
 }
+
+
+# ------------------------------------------------------------------------------------------------
+# the pre-registered design (experiments/greff-jsb.prereg)
+
+def design(prereg):
+    """The study's Design from its pre-registration: the trials per variant the power
+    calculation gives (the --full size) and what the default's budget can detect. ReproError
+    when the checks' constants here differ from those pre-registered."""
+    for key, value in (("margin", MARGIN), ("learned", LEARNED), ("min_learned", MIN_LEARNED)):
+        registered = common.prereg_number(prereg, key)
+        if not math.isclose(registered, value):
+            raise common.ReproError(f"{prereg.path}: [design] {key} = {registered:g} but "
+                                    f"greff_jsb.py checks with {value:g}")
+    k = common.prereg_number(prereg, "checks", int)
+    sd = common.prereg_number(prereg, "sd")
+    effect = common.prereg_number(prereg, "effect_log")
+    alpha = st.ALPHA / k  # Holm's first step: the worst case of the family
+    n_same = st.tost_unpaired_n(math.log(MARGIN), sd, alpha=alpha)
+    n_diff = st.unpaired_n(effect / sd, test="mann-whitney", alpha=alpha)
+    n = max(n_same, n_diff)
+    budget = common.prereg_number(prereg, "trials", int)
+    mde_diff = st.unpaired_mde(budget, budget, sd, "mann-whitney", alpha)
+    mde_same = (stats.t.ppf(1 - alpha, 2 * budget - 2)
+                + stats.t.ppf(1 - (1 - st.POWER) / 2, 2 * budget - 2)) * sd * math.sqrt(
+                    2.0 / budget)
+    return common.Design(
+        f"at sd {sd:g} of log test NLL, alpha {alpha:.4g} and {st.POWER:.0%} power, TOST "
+        f"establishes x/: {MARGIN:g} with {n_same} trials per variant and Mann-Whitney detects a "
+        f"log ratio of {effect:g} with {n_diff} (--full runs {FULL['trials']}); the default's "
+        f"{budget} trials are a budget: they detect a log ratio of {mde_diff:.2f} and establish "
+        f"no margin tighter than x/: {math.exp(mde_same):.2f}", "trials_full", n)
+
+
+def check_sizes(prereg, design_, ini_text):
+    """The pre-registered sizes against the power calculation and the experiment file."""
+    registered = common.prereg_number(prereg, "trials_full", int)
+    if registered != design_.n:
+        raise common.ReproError(f"{prereg.path}: [design] trials_full = {registered}, but the "
+                                f"power calculation gives {design_.n}")
+    if FULL["trials"] < design_.n:
+        raise common.ReproError(f"greff_jsb.py: --full runs {FULL['trials']} trials, fewer than "
+                                f"the {design_.n} the power calculation needs")
+    budget = common.prereg_number(prereg, "trials", int)
+    written = [int(v) for v in re.findall(r"(?m)^\s*trials\s*=\s*(\d+)", ini_text)]
+    if not written or any(v != budget for v in written):
+        raise common.ReproError(f"experiments/{STUDY}.ini: trials = {written} but "
+                                f"{os.path.relpath(prereg.path, common.ROOT)} registers {budget}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -490,6 +540,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     mode = common.mode_of(args)
     try:
+        prereg = common.load_prereg(STUDY)
+        design_ = design(prereg)
+        with open(common.experiment_path(STUDY), encoding="utf-8") as fh:
+            check_sizes(prereg, design_, fh.read())
         directory = common.out_dir(args, STUDY)
         ini = common.prepare_experiment(STUDY, mode, directory, tiny=TINY, full=FULL,
                                         null=args.null, seed=args.seed)
@@ -502,14 +556,25 @@ def main(argv=None):
                   f"then analyse (reruns nothing):\n"
                   f"  /usr/bin/python3 scripts/repro/greff_jsb.py --full --run --out {directory}")
             return 0
-        print(f"{STUDY}: running {ini} -> {h5} (-j {args.jobs})", file=sys.stderr)
-        wall_s = common.run_grid(ini, h5, args.jobs, force=args.force)
-        print(f"{STUDY}: grid finished in {wall_s:.0f} s; analysing", file=sys.stderr)
+        if args.analyse_only:
+            if not os.path.exists(h5):
+                raise common.ReproError(f"{h5}: no results file to analyse (--analyse-only)")
+            wall_s = 0.0
+        else:
+            print(f"{STUDY}: running {ini} -> {h5} (-j {args.jobs})", file=sys.stderr)
+            wall_s = common.run_grid(ini, h5, args.jobs, force=args.force)
+            print(f"{STUDY}: grid finished in {wall_s:.0f} s; analysing", file=sys.stderr)
         df, dropped = load(h5)
         line, parts, _ = analyse(df, directory, mode, dropped)
+        post_hoc = "; ".join(r for r in (common.prereg_status(prereg, h5), common.incomplete(h5))
+                             if r)
     except (common.ReproError, rr.ResultsError, OSError, ValueError) as exc:
         print(f"greff_jsb.py: {exc}", file=sys.stderr)
         return 1
+    if post_hoc:
+        line = f"{common.POST_HOC} {line}"
+    design_line = (f"design: {design_.text}; power calculation: {design_.key} = {design_.n}"
+                   + (f" (this --{mode} run uses its own size)" if mode != "default" else ""))
     flags = {"tiny": " --tiny", "full": " --full --run", "default": ""}[mode]
     flags += (" --null" if args.null else "") + (f" --seed {args.seed}" if args.seed is not None else "")
     command = (f"/usr/bin/python3 scripts/repro/greff_jsb.py{flags} -j {args.jobs}"
@@ -524,12 +589,17 @@ def main(argv=None):
         f"**Grid wall time.** {wall_s:.0f} s (0 when the results file was already complete)\n",
         projected(df, wall_s, mode),
         f"**Verdict.** `{line}`\n",
+        f"**Post hoc.** {post_hoc}\n" if post_hoc else "",
+        f"**Design** (experiments/{STUDY}.prereg). {design_line}\n",
     ]
     path = os.path.join(directory, "report.md")
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join([h for h in head if h] + parts + [DIFFERENCES]))
     print(f"{STUDY}: report {path}", file=sys.stderr)
     print(line)
+    if post_hoc:
+        print(f"  post hoc: {post_hoc}")
+    print(f"  {design_line}")
     return 0
 
 
