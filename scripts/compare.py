@@ -292,16 +292,29 @@ def summarize_group(rows, by, metric, baseline, flags=None, claim="differs", mar
                        else "no variance on either side")
                 notes.append(f"{label}: {why}, no t-test.")
         table.append(row)
-    pooled = []
+    pooled, between = [], []
     for col in POOLED_COLUMNS:
         if col == by or col in GROUP_KEYS or col not in rows.columns:
             continue
         distinct = rows[col].dropna().unique() if rows[col].notna().any() else []
         n_values = len(distinct) + (1 if rows[col].isna().any() else 0)
-        if n_values > 1:
-            shown = ", ".join(format_value(x) for x in sorted(distinct)[:4])
-            more = ", ..." if n_values > 4 else ""
-            pooled.append(f"{col} ({shown}{more})")
+        if n_values <= 1:
+            continue
+        if (rows.groupby(by, sort=False)[col].nunique(dropna=False) <= 1).all():
+            # one value per variant: not pooled, but a second difference between the variants
+            # (a drivers' per-arm tuned lr); a section name alone is bookkeeping
+            if col != "section":
+                firsts = rows.groupby(by, sort=False)[col].first()
+                between.append(f"{col} (" + ", ".join(f"{format_value(v)} {format_value(x)}"
+                                                      for v, x in firsts.items()) + ")")
+            continue
+        shown = ", ".join(format_value(x) for x in sorted(distinct)[:4])
+        more = ", ..." if n_values > 4 else ""
+        pooled.append(f"{col} ({shown}{more})")
+    if between:
+        notes.append(f"the {by}s also differ in " + "; ".join(between)
+                     + ": each ran at its own setting (as the drivers' per-arm tuned learning "
+                       "rates), so a difference is the variant's at its own setting.")
     if pooled:
         notes.append("pools runs that differ in " + "; ".join(pooled)
                      + ": narrow with --where to compare like with like.")

@@ -97,7 +97,7 @@ def write_results(path, runs, complete=1, file_attrs=None, seed=0, first_id=0):
             baseline = task_baseline(task, delay)
             loss_kind = "mse" if task == "adding" else "xent"
             row = summary[index]
-            for key, value in [("id", run_id), ("section", "grid"), ("task", task),
+            for key, value in [("id", run_id), ("section", run.get("section", "grid")), ("task", task),
                                ("cell", cell), ("optimizer", "adam"), ("loss_kind", loss_kind),
                                ("status", run["status"])]:
                 row[key] = value.encode()
@@ -377,6 +377,22 @@ def test_pooled_hyperparameters_are_noted(tmp_path):
                          for s in range(2)])
     assert "pools runs that differ in hidden (8, 16)" in compare.compare(path)
     assert "pools" not in compare.compare(path, where=["hidden=16"])
+
+
+def test_a_setting_that_differs_only_between_variants_is_named_not_pooled(tmp_path):
+    """The drivers' per-arm tuning runs each cell at its own lr, in its own [grid] section: the
+    table names the lr of each cell and says nothing of the sections."""
+    path = str(tmp_path / "tuned.h5")
+    write_results(path, [make_run(cell=c, lr=lr, section=f"adding-{c}", seed_index=s)
+                         for c, lr in (("lstm", 0.003), ("gru", 0.03)) for s in range(3)])
+    text = compare.compare(path, baseline="lstm")
+    assert "the cells also differ in lr (lstm 0.003, gru 0.03): each ran at its own setting" \
+        in text
+    assert "pools" not in text and "section" not in text
+    # within a cell two lrs are pooled, as before
+    write_results(path, [make_run(cell="lstm", lr=lr, seed_index=s) for lr in (0.003, 0.01)
+                         for s in range(2)])
+    assert "pools runs that differ in lr (0.003, 0.01)" in compare.compare(path)
 
 
 # ------------------------------------------------------------------------------------------------
