@@ -26,6 +26,10 @@ sample sizes the driver reads) is hashed by `bin/rnnbench run` (the experiment's
 `preregistration = FILE` key) into the results file; a verdict computed under a .prereg whose
 SHA-256 differs from the one recorded when the runs were made is printed marked POST HOC.
 
+A .prereg with a [tuning] section first runs each arm's own learning-rate search
+(scripts/repro/tuning.py: its own seed, a few candidates) and runs the study with every arm at
+its pick (tune_learning_rates); the report opens with the search's table.
+
 --null reruns the study with the signal removed (lr = NULL_LR: nothing is learned) into
 results/repro/<study>-null/ (or --out) and reports how many checks came out non-INCONCLUSIVE;
 scripts/repro/null_rate.py runs every driver's null over several experiment seeds.
