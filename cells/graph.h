@@ -184,6 +184,10 @@ extern const char *const GRAPH_MUTATION_NAMES[GM_KINDS];
    be NULL). The result may be ill-formed (graph_parse_text says so). 0, or
    -1 when no such change applies to the text. */
 int graph_mutate(Rng *rng, const char *text, int kind, char *out, size_t n, char *what, size_t what_n);
+/* the lines (1-based, ascending) of the intermediate equations no state
+   update reads, directly or through others, of a text whose lines all
+   parse and whose states all have their update; 0 (none) otherwise */
+int graph_dead_lines(const char *text, int *lines, int cap);
 /* text without the equations no state update reads (repeatedly: one
    removed may leave others unread). 0, or -1 when out is too small. */
 int graph_prune_text(const char *text, char *out, size_t n);

@@ -33,15 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int graph_parse_text(const char *name, const char *text, GraphDef **out, int *line, int *col, char *err,
-                     size_t err_len) {
-    *out = NULL;
-    *line = *col = 0;
-    GraphDef *d = graph_def_new(name);
-    if (!d) {
-        snprintf(err, err_len, "out of memory");
-        return -1;
-    }
+/* the lines of text as graph_def_line reads them: 0 when all parse, else -1 */
+static int parse_lines(GraphDef *d, const char *text, int *line, int *col, char *err, size_t err_len) {
     char buf[4096];
     int ln = 0;
     for (const char *s = text; *s;) {
@@ -51,7 +44,6 @@ int graph_parse_text(const char *name, const char *text, GraphDef **out, int *li
         if (n >= sizeof buf) {
             *line = ln;
             snprintf(err, err_len, "line longer than %zu characters", sizeof buf - 1);
-            graph_def_free(d);
             return -1;
         }
         memcpy(buf, s, n);
@@ -64,7 +56,6 @@ int graph_parse_text(const char *name, const char *text, GraphDef **out, int *li
         if (!eq) {
             *line = ln;
             snprintf(err, err_len, "expected key = value");
-            graph_def_free(d);
             return -1;
         }
         *eq = '\0';
@@ -75,16 +66,51 @@ int graph_parse_text(const char *name, const char *text, GraphDef **out, int *li
         int value_col = 1 + (int)(value - buf);
         if (graph_def_line(d, key, value, ln, value_col, col, err, err_len) != 0) {
             *line = ln;
-            graph_def_free(d);
             return -1;
         }
     }
-    if (graph_def_finish(d, line, err, err_len) != 0) {
+    return 0;
+}
+
+int graph_parse_text(const char *name, const char *text, GraphDef **out, int *line, int *col, char *err,
+                     size_t err_len) {
+    *out = NULL;
+    *line = *col = 0;
+    GraphDef *d = graph_def_new(name);
+    if (!d) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    if (parse_lines(d, text, line, col, err, err_len) != 0 || graph_def_finish(d, line, err, err_len) != 0) {
         graph_def_free(d);
         return -1;
     }
     *out = d;
     return 0;
+}
+
+static void mark_read(const GraphDef *d, int k, char *used) {
+    if (k < 0 || used[k]) return;
+    used[k] = 1;
+    const GraphNode *n = &d->nodes[k];
+    mark_read(d, n->a, used);
+    mark_read(d, n->b, used);
+    for (int t = 0; t < n->n_terms; t++) mark_read(d, n->terms[t].node, used);
+}
+
+int graph_dead_lines(const char *text, int *lines, int cap) {
+    GraphDef *d = graph_def_new("dead");
+    if (!d) return 0;
+    int line, col, k = 0;
+    char err[512];
+    char used[GRAPH_MAX_NODES] = {0};
+    int whole = parse_lines(d, text, &line, &col, err, sizeof err) == 0 && d->n_states > 0;
+    for (int s = 0; whole && s < d->n_states; s++) whole = d->state_node[s] >= 0;
+    for (int s = 0; whole && s < d->n_states; s++) mark_read(d, d->state_node[s], used);
+    for (int e = 0; whole && e < d->n_eqs && k < cap; e++)
+        if (!used[d->eqs[e].node]) lines[k++] = d->eqs[e].line;
+    graph_def_free(d);
+    return k;
 }
 
 /* ------------------------------------------------------------------------- */

@@ -335,7 +335,8 @@ static int mutate_once(Rng *rng, const char *text, int kind, char *out, size_t n
         if (name_before(rng, text, i + 1, b, sizeof b)) snprintf(b, sizeof b, "%s", a);
         char op = OPS[rng_int(rng, 3)];
         switch (rng_int(rng, 3)) {
-        case 0: snprintf(repl, sizeof repl, "%s(%s)", ACTS[rng_int(rng, 4)], a); break;
+        /* not identity( ), which computes nothing: the node would not be one */
+        case 0: snprintf(repl, sizeof repl, "%s(%s)", ACTS[(const int[]){0, 1, 3}[rng_int(rng, 3)]], a); break;
         case 1: snprintf(repl, sizeof repl, "(%s %c %s)", a, op, b); break;
         default: snprintf(repl, sizeof repl, "(%s %c %s(W x + R %s + b))", a, op, ACTS[rng_int(rng, 4)], b); break;
         }
@@ -369,24 +370,19 @@ int graph_mutate(Rng *rng, const char *text, int kind, char *out, size_t n, char
 int graph_prune_text(const char *text, char *out, size_t n) {
     if (strlen(text) >= n) return -1;
     snprintf(out, n, "%s", text);
-    for (int round = 0; round <= GRAPH_MAX_EQS; round++) {
-        GraphDef *d;
-        int line, col;
-        char err[512];
-        if (graph_parse_text("prune", out, &d, &line, &col, err, sizeof err) == 0) {
-            graph_def_free(d);
-            return 0;
-        }
-        if (!strstr(err, "is computed but no state update uses it")) return 0;
-        /* remove line `line` */
+    int dead[GRAPH_MAX_EQS];
+    int k = graph_dead_lines(out, dead, GRAPH_MAX_EQS);
+    /* from the last line up, so that the earlier lines keep their numbers */
+    for (int q = k - 1; q >= 0; q--) {
         char *s = out;
-        for (int l = 1; l < line && s; l++) {
+        for (int l = 1; l < dead[q] && s; l++) {
             s = strchr(s, '\n');
             if (s) s++;
         }
-        if (!s || !*s) return 0;
+        if (!s || !*s) continue;
         char *e = strchr(s, '\n');
-        memmove(s, e ? e + 1 : s + strlen(s), strlen(e ? e + 1 : s + strlen(s)) + 1);
+        const char *rest = e ? e + 1 : s + strlen(s);
+        memmove(s, rest, strlen(rest) + 1);
     }
     return 0;
 }
