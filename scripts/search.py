@@ -407,6 +407,18 @@ def report(path, n, out=sys.stdout):
             p(f"    {line}")
 
 
+def export_cells(path, n, out=sys.stdout):
+    """The best n evaluated cells as [cell NAME] sections, for an experiment file (a later
+    comparison on held-out tasks runs them like any cell)."""
+    attrs, t = ss.read_tables(path)
+    ev = sorted((c for c in t["candidates"] if c["status"] == "evaluated"), key=lambda c: -c["score"])
+    for rank, c in enumerate(ev[:n], 1):
+        print(f"; rank {rank} of search {attrs['name']}: score {c['score']:.4f}, generation {c['generation']}, "
+              f"parent {c['parent'] or '-'}, canonical hash {c['hash']}", file=out)
+        print(f"[cell {c['id']}]", file=out)
+        print(c["equations"].strip() + "\n", file=out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -417,6 +429,8 @@ def main(argv=None):
     ap.add_argument("--generations", type=int, help="generations after the seeds' (default: the file's)")
     ap.add_argument("--report", type=int, nargs="?", const=5, metavar="N",
                     help="print the best N (default 5) of the search's file and exit")
+    ap.add_argument("--export", type=int, metavar="N",
+                    help="print the best N cells as [cell NAME] sections (for an experiment file) and exit")
     ap.add_argument("--rnnbench", default=os.path.join(ROOT, "bin", "rnnbench"), help="the binary (bin/rnnbench-mpi for MPI)")
     ap.add_argument("--launcher", default="", help='a prefix for rnnbench run, e.g. "mpirun -np 4 -x OMP_NUM_THREADS=1"')
     ap.add_argument("--force", action="store_true", help="start over: remove the folder's search file first")
@@ -430,10 +444,15 @@ def main(argv=None):
         cfg = sc.read_config(args.config)
         folder = args.out or os.path.join(ROOT, "results", "search", cfg.name)
         path = os.path.join(folder, "search.h5")
-        if args.report is not None:
+        if args.report is not None or args.export is not None:
             if not os.path.exists(path):
                 raise SearchError(f"{path}: no search file (run the search first, or give its -o)")
-            report(path, args.report)
+            if args.report is not None and args.report < 1 or args.export is not None and args.export < 1:
+                raise SearchError("--report, --export: expected an integer >= 1")
+            if args.report is not None:
+                report(path, args.report)
+            if args.export is not None:
+                export_cells(path, args.export)
             return 0
         if not os.access(args.rnnbench, os.X_OK):
             raise SearchError(f"{args.rnnbench}: not an executable (make float builds bin/rnnbench)")

@@ -226,3 +226,16 @@ def test_bad_configuration(tmp_path, change, message):
     assert r.returncode == 2, r.stderr
     assert str(ini) + message in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_export_cells_run_in_an_experiment(tiny, tmp_path):
+    r = search(TINY, "-o", str(tiny / "a"), "--export", "3")
+    assert r.returncode == 0, r.stderr
+    names = [ln[6:-1] for ln in r.stdout.splitlines() if ln.startswith("[cell ")]
+    assert len(names) == 3
+    ini = tmp_path / "best.ini"
+    ini.write_text("[experiment]\nname = best\n\n" + r.stdout +
+                   f"\n[grid]\ntask = adding\ndelay = 5\nhidden = 4\nsteps = 5\ncell = {', '.join(names)}\n")
+    plan = subprocess.run([RNNBENCH, "run", str(ini), "--plan"], capture_output=True, text=True, timeout=60)
+    assert plan.returncode == 0, plan.stderr
+    assert all(n in plan.stdout for n in names)
