@@ -116,6 +116,14 @@ int graph_dead_lines(const char *text, int *lines, int cap) {
 /* ------------------------------------------------------------------------- */
 /* labels */
 
+/* every operand slot of every node: at most this many reads in a graph */
+#define READS_MAX (GRAPH_MAX_NODES * (GRAPH_MAX_TERMS + 2))
+
+typedef struct {
+    int node;
+    uint64_t value;
+} Read;
+
 typedef struct {
     int n_states;
     int alias[GRAPH_MAX_NODES]; /* a node's value is alias's (identities skipped) */
@@ -123,6 +131,7 @@ typedef struct {
     uint64_t label[GRAPH_MAX_NODES];
     int order[GRAPH_MAX_NODES]; /* canonical number of a live node, -1 before */
     int n_order;
+    Read up[READS_MAX];         /* a round's reads: (node read, its reader's role and label) */
 } Canon;
 
 static uint64_t mix(uint64_t h, uint64_t v) { return hash_bytes(&v, sizeof v, h); }
@@ -179,31 +188,33 @@ static uint64_t own_label(const GraphDef *d, int k) {
     return h;
 }
 
-/* one round: a node's label from its own, its operands' and its readers' */
+static int cmp_read(const void *a, const void *b) {
+    const Read *x = a, *y = b;
+    if (x->node != y->node) return x->node - y->node;
+    return x->value < y->value ? -1 : x->value > y->value;
+}
+
+/* one round: a node's label from its own, its operands' (a sorted multiset
+   of role and label) and its readers' (likewise) */
 static void refine(const GraphDef *d, Canon *c) {
-    uint64_t down[GRAPH_MAX_NODES][GRAPH_MAX_TERMS + 2], up[GRAPH_MAX_NODES][GRAPH_MAX_NODES];
-    int n_down[GRAPH_MAX_NODES] = {0}, n_up[GRAPH_MAX_NODES] = {0};
-    for (int k = 0; k < d->n_nodes; k++) {
-        if (!c->live[k]) continue;
-        uint64_t role[GRAPH_MAX_TERMS + 2];
-        int node[GRAPH_MAX_TERMS + 2];
-        int m = operands(d, c, k, role, node);
-        for (int q = 0; q < m; q++) {
-            down[k][n_down[k]++] = mix(role[q], node[q] >= 0 ? c->label[node[q]] : 0);
-            if (node[q] >= 0) up[node[q]][n_up[node[q]]++] = mix(role[q], c->label[k]);
-        }
-    }
+    int n_up = 0;
     uint64_t next[GRAPH_MAX_NODES];
     for (int k = 0; k < d->n_nodes; k++) {
         if (!c->live[k]) continue;
-        qsort(down[k], (size_t)n_down[k], sizeof down[k][0], cmp_u64);
-        qsort(up[k], (size_t)n_up[k], sizeof up[k][0], cmp_u64);
+        uint64_t role[GRAPH_MAX_TERMS + 2], down[GRAPH_MAX_TERMS + 2];
+        int node[GRAPH_MAX_TERMS + 2];
+        int m = operands(d, c, k, role, node);
+        for (int q = 0; q < m; q++) {
+            down[q] = mix(role[q], node[q] >= 0 ? c->label[node[q]] : 0);
+            if (node[q] >= 0 && n_up < READS_MAX) c->up[n_up++] = (Read){node[q], mix(role[q], c->label[k])};
+        }
+        qsort(down, (size_t)m, sizeof down[0], cmp_u64);
         uint64_t h = mix(c->label[k], 0xd0);
-        for (int q = 0; q < n_down[k]; q++) h = mix(h, down[k][q]);
-        h = mix(h, 0x0f);
-        for (int q = 0; q < n_up[k]; q++) h = mix(h, up[k][q]);
-        next[k] = h;
+        for (int q = 0; q < m; q++) h = mix(h, down[q]);
+        next[k] = mix(h, 0x0f);
     }
+    qsort(c->up, (size_t)n_up, sizeof c->up[0], cmp_read);
+    for (int q = 0; q < n_up; q++) next[c->up[q].node] = mix(next[c->up[q].node], c->up[q].value);
     for (int k = 0; k < d->n_nodes; k++)
         if (c->live[k]) c->label[k] = next[k];
 }
