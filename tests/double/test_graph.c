@@ -511,8 +511,16 @@ Test(graph, seeds_of_the_search_match_native_cells) {
     char err[512];
     /* the file the search reads (the runner starts in the repository's root) */
     cr_assert_eq(graph_read_file("experiments/search.ini", err, sizeof err), 0, "%s", err);
+    /* eq-lstm carries the forget bias of 1 as a constant (f = sigmoid(W x + R h
+       + b + 1)): its own test below; here the same equations without it */
+    define("eq-lstm-nofb", "state = h, c\ni = sigmoid(W x + R h + b)\nf = sigmoid(W x + R h + b)\n"
+                           "z = tanh(W x + R h + b)\nc' = f * c + i * z\no = sigmoid(W x + R h + b)\n"
+                           "h' = o * tanh(c')\n");
+    const GraphDef *lstm = graph_find("eq-lstm");
+    cr_assert(lstm && strstr(lstm->text, "f = sigmoid(W x + R h + b + 1)"), "eq-lstm's forget gate changed:\n%s",
+              lstm ? lstm->text : "(none)");
     const Pair seeds[] = {
-        PAIR("lstm", "eq-lstm", NULL, LSTM_NP_MAP), PAIR("gru", "eq-gru", NULL, GRU_MAP),
+        PAIR("lstm", "eq-lstm-nofb", NULL, LSTM_NP_MAP), PAIR("gru", "eq-gru", NULL, GRU_MAP),
         PAIR("mut1", "eq-mut1", NULL, MUT1_MAP),    PAIR("mut2", "eq-mut2", NULL, MUT23_MAP),
         PAIR("mut3", "eq-mut3", NULL, MUT23_MAP),
     };
@@ -698,4 +706,45 @@ Test(graph, prune_removes_unread_equations) {
     /* an ill-formed text for another reason is left as it is */
     cr_assert_eq(graph_prune_text("state = h\nh' = tanh(W x + )\n", out, sizeof out), 0);
     cr_expect_str_eq(out, "state = h\nh' = tanh(W x + )\n");
+}
+
+/* eq-lstm (forget bias as the constant + 1) is the native lstm whose b_f is
+   the graph's plus 1: the same loss, outputs and gradients */
+Test(graph, seed_lstm_with_forget_bias_matches_native_lstm) {
+    char err[512];
+    cr_assert_eq(graph_read_file("experiments/search.ini", err, sizeof err), 0, "%s", err);
+    const int T = 13, B = 3, X = 3, H = 5, Y = 2;
+    Problem nat, gr;
+    problem_make(&nat, "lstm", 1, T, B, X, H, Y, 7);
+    problem_make(&gr, "eq-lstm", 1, T, B, X, H, Y, 7);
+    memcpy(gr.x, nat.x, (size_t)T * B * X * sizeof(real));
+    memcpy(gr.h0, nat.h0, (size_t)B * H * sizeof(real));
+    memcpy(gr.c0, nat.c0, (size_t)B * H * sizeof(real));
+    size_t n_map = sizeof LSTM_NP_MAP / sizeof LSTM_NP_MAP[0];
+    for (size_t k = 0; k < n_map; k++) {
+        const ParamTensor *g = tensor(&gr.m, LSTM_NP_MAP[k].graph, 0), *n = tensor(&nat.m, LSTM_NP_MAP[k].native, 0);
+        size_t block = (size_t)g->rows * g->cols;
+        for (size_t q = 0; q < block; q++)
+            gr.params[g->offset + q] = nat.params[n->offset + LSTM_NP_MAP[k].block * block + q] -
+                                       (strcmp(LSTM_NP_MAP[k].graph, "bias_f") ? 0 : 1);
+    }
+    for (const char *ro = "readout.weight"; ro; ro = strcmp(ro, "readout.bias") ? "readout.bias" : NULL) {
+        const ParamTensor *g = model_tensor(&gr.m, ro), *n = model_tensor(&nat.m, ro);
+        memcpy(gr.params + g->offset, nat.params + n->offset, (size_t)n->rows * n->cols * sizeof(real));
+    }
+    problem_grad(&nat);
+    problem_grad(&gr);
+    cr_expect(fabs(nat.loss - gr.loss) <= EQ_TOL * fmax(1, fabs(nat.loss)), "loss %.17g vs %.17g", gr.loss, nat.loss);
+    cr_expect(max_diff(nat.w.y, gr.w.y, (size_t)T * B * Y) <= EQ_TOL, "outputs differ");
+    for (size_t k = 0; k < n_map; k++) {
+        const ParamTensor *g = tensor(&gr.m, LSTM_NP_MAP[k].graph, 0), *n = tensor(&nat.m, LSTM_NP_MAP[k].native, 0);
+        size_t block = (size_t)g->rows * g->cols;
+        double e = max_diff(nat.grads + n->offset + LSTM_NP_MAP[k].block * block, gr.grads + g->offset, block);
+        cr_expect(e <= EQ_TOL, "gradient of %s differs by %.3g", LSTM_NP_MAP[k].graph, e);
+    }
+    cr_expect(max_diff(nat.w.dx, gr.w.dx, (size_t)T * B * X) <= EQ_TOL, "dL/dx differs");
+    cr_expect(max_diff(nat.w.dc0, gr.w.dc0, (size_t)B * H) <= EQ_TOL, "dL/dc0 differs");
+    cr_expect_eq(gr.m.n_tensors, (int)n_map + 2);
+    problem_free(&nat);
+    problem_free(&gr);
 }
