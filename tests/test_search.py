@@ -239,3 +239,37 @@ def test_export_cells_run_in_an_experiment(tiny, tmp_path):
     plan = subprocess.run([RNNBENCH, "run", str(ini), "--plan"], capture_output=True, text=True, timeout=60)
     assert plan.returncode == 0, plan.stderr
     assert all(n in plan.stdout for n in names)
+
+
+class FakeTools:
+    """Mutations scripted in turn: (ok, hash) pairs, to drive child_generation's rejections."""
+
+    def __init__(self, script):
+        self.script = list(script)
+
+    def mutate(self, text, seed):
+        ok, h = self.script.pop(0) if self.script else (True, "f%015x" % seed)
+        if not ok:
+            return {"text": text + "x = \n", "mutation": "operator: '+' -> '*'", "ok": False,
+                    "error": "line 3: column 5: expected a term, got the end of the line"}
+        return {"text": text + f"; {h}\n", "mutation": "activation: 'tanh' -> 'relu'", "ok": True,
+                "hash": h, "canonical": f"canonical {h}"}
+
+
+def test_rejections_are_recorded():
+    import search
+    import search_config
+    cfg = search_config.read_config(TINY)
+    cfg.max_mutations = 1
+    state = search.State(cfg)
+    state.tables["candidates"] = [search.blank_candidate("eq-lstm", 0, equations=LSTM, hash="a" * 16, score=1.0)]
+    tools = FakeTools([(False, None), (True, "a" * 16), (True, "b" * 16), (True, "b" * 16), (True, "c" * 16),
+                       (True, "d" * 16)])
+    accepted, rejected = search.child_generation(cfg, tools, state, 1)
+    assert [c["id"] for c in accepted] == ["c-bbbbbbbbbbbb", "c-cccccccccccc", "c-dddddddddddd"]
+    assert [(c["status"], c["reason"]) for c in rejected] == [
+        ("ill-formed", "line 3: column 5: expected a term, got the end of the line"),
+        ("duplicate", "the graph of eq-lstm"),
+        ("duplicate", "the graph of c-bbbbbbbbbbbb")]
+    assert all(c["parent"] == "eq-lstm" and c["mutations"] for c in accepted + rejected)
+    assert rejected[1]["hash"] == "a" * 16 and rejected[0]["hash"] == ""
