@@ -242,12 +242,13 @@ def read_runs(path):
     return rows
 
 
-def task_losses(runs, cid, task):
-    """(best lr, its loss, its test loss, baseline): per lr the median over seeds of the best
-    evaluation loss (a non-finite one left out), the lr with the lowest kept."""
+def task_losses(runs, task):
+    """(best lr, its loss, its test loss, baseline) of one candidate's runs on a task: per lr the
+    median over seeds of the best evaluation loss (a non-finite one left out), the lr with the
+    lowest kept."""
     by_lr = {}
     for r in runs:
-        if r["id"] == cid and r["task"] == task:
+        if r["task"] == task:
             by_lr.setdefault(r["lr"], []).append(r)
     best = (math.nan, math.inf, math.nan, math.nan)
     for lr in sorted(by_lr):
@@ -278,8 +279,10 @@ def relative(loss, baseline, ref_loss, floor):
 def score_candidates(cfg, state):
     """Fills task_scores and every evaluated candidate's score (the geometric mean over tasks of
     `relative`), against the reference's losses (generation 0)."""
-    runs = state.tables["runs"]
-    ref = {t: task_losses(runs, cfg.reference, t) for t in cfg.tasks}
+    runs = {}
+    for r in state.tables["runs"]:
+        runs.setdefault(r["id"], []).append(r)
+    ref = {t: task_losses(runs.get(cfg.reference, []), t) for t in cfg.tasks}
     for t, (_, loss, _, _) in ref.items():
         if not math.isfinite(loss):
             raise SearchError(f"the reference {cfg.reference} has no finite loss on task {t}: "
@@ -290,13 +293,13 @@ def score_candidates(cfg, state):
             continue
         logs = []
         for t in cfg.tasks:
-            lr, loss, test, base = task_losses(runs, c["id"], t)
+            lr, loss, test, base = task_losses(runs.get(c["id"], []), t)
             ratio = relative(loss, base, ref[t][1], cfg.loss_floor)
             state.tables["task_scores"].append({"id": c["id"], "task": t, "best_lr": lr, "loss": loss,
                                                 "ratio": ratio, "test_loss": test})
             logs.append(math.log(ratio) if ratio > 0 else -math.inf)
         c["score"] = math.exp(sum(logs) / len(logs)) if all(math.isfinite(v) for v in logs) else 0.0
-        ns = [r["n_params"] for r in runs if r["id"] == c["id"] and r["n_params"] >= 0]
+        ns = [r["n_params"] for r in runs.get(c["id"], []) if r["n_params"] >= 0]
         c["n_params"] = ns[0] if ns else -1
 
 
