@@ -13,6 +13,7 @@
 #define RNNBENCH_GRAPH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define GRAPH_MAX_STATES 2
 #define GRAPH_MAX_EQS 32
@@ -150,5 +151,45 @@ int graph_random_text(Rng *rng, int n_states, int max_eqs, int allow_relu, char 
    an equation replaced by another name defined before it. The result may be
    ill-formed (graph_define_text says so). 0, or -1 when nothing could change. */
 int graph_mutate_text(Rng *rng, const char *text, char *out, size_t n);
+
+/* ------------------------------------------------------------------------- */
+/* the search's pieces (docs/search.md) */
+
+/* Parses and compiles a definition from text without registering it: *out
+   (graph_def_free it), or -1 with the line (and, for a line's error, the
+   column; 0 otherwise) at fault and the reason in err. */
+int graph_parse_text(const char *name, const char *text, GraphDef **out, int *line, int *col, char *err,
+                     size_t err_len);
+/* graph_canon.c: the canonical form of a compiled definition, as text: the
+   same for isomorphic computation graphs (names, equation order, operand
+   order of + and ⊙, identities and inline-or-named do not matter). 0, or -1
+   when out is too small. */
+int graph_canonical_text(const GraphDef *d, char *out, size_t n);
+/* a 64-bit hash of a canonical text (the search names a cell by it) */
+uint64_t graph_canonical_hash(const char *canonical);
+
+/* the mutations of Jozefowicz et al. 2015 */
+typedef enum {
+    GM_ACTIVATION, /* an activation replaced by another */
+    GM_OPERATOR,   /* a + replaced by * or -, a * by + or - */
+    GM_INPUT,      /* a name read replaced by another defined before it */
+    GM_INSERT,     /* a node inserted on a name read: act(a), (a op b) or (a op act(W x + R b + b)) */
+    GM_DELETE,     /* a node deleted: an activation (its argument kept) or a term or factor */
+    GM_KINDS
+} GraphMutation;
+extern const char *const GRAPH_MUTATION_NAMES[GM_KINDS];
+/* One mutation of the given kind (a random one when kind < 0) of a
+   definition's text, with equations left unread by it removed (a deleted
+   node's inputs may die with it). what: one line saying what changed (may
+   be NULL). The result may be ill-formed (graph_parse_text says so). 0, or
+   -1 when no such change applies to the text. */
+int graph_mutate(Rng *rng, const char *text, int kind, char *out, size_t n, char *what, size_t what_n);
+/* the lines (1-based, ascending) of the intermediate equations no state
+   update reads, directly or through others, of a text whose lines all
+   parse and whose states all have their update; 0 (none) otherwise */
+int graph_dead_lines(const char *text, int *lines, int cap);
+/* text without the equations no state update reads (repeatedly: one
+   removed may leave others unread). 0, or -1 when out is too small. */
+int graph_prune_text(const char *text, char *out, size_t n);
 
 #endif

@@ -3,6 +3,7 @@
    (said in one line, with invisible characters shown as <U+XXXX>). */
 #include "bench.h"
 #include "export.h"
+#include "graph_cli.h"
 #include "h5io.h"
 #include "runner.h"
 #include "task.h"
@@ -25,7 +26,8 @@ static void usage(FILE *out) {
             "  show FILE.h5       the comparison table of a results file\n"
             "  export FILE.h5     the summary (or --curves) of a results file as CSV\n"
             "  trace              one forward/backward pass written to HDF5\n"
-            "  bench              time one training step of the benchmark workloads\n",
+            "  bench              time one training step of the benchmark workloads\n"
+            "  graph              check, canonicalise or mutate a cell written as equations\n",
             RNNBENCH_VERSION);
 }
 
@@ -106,6 +108,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "show")) return cmd_show(argc - 1, argv + 1);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "graph")) return cmd_graph(argc - 1, argv + 1);
     print_error("rnnbench: unknown command '%s' (rnnbench --help lists them)", cmd);
     return 2;
 }

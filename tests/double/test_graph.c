@@ -12,6 +12,7 @@
    lstm-peep's equations.
    Parsing: what a definition's errors say and where (line, column). */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -476,4 +477,274 @@ Test(graph, parse_errors_name_line_and_column) {
         cr_expect(!strncmp(err, bad[k].expect, strlen(bad[k].expect)), "got '%s', expected '%s...'", err,
                   bad[k].expect);
     }
+}
+
+/* ------------------------------------------------------------------------- */
+/* the search (docs/search.md): its seeds, the canonical form, the mutations */
+
+/* the seeds as experiments/search.ini writes them, against the native cells:
+   lstm (no peepholes), gru (reset before the product), mut1, mut2, mut3 */
+static const Map LSTM_NP_MAP[] = {
+    {"weight_ih_i", "weight_ih", 0}, {"weight_ih_f", "weight_ih", 1}, {"weight_ih_z", "weight_ih", 2},
+    {"weight_ih_o", "weight_ih", 3}, {"weight_hh_i", "weight_hh", 0}, {"weight_hh_f", "weight_hh", 1},
+    {"weight_hh_z", "weight_hh", 2}, {"weight_hh_o", "weight_hh", 3}, {"bias_i", "bias", 0},
+    {"bias_f", "bias", 1},           {"bias_z", "bias", 2},           {"bias_o", "bias", 3},
+};
+static const Map GRU_MAP[] = {
+    {"weight_ih_r", "weight_ih", 0}, {"weight_ih_u", "weight_ih", 1}, {"weight_ih_n", "weight_ih", 2},
+    {"weight_hh_r", "weight_hh", 0}, {"weight_hh_u", "weight_hh", 1}, {"weight_hh_n", "weight_hh", 2},
+    {"bias_r", "bias", 0},           {"bias_u", "bias", 1},           {"bias_n", "bias", 2},
+};
+/* MUT1's z has no recurrence: weight_hh is r, h */
+static const Map MUT1_MAP[] = {
+    {"weight_ih_z", "weight_ih", 0}, {"weight_ih_r", "weight_ih", 1}, {"weight_ih_h", "weight_ih", 2},
+    {"weight_hh_r", "weight_hh", 0}, {"weight_hh_h", "weight_hh", 1}, {"bias_z", "bias", 0},
+    {"bias_r", "bias", 1},           {"bias_h", "bias", 2},
+};
+static const Map MUT23_MAP[] = {
+    {"weight_ih_z", "weight_ih", 0}, {"weight_ih_r", "weight_ih", 1}, {"weight_ih_h", "weight_ih", 2},
+    {"weight_hh_z", "weight_hh", 0}, {"weight_hh_r", "weight_hh", 1}, {"weight_hh_h", "weight_hh", 2},
+    {"bias_z", "bias", 0},           {"bias_r", "bias", 1},           {"bias_h", "bias", 2},
+};
+
+Test(graph, seeds_of_the_search_match_native_cells) {
+    char err[512];
+    /* the file the search reads (the runner starts in the repository's root) */
+    cr_assert_eq(graph_read_file("experiments/search.ini", err, sizeof err), 0, "%s", err);
+    /* eq-lstm carries the forget bias of 1 as a constant (f = sigmoid(W x + R h
+       + b + 1)): its own test below; here the same equations without it */
+    define("eq-lstm-nofb", "state = h, c\ni = sigmoid(W x + R h + b)\nf = sigmoid(W x + R h + b)\n"
+                           "z = tanh(W x + R h + b)\nc' = f * c + i * z\no = sigmoid(W x + R h + b)\n"
+                           "h' = o * tanh(c')\n");
+    const GraphDef *lstm = graph_find("eq-lstm");
+    cr_assert(lstm && strstr(lstm->text, "f = sigmoid(W x + R h + b + 1)"), "eq-lstm's forget gate changed:\n%s",
+              lstm ? lstm->text : "(none)");
+    const Pair seeds[] = {
+        PAIR("lstm", "eq-lstm-nofb", NULL, LSTM_NP_MAP), PAIR("gru", "eq-gru", NULL, GRU_MAP),
+        PAIR("mut1", "eq-mut1", NULL, MUT1_MAP),    PAIR("mut2", "eq-mut2", NULL, MUT23_MAP),
+        PAIR("mut3", "eq-mut3", NULL, MUT23_MAP),
+    };
+    for (size_t k = 0; k < sizeof seeds / sizeof seeds[0]; k++) {
+        check_pair(&seeds[k], 1, 3);
+        check_pair(&seeds[k], 1, 20);
+        check_pair(&seeds[k], 2, 3);
+    }
+}
+
+static int canon_of(const char *text, char *out, size_t n) {
+    GraphDef *d;
+    int line, col;
+    char err[512];
+    int rc = graph_parse_text("canon", text, &d, &line, &col, err, sizeof err);
+    cr_assert_eq(rc, 0, "line %d: column %d: %s\n%s", line, col, err, text);
+    rc = graph_canonical_text(d, out, n);
+    graph_def_free(d);
+    return rc;
+}
+
+static int canon_same(const char *a, const char *b) {
+    static char ca[16384], cb[16384];
+    cr_assert_eq(canon_of(a, ca, sizeof ca), 0);
+    cr_assert_eq(canon_of(b, cb, sizeof cb), 0);
+    return !strcmp(ca, cb) && graph_canonical_hash(ca) == graph_canonical_hash(cb);
+}
+
+/* isomorphic spellings: names, equation order, operand order of + and *,
+   inline or named, identity( ) */
+static const char *const SAME[][2] = {
+    {"state = h, c\n"
+     "i = sigmoid(W x + R h + b)\nf = sigmoid(W x + R h + b)\nz = tanh(W x + R h + b)\n"
+     "c' = f * c + i * z\no = sigmoid(W x + R h + b)\nh' = o * tanh(c')\n",
+     "state = h, c\n"
+     "out = sigmoid(b + R h + W x)\nzz = tanh(R h + b + W x)\ninp = sigmoid(W x + b + R h)\n"
+     "keep = sigmoid(R h + W x + b)\nc' = zz * inp + c * keep\nh' = identity(tanh(c')) * out\n"},
+    {"state = h\nr = sigmoid(W x + R h + b)\nu = sigmoid(W x + R h + b)\nn = tanh(W x + R (r * h) + b)\n"
+     "h' = (1 - u) * n + u * h\n",
+     "state = h\nu = sigmoid(W x + R h + b)\nr = sigmoid(R h + W x + b)\n"
+     "h' = h * u + tanh(b + R (h * r) + W x) * (-u + 1)\n"},
+    {"state = h\ne = tanh(W x)\nh' = tanh(R h + e) * e\n",
+     "state = h\nq = identity(tanh(identity(W x)))\nh' = q * tanh(q + R h)\n"},
+};
+
+/* different graphs: an operand's sign, an activation, sharing or not,
+   which state a node updates */
+static const char *const DIFFERENT[][2] = {
+    {"state = h\nh' = tanh(W x - R h)\n", "state = h\nh' = tanh(R h - W x)\n"},
+    {"state = h\nh' = tanh(W x + R h)\n", "state = h\nh' = sigmoid(W x + R h)\n"},
+    {"state = h\ne = sigmoid(W x + b)\nh' = e * e * tanh(R h)\n",
+     "state = h\nh' = sigmoid(W x + b) * sigmoid(W x + b) * tanh(R h)\n"},
+    {"state = h, c\nc' = tanh(W x + R h)\nh' = sigmoid(W x + R c)\n",
+     "state = h, c\nc' = sigmoid(W x + R c)\nh' = tanh(W x + R h)\n"},
+    {"state = h\nh' = tanh(W x + R h + b)\n", "state = h\nh' = tanh(W x + R h + 2 * b)\n"},
+};
+
+Test(graph, canonical_form_is_the_graph_up_to_isomorphism) {
+    for (size_t k = 0; k < sizeof SAME / sizeof SAME[0]; k++)
+        cr_expect(canon_same(SAME[k][0], SAME[k][1]), "pair %zu: isomorphic, but the forms differ", k);
+    for (size_t k = 0; k < sizeof DIFFERENT / sizeof DIFFERENT[0]; k++)
+        cr_expect(!canon_same(DIFFERENT[k][0], DIFFERENT[k][1]), "pair %zu: different graphs, one form", k);
+}
+
+/* random graphs with their equations renamed and identity( ) wrapped around
+   an activation keep their form; the forms of different random graphs differ */
+Test(graph, canonical_form_of_random_graphs) {
+    Rng rng;
+    rng_seed(&rng, 31);
+    static char text[4096], renamed[8192], forms[60][16384];
+    int n = 0;
+    for (int k = 0; k < 60; k++) {
+        cr_assert_eq(graph_random_text(&rng, 1 + k % 2, 6, 1, text, sizeof text), 0);
+        GraphDef *d;
+        int line, col;
+        char err[512];
+        if (graph_parse_text("r", text, &d, &line, &col, err, sizeof err) != 0) continue; /* a dead equation */
+        graph_def_free(d);
+        /* e0..e5 -> q0_..q5_, and the first "tanh(" -> "identity(tanh(" closed after its group */
+        size_t o = 0;
+        int wrapped = 0, depth = -1;
+        for (size_t i = 0; text[i]; i++) {
+            if (text[i] == 'e' && text[i + 1] >= '0' && text[i + 1] <= '9' && (i == 0 || !isalnum((unsigned char)text[i - 1]))) {
+                o += (size_t)sprintf(renamed + o, "q%c_", text[i + 1]);
+                i++;
+                continue;
+            }
+            if (!wrapped && !strncmp(text + i, "tanh(", 5) && i > 0 && text[i - 1] == ' ') {
+                o += (size_t)sprintf(renamed + o, "identity(");
+                wrapped = 1, depth = 0;
+            }
+            renamed[o++] = text[i];
+            if (depth >= 0 && text[i] == '(') depth++;
+            if (depth >= 0 && text[i] == ')' && --depth == 0) renamed[o++] = ')', depth = -1;
+        }
+        renamed[o] = '\0';
+        cr_expect(canon_same(text, renamed), "renamed graph %d changed its form:\n%s\n%s", k, text, renamed);
+        cr_assert_eq(canon_of(text, forms[n], sizeof forms[0]), 0);
+        n++;
+    }
+    cr_expect_geq(n, 40, "only %d of 60 random graphs well formed", n);
+    int same = 0;
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++) same += !strcmp(forms[a], forms[b]);
+    cr_expect_eq(same, 0, "%d pairs of random graphs share a form", same);
+}
+
+static int count_nodes(const char *text) {
+    static char form[16384];
+    cr_assert_eq(canon_of(text, form, sizeof form), 0);
+    int n = 0;
+    for (const char *s = form; (s = strstr(s, "\nn")); s++) n++;
+    return n;
+}
+
+Test(graph, mutations_of_each_kind) {
+    char err[512];
+    cr_assert_eq(graph_read_file("experiments/search.ini", err, sizeof err), 0, "%s", err);
+    const char *lstm = graph_find("eq-lstm")->text;
+    int lstm_nodes = count_nodes(lstm);
+    Rng rng;
+    rng_seed(&rng, 5);
+    static char out[8192], again[8192];
+    char what[256], what2[256];
+    for (int kind = 0; kind < GM_KINDS; kind++) {
+        int valid = 0, grew = 0, shrank = 0;
+        for (int k = 0; k < 30; k++) {
+            uint64_t seed = rng_u64(&rng);
+            Rng a, b;
+            rng_seed(&a, seed);
+            rng_seed(&b, seed);
+            cr_assert_eq(graph_mutate(&a, lstm, kind, out, sizeof out, what, sizeof what), 0, "%s", GRAPH_MUTATION_NAMES[kind]);
+            cr_assert_eq(graph_mutate(&b, lstm, kind, again, sizeof again, what2, sizeof what2), 0);
+            cr_expect_str_eq(out, again, "the same seed gave two mutations");
+            cr_expect(!strncmp(what, GRAPH_MUTATION_NAMES[kind], strlen(GRAPH_MUTATION_NAMES[kind])), "%s", what);
+            cr_expect(strcmp(out, lstm), "%s changed nothing", what);
+            GraphDef *d;
+            int line, col;
+            if (graph_parse_text("m", out, &d, &line, &col, err, sizeof err) != 0) continue;
+            graph_def_free(d);
+            valid++;
+            int nodes = count_nodes(out);
+            grew += nodes > lstm_nodes;
+            shrank += nodes < lstm_nodes;
+        }
+        cr_log_info("%s: %d of 30 well formed, %d grew, %d shrank", GRAPH_MUTATION_NAMES[kind], valid, grew, shrank);
+        cr_expect_geq(valid, 10, "%s: %d of 30 well formed", GRAPH_MUTATION_NAMES[kind], valid);
+        if (kind == GM_INSERT) cr_expect_eq(grew, valid, "an inserted node must add a node: %d of %d", grew, valid);
+        /* deleting an activation removes its node; deleting a term of a sum
+           (a bias, R h) may leave as many nodes */
+        if (kind == GM_DELETE) cr_expect(shrank > 0 && grew == 0, "delete: %d of %d shrank, %d grew", shrank, valid, grew);
+    }
+}
+
+/* the gradients of inserted and deleted nodes' graphs (smooth ones) */
+Test(graph, finite_differences_inserted_and_deleted_nodes) {
+    char err[512];
+    cr_assert_eq(graph_read_file("experiments/search.ini", err, sizeof err), 0, "%s", err);
+    const char *seeds[] = {"eq-lstm", "eq-gru", "eq-mut3"};
+    Rng rng;
+    rng_seed(&rng, 17);
+    static char out[8192];
+    char name[32], what[256];
+    int checked = 0;
+    for (int k = 0; k < 60 && checked < 8; k++) {
+        int kind = k % 2 ? GM_DELETE : GM_INSERT;
+        const char *text = graph_find(seeds[k % 3])->text;
+        if (graph_mutate(&rng, text, kind, out, sizeof out, what, sizeof what) != 0 || strstr(out, "relu")) continue;
+        snprintf(name, sizeof name, "ins-del%d", k);
+        if (graph_define_text(name, out, err, sizeof err) != 0) continue;
+        cr_log_info("%s: %s", name, what);
+        gradcheck(name, out, 1, 3);
+        checked++;
+    }
+    cr_expect_geq(checked, 6);
+}
+
+Test(graph, prune_removes_unread_equations) {
+    static char out[1024];
+    cr_assert_eq(graph_prune_text("state = h\na = tanh(W x)\nd = sigmoid(a)\nh' = tanh(W x + R h + b)\n", out,
+                                  sizeof out), 0);
+    cr_expect_str_eq(out, "state = h\nh' = tanh(W x + R h + b)\n");
+    /* an ill-formed text for another reason is left as it is */
+    cr_assert_eq(graph_prune_text("state = h\nh' = tanh(W x + )\n", out, sizeof out), 0);
+    cr_expect_str_eq(out, "state = h\nh' = tanh(W x + )\n");
+}
+
+/* eq-lstm (forget bias as the constant + 1) is the native lstm whose b_f is
+   the graph's plus 1: the same loss, outputs and gradients */
+Test(graph, seed_lstm_with_forget_bias_matches_native_lstm) {
+    char err[512];
+    cr_assert_eq(graph_read_file("experiments/search.ini", err, sizeof err), 0, "%s", err);
+    const int T = 13, B = 3, X = 3, H = 5, Y = 2;
+    Problem nat, gr;
+    problem_make(&nat, "lstm", 1, T, B, X, H, Y, 7);
+    problem_make(&gr, "eq-lstm", 1, T, B, X, H, Y, 7);
+    memcpy(gr.x, nat.x, (size_t)T * B * X * sizeof(real));
+    memcpy(gr.h0, nat.h0, (size_t)B * H * sizeof(real));
+    memcpy(gr.c0, nat.c0, (size_t)B * H * sizeof(real));
+    size_t n_map = sizeof LSTM_NP_MAP / sizeof LSTM_NP_MAP[0];
+    for (size_t k = 0; k < n_map; k++) {
+        const ParamTensor *g = tensor(&gr.m, LSTM_NP_MAP[k].graph, 0), *n = tensor(&nat.m, LSTM_NP_MAP[k].native, 0);
+        size_t block = (size_t)g->rows * g->cols;
+        for (size_t q = 0; q < block; q++)
+            gr.params[g->offset + q] = nat.params[n->offset + LSTM_NP_MAP[k].block * block + q] -
+                                       (strcmp(LSTM_NP_MAP[k].graph, "bias_f") ? 0 : 1);
+    }
+    for (const char *ro = "readout.weight"; ro; ro = strcmp(ro, "readout.bias") ? "readout.bias" : NULL) {
+        const ParamTensor *g = model_tensor(&gr.m, ro), *n = model_tensor(&nat.m, ro);
+        memcpy(gr.params + g->offset, nat.params + n->offset, (size_t)n->rows * n->cols * sizeof(real));
+    }
+    problem_grad(&nat);
+    problem_grad(&gr);
+    cr_expect(fabs(nat.loss - gr.loss) <= EQ_TOL * fmax(1, fabs(nat.loss)), "loss %.17g vs %.17g", gr.loss, nat.loss);
+    cr_expect(max_diff(nat.w.y, gr.w.y, (size_t)T * B * Y) <= EQ_TOL, "outputs differ");
+    for (size_t k = 0; k < n_map; k++) {
+        const ParamTensor *g = tensor(&gr.m, LSTM_NP_MAP[k].graph, 0), *n = tensor(&nat.m, LSTM_NP_MAP[k].native, 0);
+        size_t block = (size_t)g->rows * g->cols;
+        double e = max_diff(nat.grads + n->offset + LSTM_NP_MAP[k].block * block, gr.grads + g->offset, block);
+        cr_expect(e <= EQ_TOL, "gradient of %s differs by %.3g", LSTM_NP_MAP[k].graph, e);
+    }
+    cr_expect(max_diff(nat.w.dx, gr.w.dx, (size_t)T * B * X) <= EQ_TOL, "dL/dx differs");
+    cr_expect(max_diff(nat.w.dc0, gr.w.dc0, (size_t)B * H) <= EQ_TOL, "dL/dc0 differs");
+    cr_expect_eq(gr.m.n_tensors, (int)n_map + 2);
+    problem_free(&nat);
+    problem_free(&gr);
 }
