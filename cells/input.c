@@ -26,17 +26,26 @@ void input_transpose(real *wt, const real *W, int X, int G) {
                     wt[(size_t)k * G + g] = W[(size_t)g * X + k];
 }
 
-/* One SIMD register of reals (GCC vector extension: 512 bits, split into
-   narrower registers by the compiler where the machine has none that wide),
-   loaded and stored at any alignment. Written this way, and with X a
-   constant in each instance below, the sums stay in registers: the plain
-   loops spilled them to the stack and ran 4x slower. */
-#define LANES (64 / (int)sizeof(real))
-/* GCC notes that returning a 512-bit vector has another ABI with AVX-512
+/* One SIMD register of reals (GCC vector extension), loaded and stored at
+   any alignment, as wide as the machine's registers: 512 bits with AVX-512,
+   256 with AVX, 128 otherwise. Written this way, and with X a constant in
+   each instance below, the sums stay in registers: the plain loops spilled
+   them to the stack and ran 4x slower. A type wider than the registers
+   spills too: 512 bits on an AVX2 core (Zen 3) went through the stack and
+   general registers, and input_grads_rows took 10 % of a W1 lstm step. */
+#if defined(__AVX512F__)
+#define VEC_BYTES 64
+#elif defined(__AVX__)
+#define VEC_BYTES 32
+#else
+#define VEC_BYTES 16
+#endif
+#define LANES (VEC_BYTES / (int)sizeof(real))
+/* GCC notes that returning a wide vector has another ABI with AVX-512
    than without; these helpers are static and inlined, so no call crosses
    an ABI boundary */
 #pragma GCC diagnostic ignored "-Wpsabi"
-typedef real vreal __attribute__((vector_size(64), aligned(sizeof(real)), may_alias));
+typedef real vreal __attribute__((vector_size(VEC_BYTES), aligned(sizeof(real)), may_alias));
 static inline vreal vload(const real *p) { return *(const vreal *)p; }
 static inline void vstore(real *p, vreal v) { *(vreal *)p = v; }
 /* a - 0 is a for every a, -0 included, so the subtraction folds away and
