@@ -42,7 +42,11 @@ static inline float select_f(int a, float x, float y) {
 static inline float exp_f(float x) {
     float xc = select_f(x > -87.0f, x, -87.0f);
     xc = select_f(xc < 88.0f, xc, 88.0f);
-    float k = __builtin_rintf(xc * 1.44269504088896341f);
+    /* k = xc / ln2 rounded to the nearest integer by adding and removing
+       1.5 * 2^23, where floats are integers: plain arithmetic, so the loops
+       vectorize without SSE4.1's round instruction too (make PORTABLE=1);
+       __builtin_rintf there was a library call and kept them scalar */
+    float k = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = xc - k * 0.693359375f;
     r = r + k * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
