@@ -298,7 +298,7 @@ static void lstm_forward(const Cell *cell, const real *params, const real *x, Ce
     }
     if (FH) memset(fgr_act, 0, (size_t)B * FH * sizeof(real)); /* gates of step "-1" are 0 */
     /* h R^T on a copy of R made once (rec_kernel.c) */
-    rec_prepare(cc->r_t, R, H, GH);
+    rec_prepare(cc->r_t, R, H, H, GH);
     StepFn *const step = kernels[shape_index(&v)].forward;
 
     for (int t = 0; t < T; t++) {

@@ -12,8 +12,9 @@
 int rec_uses_kernel(int K, int N);
 
 /* packed (K*N reals) = R^T, the right-hand matrix of `out += h R^T`, for
-   R (N,K) row-major: panel by panel for the kernel, plainly for the GEMM */
-void rec_prepare(real *packed, const real *R, int K, int N);
+   R (N,K) row-major with rows ldr apart: panel by panel for the kernel,
+   plainly for the GEMM */
+void rec_prepare(real *packed, const real *R, int ldr, int K, int N);
 
 /* out (M,N, rows ldo apart) += a (M,K, rows lda apart) times the matrix
    rec_prepare packed from R (N,K); beta 0 (out overwritten) when

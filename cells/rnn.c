@@ -31,7 +31,7 @@ static void rnn_forward(const Cell *cell, const real *params, const real *x, Cel
     } else {
         input_project(h + BH, x, W, b, T * B, X, H); /* h[1..T], all steps at once */
     }
-    rec_prepare(cc->r_t, R, H, H); /* h R^T on a copy of R made once (rec_kernel.c) */
+    rec_prepare(cc->r_t, R, H, H, H); /* h R^T on a copy of R made once (rec_kernel.c) */
     for (int t = 0; t < T; t++) {
         real *h_prev = h + (size_t)t * BH, *h_t = h_prev + BH;
         if (small_x) input_project_small(h_t, x + (size_t)t * B * X, cc->in_work, b, B, X, H);

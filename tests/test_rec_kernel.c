@@ -1,7 +1,7 @@
 /* test_rec_kernel.c: cells/rec_kernel.c's out += a R^T against a plain loop,
    over the shapes its code paths split on: rows in blocks of 6 and the 1-5
    left over, whole panels and a narrower last one, a K of 1, strides wider
-   than the rows, overwrite (beta 0), and an R too large for the kernel (the
+   than the rows (R's too), overwrite (beta 0), and an R too large for the kernel (the
    GEMM backend's path). Built into both runners (tests/double includes this
    file), so float and double are both checked. */
 #include <criterion/criterion.h>
@@ -23,24 +23,24 @@ static void fill(real *p, size_t n, unsigned seed) {
 /* checks one shape; the outputs have PAD columns past N that must stay */
 static void check(int M, int K, int N, int overwrite) {
     enum { PAD = 3 };
-    const int lda = K + 2, ldo = N + PAD;
-    real *R = malloc(sizeof(real) * (size_t)N * K), *packed = malloc(sizeof(real) * (size_t)N * K);
+    const int lda = K + 2, ldo = N + PAD, ldr = K + 1;
+    real *R = malloc(sizeof(real) * (size_t)N * ldr), *packed = malloc(sizeof(real) * (size_t)N * K);
     real *a = malloc(sizeof(real) * (size_t)M * lda), *out = malloc(sizeof(real) * (size_t)M * ldo);
     real *again = malloc(sizeof(real) * (size_t)M * ldo);
     double *want = malloc(sizeof(double) * (size_t)M * ldo);
     cr_assert(R && packed && a && out && again && want, "out of memory");
-    fill(R, (size_t)N * K, 1);
+    fill(R, (size_t)N * ldr, 1);
     fill(a, (size_t)M * lda, 2);
     fill(out, (size_t)M * ldo, 3);
     for (int i = 0; i < M; i++)
         for (int j = 0; j < ldo; j++) {
             double s = overwrite && j < N ? 0 : out[(size_t)i * ldo + j];
             if (j < N)
-                for (int k = 0; k < K; k++) s += (double)a[(size_t)i * lda + k] * R[(size_t)j * K + k];
+                for (int k = 0; k < K; k++) s += (double)a[(size_t)i * lda + k] * R[(size_t)j * ldr + k];
             want[(size_t)i * ldo + j] = s;
         }
     memcpy(again, out, sizeof(real) * (size_t)M * ldo);
-    rec_prepare(packed, R, K, N);
+    rec_prepare(packed, R, ldr, K, N);
     rec_product(out, ldo, a, lda, packed, M, K, N, overwrite);
     rec_product(again, ldo, a, lda, packed, M, K, N, overwrite);
     /* float sums of K terms of size <= 1: a few ulp of K */
