@@ -1,48 +1,46 @@
 /* rec_kernel.c: the per-step recurrent product on a copy of R packed once
    per sequence (rec_kernel.h).
 
-   Why: at each step a cell multiplies B rows of h by the same R, a product
-   too small for a GEMM library to amortise its work per call. dnnl_sgemm
-   packs its right-hand side again at every call and measured 64 GFLOP/s on
-   W1's (32 x 64) by (64 x 256) against 78 on 1024^3 in the same run (Zen 3),
-   and a few us per call on W4's matrix-vector products. Here R is packed
-   once per sequence into panels of PANEL columns, each panel's K rows
-   contiguous (unpacked, the rows of a panel are a power of two apart and
-   fall into a few L1 sets), and a tile of up to 6 rows by 1-4 panels keeps
-   its sums in registers over the whole K. Each output is its start value
-   plus the K products added in order, one FMA each: the same for every run
-   and thread count.
+   Why: at each step a cell multiplies B rows of h by the same R. Through
+   dnnl_sgemm that product ran well below the GEMM ceiling on this Zen 3
+   host: 64 GFLOP/s on W1's (32 x 64) by (64 x 256) against 78 on 1024^3 in
+   the same run, 27-44 on W3's 64 x 2048 x 512 against 56-58 on 2048^3.
+   Here R is packed once per sequence into panels of PANEL columns, each
+   panel's K rows contiguous (unpacked, the rows of a panel are a power of
+   two apart and fall into a few L1 sets), and a tile of up to 6 rows by 1-4
+   panels keeps its sums in registers over the whole K; for 6-row blocks
+   the loop runs panel by panel, so a panel stays in L1 while the blocks go
+   by. Each output is its start value plus the K products added in order,
+   one FMA each: the same for every run and thread count.
 
-   A large R (more than REC_MAX_BYTES) does not stay in L2 across steps, and
-   the GEMM backend does better on it: there rec_prepare writes R^T and
-   rec_product calls gemm. Measured against dnnl_sgemm in the same run
-   (Zen 3, loaded): 1.10-1.15x on W1's forward product, 1.35-1.47x on W2's,
-   1.0x on W4's; on the backward's dpre R it measured 0.6-1.15x, so that
-   stays on the GEMM backend. The kernel is used only where the machine has
-   FMA; elsewhere (make PORTABLE=1) the GEMM backend does all products. */
+   Measured against dnnl_sgemm in the same run (Zen 3, loaded; one product
+   in a loop): 1.10-1.15x on W1's forward product, 1.35-1.47x on W2's, 1.0x
+   on W4's matrix-vector product, 1.1-2.3x over B = 1..256 and H =
+   128..1024 (R^T up to 16 MiB; W3's shape 84 against 44 GFLOP/s). On the
+   backward's dpre R it measured 0.6-1.15x, so that stays on the GEMM
+   backend. The kernel is used only where the machine has FMA; elsewhere
+   (make PORTABLE=1) rec_prepare writes R^T and rec_product calls the GEMM
+   backend. */
 #include "rec_kernel.h"
 #include "gemm.h"
 #include "vec_kernel.h"
 
 #include <stddef.h>
 
-/* half of Zen 3's 512 KiB L2: R and the step's rows stay in it */
-#define REC_MAX_BYTES (256 * 1024)
 /* two registers wide: with up to 6 rows, 12 sums, 2 loads of R and one
    broadcast fill the 16 AVX2 registers */
 #define PANEL (2 * LANES)
 
-int rec_uses_kernel(int K, int N) {
+int rec_uses_kernel(void) {
 #if defined(__FMA__) || defined(__AVX512F__)
-    return (size_t)K * N * sizeof(real) <= REC_MAX_BYTES;
+    return 1;
 #else
-    (void)K, (void)N;
     return 0;
 #endif
 }
 
 void rec_prepare(real *packed, const real *R, int ldr, int K, int N) {
-    if (!rec_uses_kernel(K, N)) {
+    if (!rec_uses_kernel()) {
         /* h R^T with R stored transposed: dnnl_sgemm measured 10 % faster on
            the untransposed operand at H = 512 (86 -> 93 GFLOP/s); in tiles
            that keep both sides in L1 */
@@ -104,7 +102,7 @@ static inline __attribute__((always_inline)) void row_block(real *out, int ldo, 
 void rec_product(real *out, int ldo, const real *a, int lda, const real *packed, int M, int K,
                  int N, int overwrite) {
     if (M <= 0 || N <= 0) return;
-    if (!rec_uses_kernel(K, N)) {
+    if (!rec_uses_kernel()) {
         gemm(0, 0, M, N, K, 1, a, lda, packed, N, overwrite ? 0 : 1, out, ldo);
         return;
     }

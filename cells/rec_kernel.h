@@ -1,15 +1,16 @@
 /* rec_kernel.h: the per-step recurrent product a += h R^T of a cell's
-   forward, on a copy of R made once per sequence. For a small R (it fits in the core's L2 cache) a register-
-   blocked kernel on a panel-packed copy; otherwise R^T for the GEMM backend
-   (see rec_kernel.c for why and the measurements). A cell calls
+   forward, on a copy of R made once per sequence: a register-blocked kernel
+   on a panel-packed copy where the machine has FMA, otherwise R^T for the
+   GEMM backend (rec_kernel.c says why, with the measurements). A cell calls
    rec_prepare once, then rec_product at each step with the same shape. */
 #ifndef RNNBENCH_REC_KERNEL_H
 #define RNNBENCH_REC_KERNEL_H
 
 #include "real.h"
 
-/* whether the products of a (K,N) right-hand matrix take the kernel */
-int rec_uses_kernel(int K, int N);
+/* whether the products take the kernel (1 where the machine has FMA) or
+   the GEMM backend */
+int rec_uses_kernel(void);
 
 /* packed (K*N reals) = R^T, the right-hand matrix of `out += h R^T`, for
    R (N,K) row-major with rows ldr apart: panel by panel for the kernel,
