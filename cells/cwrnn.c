@@ -16,6 +16,7 @@
    for each running module k, one (B,H−km)x(H−km,m) product. */
 #include "kernel.h"
 #include "gemm.h"
+#include "rec_kernel.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -49,7 +50,15 @@ static void cwrnn_forward(const Cell *cell, const real *params, const real *x, C
     const int small_x = input_is_small(X);
     if (small_x) input_transpose(cc->in_work, W, X, H);
     else input_project(h + BH, x, W, b, T * B, X, H); /* h[1..T], all steps at once */
-    input_transpose(cc->r_t, R, H, H); /* r_t[j][i] = R[i][j]: only the blocks j >= k are read */
+    /* module k's block R[k, j >= k] (m rows, H - km columns), packed once
+       (rec_kernel.c), one module after the other in r_t (sum m(H - km) <= H^2):
+       the products are small, and dnnl_sgemm's cost per call dominated them */
+    const real *packed[CW_MAX_MODULES];
+    for (size_t k = 0, off = 0; k < (size_t)d.g; off += (size_t)m * (H - k * m), k++) {
+        const int km = (int)k * m;
+        rec_prepare(cc->r_t + off, R + (size_t)km * H + km, H, H - km, m);
+        packed[k] = cc->r_t + off;
+    }
     for (int t = 0; t < T; t++) {
         real *h_prev = h + (size_t)t * BH, *h_t = h_prev + BH;
         if (small_x) input_project_small(h_t, x + (size_t)t * B * X, cc->in_work, b, B, X, H);
@@ -61,7 +70,7 @@ static void cwrnn_forward(const Cell *cell, const real *params, const real *x, C
                 continue;
             }
             /* module k's rows: + h_{t-1}[:, km..H) R[k, km..H)^T */
-            gemm(0, 0, B, m, H - km, 1, h_prev + km, H, cc->r_t + (size_t)km * H + km, H, 1, h_t + km, H);
+            rec_product(h_t + km, H, h_prev + km, H, packed[k], B, H - km, m, 0);
             for (int bb = 0; bb < B; bb++) {
                 real *row = h_t + (size_t)bb * H + km;
                 for (int j = 0; j < m; j++) row[j] = R_TANH(row[j]);

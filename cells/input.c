@@ -11,6 +11,7 @@
    inputs go through the GEMM backend, over all T steps at once. */
 #include "kernel.h"
 #include "gemm.h"
+#include "vec_kernel.h"
 
 #include <string.h>
 
@@ -26,22 +27,9 @@ void input_transpose(real *wt, const real *W, int X, int G) {
                     wt[(size_t)k * G + g] = W[(size_t)g * X + k];
 }
 
-/* One SIMD register of reals (GCC vector extension: 512 bits, split into
-   narrower registers by the compiler where the machine has none that wide),
-   loaded and stored at any alignment. Written this way, and with X a
-   constant in each instance below, the sums stay in registers: the plain
-   loops spilled them to the stack and ran 4x slower. */
-#define LANES (64 / (int)sizeof(real))
-/* GCC notes that returning a 512-bit vector has another ABI with AVX-512
-   than without; these helpers are static and inlined, so no call crosses
-   an ABI boundary */
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef real vreal __attribute__((vector_size(64), aligned(sizeof(real)), may_alias));
-static inline vreal vload(const real *p) { return *(const vreal *)p; }
-static inline void vstore(real *p, vreal v) { *(vreal *)p = v; }
-/* a - 0 is a for every a, -0 included, so the subtraction folds away and
-   leaves a broadcast (0 + a would stay: it maps -0 to +0) */
-static inline vreal vbroadcast(real a) { return a - (vreal){0}; }
+/* The loops below use one SIMD register of reals (vec_kernel.h). Written
+   this way, and with X a constant in each instance, the sums stay in
+   registers: the plain loops spilled them to the stack and ran 4x slower. */
 
 /* out (rows,G) = init + x wt for a fixed X, wt (X,G), in tiles of 4
    registers; init's rows are init_ld apart (0: one row for all, a bias) */

@@ -12,6 +12,7 @@
    dglstm.c for the depth gate). */
 #include "kernel.h"
 #include "gemm.h"
+#include "rec_kernel.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -158,7 +159,9 @@ typedef struct {
 } BackRow;
 
 /* Backward of forward_row: reads the gates in g and writes their
-   pre-activation gradients over them (each j reads before it writes). */
+   pre-activation gradients over them (each j reads before it writes). The
+   per-sequence flags select with select_r, not `?:`, so the loop stays
+   branch-free and vectorizes. */
 static inline __attribute__((always_inline)) void backward_row(const Shape s, const LstmView *v,
                                                                GateRow g, BackRow r) {
     const int coupled = v->coupled, g_lin = v->g_linear, k_lin = v->k_linear;
@@ -169,14 +172,14 @@ static inline __attribute__((always_inline)) void backward_row(const Shape s, co
 #pragma GCC ivdep
     for (int j = 0; j < v->H; j++) {
         const real gi = s.i ? ai[j] : 1;
-        const real gf = coupled ? 1 - gi : s.f ? af[j] : 1;
+        const real gf = select_r(coupled, 1 - gi, s.f ? af[j] : 1);
         const real gz = az[j], go = s.o ? ao[j] : 1;
         const real c_old = cp[j], cn = cnr[j], dhk = dhr[j];
         /* k(c_t) again rather than a T-sized cache of it: one tanh costs less
            than the memory */
-        const real k_c = k_lin ? cn : R_TANH(cn);
+        const real k_c = select_r(k_lin, cn, R_TANH(cn));
         /* h = o * k(c) */
-        real dct = dcn[j] + dhk * go * (k_lin ? 1 : 1 - k_c * k_c);
+        real dct = dcn[j] + dhk * go * select_r(k_lin, 1, 1 - k_c * k_c);
         if (s.o) {
             const real dao = (s.fgr ? dhk * k_c + r.fgr_o[j] : dhk * k_c) * go * (1 - go);
             if (s.peep) {
@@ -191,9 +194,9 @@ static inline __attribute__((always_inline)) void backward_row(const Shape s, co
         real d_i = dct * gz, d_f = dct * c_old, dcp = dct * gf;
         if (s.fgr && s.i) d_i += r.fgr_i[j];
         if (s.fgr && s.f) d_f += r.fgr_f[j];
-        if (coupled) d_i -= d_f; /* f = 1 - i */
+        d_i -= select_r(coupled, d_f, 0); /* f = 1 - i */
         const real d_z = dct * gi;
-        az[j] = g_lin ? d_z : d_z * (1 - gz * gz);
+        az[j] = select_r(g_lin, d_z, d_z * (1 - gz * gz));
         if (s.i) {
             const real dai = d_i * gi * (1 - gi);
             ai[j] = dai;
@@ -294,9 +297,8 @@ static void lstm_forward(const Cell *cell, const real *params, const real *x, Ce
         input_project(cc->act, x, W, params + v.bias, T * B, X, GH); /* all T steps */
     }
     if (FH) memset(fgr_act, 0, (size_t)B * FH * sizeof(real)); /* gates of step "-1" are 0 */
-    /* h R^T with R stored transposed: dnnl_sgemm measured 10 % faster on the
-       untransposed operand at H = 512 (86 -> 93 GFLOP/s) */
-    input_transpose(cc->r_t, R, H, GH);
+    /* h R^T on a copy of R made once (rec_kernel.c) */
+    rec_prepare(cc->r_t, R, H, H, GH);
     StepFn *const step = kernels[shape_index(&v)].forward;
 
     for (int t = 0; t < T; t++) {
@@ -304,7 +306,7 @@ static void lstm_forward(const Cell *cell, const real *params, const real *x, Ce
         const real *h_prev = cc->h + (size_t)t * BH;
         if (small_x)
             input_project_small(a, x + (size_t)t * B * X, cc->in_work, params + v.bias, B, X, GH);
-        gemm(0, 0, B, GH, H, 1, h_prev, H, cc->r_t, GH, 1, a, GH);
+        rec_product(a, GH, h_prev, H, cc->r_t, B, H, GH, 0);
         if (FH) {
             /* FGR: gates also see (i, f, o) of step t-1, through weight_gg */
             const real *g_prev = fgr_act + (size_t)t * B * FH;

@@ -20,6 +20,7 @@
    three, its z reads tanh(h)). */
 #include "kernel.h"
 #include "gemm.h"
+#include "rec_kernel.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -47,7 +48,7 @@ static void mut_forward(const Cell *cell, const real *params, const real *x, Cel
     const int T = cc->T, B = cc->B, X = cell->X, H = cell->H, GH = 3 * H;
     const size_t BH = (size_t)B * H;
     const MutData d = data_of(cell);
-    const int RH = d.n_rec * H, v = d.variant;
+    const int v = d.variant;
     const real *W = params + d.w_ih, *R = params + d.w_hh, *b = params + d.bias;
     const real *b_h = b + 2 * H;
     real *bias_in = cc->own[BIAS];
@@ -56,42 +57,50 @@ static void mut_forward(const Cell *cell, const real *params, const real *x, Cel
     const int small_x = input_is_small(X);
     if (small_x) input_transpose(cc->in_work, W, X, GH);     /* projected step by step below */
     else input_project(cc->act, x, W, bias_in, T * B, X, GH); /* all T steps at once */
-    /* products on R^T, as the other cells: block k of R is columns [kH, (k+1)H) */
-    input_transpose(cc->r_t, R, H, RH);
-    const real *R_t = cc->r_t;
+    /* each H x H block of R packed once (rec_kernel.c), block k at k H^2 of
+       r_t: dnnl_sgemm's cost per call weighed on these small products */
+    const size_t HH = (size_t)H * H;
+    for (int k = 0; k < d.n_rec; k++) rec_prepare(cc->r_t + k * HH, R + k * HH, H, H, H);
+    const real *P_z = d.rz >= 0 ? cc->r_t + d.rz * HH : NULL, *P_r = cc->r_t + d.rr * HH,
+               *P_h = cc->r_t + d.rh * HH;
     for (int t = 0; t < T; t++) {
         real *a = cc->act + (size_t)t * B * GH;
         if (small_x) input_project_small(a, x + (size_t)t * B * X, cc->in_work, bias_in, B, X, GH);
         const real *h_prev = cc->h + (size_t)t * BH;
         real *h_t = cc->h + (size_t)(t + 1) * BH, *aux = cc->own[AUX] + (size_t)t * BH;
         real *extra = v != 2 ? cc->own[EXTRA] + (size_t)t * BH : NULL;
-        if (v == 2) { /* z and r both read h: one product over their adjacent blocks */
-            gemm(0, 0, B, 2 * H, H, 1, h_prev, H, R_t, RH, 1, a, GH);
-        } else {
-            if (v == 3) { /* z reads tanh(h_{t-1}) */
-                for (size_t k = 0; k < BH; k++) extra[k] = R_TANH(h_prev[k]);
-                gemm(0, 0, B, H, H, 1, extra, H, R_t + (size_t)d.rz * H, RH, 1, a, GH);
-            }
-            gemm(0, 0, B, H, H, 1, h_prev, H, R_t + (size_t)d.rr * H, RH, 1, a + H, GH);
+        if (v == 2) { /* z reads h */
+            rec_product(a, GH, h_prev, H, P_z, B, H, H, 0);
+        } else if (v == 3) { /* z reads tanh(h_{t-1}) */
+            for (size_t k = 0; k < BH; k++) extra[k] = R_TANH(h_prev[k]);
+            rec_product(a, GH, extra, H, P_z, B, H, H, 0);
         }
+        rec_product(a + H, GH, h_prev, H, P_r, B, H, H, 0);
         for (int bb = 0; bb < B; bb++) {
             real *ab = a + (size_t)bb * GH;
             const size_t k0 = (size_t)bb * H;
+            /* MUT1's tanh(W_h x) in a loop of its own: a test of v inside
+               the loop kept it from vectorizing (MUT1 ran at 1/3 of lstm's
+               GFLOP/s, 67 % of its step in this loop) */
+            if (v == 1) {
 #pragma GCC ivdep /* rows of different arrays never overlap */
+                for (int j = 0; j < H; j++) {
+                    const real u = R_TANH(ab[2 * H + j]); /* tanh(W_h x) */
+                    extra[k0 + j] = u;
+                    ab[2 * H + j] = u + b_h[j];
+                }
+            } else {
+                for (int j = 0; j < H; j++) ab[2 * H + j] += b_h[j];
+            }
+#pragma GCC ivdep
             for (int j = 0; j < H; j++) {
                 ab[j] = sigmoid_r(ab[j]);
                 const real r = sigmoid_r(ab[H + j]);
                 ab[H + j] = r;
-                real u = ab[2 * H + j]; /* W_h x */
-                if (v == 1) {
-                    u = R_TANH(u);
-                    extra[k0 + j] = u;
-                }
-                ab[2 * H + j] = u + b_h[j];
                 aux[k0 + j] = r * h_prev[k0 + j];
             }
         }
-        gemm(0, 0, B, H, H, 1, aux, H, R_t + (size_t)d.rh * H, RH, 1, a + 2 * H, GH);
+        rec_product(a + 2 * H, GH, aux, H, P_h, B, H, H, 0);
         for (int bb = 0; bb < B; bb++) {
             real *ab = a + (size_t)bb * GH;
             const size_t k0 = (size_t)bb * H;

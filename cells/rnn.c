@@ -5,6 +5,7 @@
    the activation in place. */
 #include "kernel.h"
 #include "gemm.h"
+#include "rec_kernel.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -30,13 +31,11 @@ static void rnn_forward(const Cell *cell, const real *params, const real *x, Cel
     } else {
         input_project(h + BH, x, W, b, T * B, X, H); /* h[1..T], all steps at once */
     }
-    /* h R^T on R stored transposed: dnnl_sgemm runs the untransposed operand
-       faster (106 against 96 GFLOP/s in this loop at W2) */
-    input_transpose(cc->r_t, R, H, H);
+    rec_prepare(cc->r_t, R, H, H, H); /* h R^T on a copy of R made once (rec_kernel.c) */
     for (int t = 0; t < T; t++) {
         real *h_prev = h + (size_t)t * BH, *h_t = h_prev + BH;
         if (small_x) input_project_small(h_t, x + (size_t)t * B * X, cc->in_work, b, B, X, H);
-        gemm(0, 0, B, H, H, 1, h_prev, H, cc->r_t, H, 1, h_t, H);
+        rec_product(h_t, H, h_prev, H, cc->r_t, B, H, H, 0);
         if (d.relu) {
             for (size_t k = 0; k < BH; k++) h_t[k] = h_t[k] > 0 ? h_t[k] : 0;
         } else {
