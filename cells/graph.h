@@ -139,6 +139,16 @@ int graph_read_file(const char *path, char *err, size_t err_len);
    [cell] section. 0, or -1 with "line L: column C: reason" in err. */
 int graph_define_text(const char *name, const char *text, char *err, size_t err_len);
 
+/* Text built piece by piece into a caller's buffer (graph_gen.c writes it,
+   graph_canon.c uses it too): a piece that does not fit sets overflow and
+   nothing more is written. */
+typedef struct {
+    char *out;
+    size_t n, len;
+    int overflow;
+} GraphText;
+void graph_text_put(GraphText *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* graph_gen.c: random cells, for tests and for the search. */
 #include "rng.h"
 /* A random well-formed definition with n_states (1 or 2) states and up to

@@ -27,7 +27,6 @@
 #include "graph.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,22 +266,6 @@ static void number(const GraphDef *d, Canon *c, int k) {
     c->order[k] = c->n_order++;
 }
 
-typedef struct {
-    char *out;
-    size_t n, len;
-    int overflow;
-} Out;
-
-static void put(Out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(Out *o, const char *fmt, ...) {
-    if (o->overflow) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(o->out + o->len, o->n - o->len, fmt, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= o->n - o->len) o->overflow = 1;
-    else o->len += (size_t)k;
-}
 
 static void ref(const GraphDef *d, const Canon *c, int k, char *s, size_t n) {
     if (d->nodes[k].op == GN_PREV) snprintf(s, n, "s%d", d->nodes[k].state);
@@ -293,24 +276,24 @@ static int cmp_str(const void *a, const void *b) { return strcmp((const char *)a
 
 #define REF_MAX 48
 
-static void write_node(const GraphDef *d, const Canon *c, int k, Out *o) {
+static void write_node(const GraphDef *d, const Canon *c, int k, GraphText *o) {
     const GraphNode *n = &d->nodes[k];
     char a[REF_MAX], b[REF_MAX];
-    put(o, "n%d = ", c->order[k]);
+    graph_text_put(o, "n%d = ", c->order[k]);
     switch (n->op) {
-    case GN_XPROJ: put(o, "W x\n"); return;
-    case GN_REC: ref(d, c, c->alias[n->a], a, sizeof a); put(o, "R %s\n", a); return;
+    case GN_XPROJ: graph_text_put(o, "W x\n"); return;
+    case GN_REC: ref(d, c, c->alias[n->a], a, sizeof a); graph_text_put(o, "R %s\n", a); return;
     case GN_SIGMOID: case GN_TANH: case GN_RELU: {
         static const char *const FN[] = {[GN_SIGMOID] = "sigmoid", [GN_TANH] = "tanh", [GN_RELU] = "relu"};
         ref(d, c, c->alias[n->a], a, sizeof a);
-        put(o, "%s(%s)\n", FN[n->op], a);
+        graph_text_put(o, "%s(%s)\n", FN[n->op], a);
         return;
     }
     case GN_MUL:
         ref(d, c, c->alias[n->a], a, sizeof a);
         ref(d, c, c->alias[n->b], b, sizeof b);
-        if (strcmp(a, b) > 0) put(o, "%s * %s\n", b, a);
-        else put(o, "%s * %s\n", a, b);
+        if (strcmp(a, b) > 0) graph_text_put(o, "%s * %s\n", b, a);
+        else graph_text_put(o, "%s * %s\n", a, b);
         return;
     case GN_SUM: {
         char terms[GRAPH_MAX_TERMS][REF_MAX + 40];
@@ -321,12 +304,12 @@ static void write_node(const GraphDef *d, const Canon *c, int k, Out *o) {
             snprintf(terms[t], sizeof terms[t], "%.17g%s%s", tm->coef + 0.0, tm->param >= 0 ? " p." : " ", r);
         }
         qsort(terms, (size_t)n->n_terms, sizeof terms[0], cmp_str);
-        put(o, "sum(");
-        for (int t = 0; t < n->n_terms; t++) put(o, "%s%s", t ? ", " : "", terms[t]);
-        put(o, ")\n");
+        graph_text_put(o, "sum(");
+        for (int t = 0; t < n->n_terms; t++) graph_text_put(o, "%s%s", t ? ", " : "", terms[t]);
+        graph_text_put(o, ")\n");
         return;
     }
-    default: put(o, "?\n"); return;
+    default: graph_text_put(o, "?\n"); return;
     }
 }
 
@@ -353,13 +336,13 @@ int graph_canonical_text(const GraphDef *d, char *out, size_t n) {
     int by_order[GRAPH_MAX_NODES];
     for (int k = 0; k < d->n_nodes; k++)
         if (c->order[k] >= 0) by_order[c->order[k]] = k;
-    Out o = {out, n, 0, 0};
-    put(&o, "states = %d\n", d->n_states);
+    GraphText o = {out, n, 0, 0};
+    graph_text_put(&o, "states = %d\n", d->n_states);
     for (int q = 0; q < c->n_order; q++) write_node(d, c, by_order[q], &o);
     for (int s = 0; s < d->n_states; s++) {
         char a[REF_MAX];
         ref(d, c, c->alias[d->state_node[s]], a, sizeof a);
-        put(&o, "s%d' = %s\n", s, a);
+        graph_text_put(&o, "s%d' = %s\n", s, a);
     }
     free(c);
     return o.overflow ? -1 : 0;

@@ -8,14 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    char *out;
-    size_t n, len;
-    int overflow;
-} Buf;
-
-static void put(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(Buf *b, const char *fmt, ...) {
+void graph_text_put(GraphText *b, const char *fmt, ...) {
     if (b->overflow) return;
     va_list ap;
     va_start(ap, fmt);
@@ -42,63 +35,63 @@ static const char *pick(Rng *rng, Scope *sc) {
 static const char *const ACTS[] = {"sigmoid", "tanh", "identity", "relu"};
 
 /* a pre-activation: W x, R of a name, p . name, a name, b: 2 to 4 of them */
-static void linear(Rng *rng, Scope *sc, Buf *b) {
+static void linear(Rng *rng, Scope *sc, GraphText *b) {
     int n = 2 + rng_int(rng, 3);
     for (int k = 0; k < n; k++) {
-        if (k) put(b, " %s ", rng_int(rng, 5) ? "+" : "-");
+        if (k) graph_text_put(b, " %s ", rng_int(rng, 5) ? "+" : "-");
         switch (rng_int(rng, 6)) {
-        case 0: case 1: put(b, "W x"); break;
-        case 2: put(b, "R %s", pick(rng, sc)); break;
-        case 3: put(b, "p . %s", pick(rng, sc)); break;
-        case 4: put(b, "%s", pick(rng, sc)); break;
-        default: put(b, "b"); break;
+        case 0: case 1: graph_text_put(b, "W x"); break;
+        case 2: graph_text_put(b, "R %s", pick(rng, sc)); break;
+        case 3: graph_text_put(b, "p . %s", pick(rng, sc)); break;
+        case 4: graph_text_put(b, "%s", pick(rng, sc)); break;
+        default: graph_text_put(b, "b"); break;
         }
     }
 }
 
-static void expr(Rng *rng, Scope *sc, int depth, int allow_relu, Buf *b) {
+static void expr(Rng *rng, Scope *sc, int depth, int allow_relu, GraphText *b) {
     int form = depth > 1 ? rng_int(rng, 2) : rng_int(rng, 6);
     const char *act = ACTS[rng_int(rng, allow_relu ? 4 : 3)];
     switch (form) {
-    case 0: case 1: put(b, "%s(", act); linear(rng, sc, b); put(b, ")"); break;
-    case 2: put(b, "%s * ", pick(rng, sc)); expr(rng, sc, depth + 1, allow_relu, b); break;
-    case 3: put(b, "(1 - %s) * %s + ", pick(rng, sc), pick(rng, sc)); expr(rng, sc, depth + 1, allow_relu, b); break;
-    case 4: put(b, "%s(R (%s * %s) + W x + b)", act, pick(rng, sc), pick(rng, sc)); break;
-    default: put(b, "0.5 * "); expr(rng, sc, depth + 1, allow_relu, b); put(b, " - %s", pick(rng, sc)); break;
+    case 0: case 1: graph_text_put(b, "%s(", act); linear(rng, sc, b); graph_text_put(b, ")"); break;
+    case 2: graph_text_put(b, "%s * ", pick(rng, sc)); expr(rng, sc, depth + 1, allow_relu, b); break;
+    case 3: graph_text_put(b, "(1 - %s) * %s + ", pick(rng, sc), pick(rng, sc)); expr(rng, sc, depth + 1, allow_relu, b); break;
+    case 4: graph_text_put(b, "%s(R (%s * %s) + W x + b)", act, pick(rng, sc), pick(rng, sc)); break;
+    default: graph_text_put(b, "0.5 * "); expr(rng, sc, depth + 1, allow_relu, b); graph_text_put(b, " - %s", pick(rng, sc)); break;
     }
 }
 
 int graph_random_text(Rng *rng, int n_states, int max_eqs, int allow_relu, char *out, size_t n) {
     static const char *const STATE[GRAPH_MAX_STATES] = {"h", "c"};
-    Buf b = {out, n, 0, 0};
+    GraphText b = {out, n, 0, 0};
     Scope sc = {0};
     if (n_states < 1) n_states = 1;
     if (n_states > GRAPH_MAX_STATES) n_states = GRAPH_MAX_STATES;
-    put(&b, "state = h%s\n", n_states > 1 ? ", c" : "");
+    graph_text_put(&b, "state = h%s\n", n_states > 1 ? ", c" : "");
     for (int s = 0; s < n_states; s++) snprintf(sc.names[sc.n++], sizeof sc.names[0], "%s", STATE[s]);
     if (max_eqs > GRAPH_MAX_EQS - GRAPH_MAX_STATES) max_eqs = GRAPH_MAX_EQS - GRAPH_MAX_STATES;
     int n_eqs = 1 + (max_eqs > 1 ? rng_int(rng, max_eqs) : 0);
     for (int e = 0; e < n_eqs; e++) {
-        put(&b, "e%d = ", e);
+        graph_text_put(&b, "e%d = ", e);
         expr(rng, &sc, 0, allow_relu, &b);
-        put(&b, "\n");
+        graph_text_put(&b, "\n");
         snprintf(sc.names[sc.n++], sizeof sc.names[0], "e%d", e);
     }
     /* the memory c first (h may read c'), then h; every equation nobody
        read yet goes into an update, so that none is dead */
     for (int s = n_states - 1; s >= 0; s--) {
-        put(&b, "%s' = ", STATE[s]);
+        graph_text_put(&b, "%s' = ", STATE[s]);
         const char *gate = pick(rng, &sc);
         if (rng_int(rng, 2)) {
-            put(&b, "(1 - sigmoid(%s)) * %s + sigmoid(%s) * tanh(", gate, STATE[s], gate);
+            graph_text_put(&b, "(1 - sigmoid(%s)) * %s + sigmoid(%s) * tanh(", gate, STATE[s], gate);
         } else {
-            put(&b, "tanh(");
+            graph_text_put(&b, "tanh(");
         }
         linear(rng, &sc, &b);
         if (s == 0)
             for (int k = n_states; k < sc.n; k++)
-                if (!sc.used[k]) put(&b, " + %s", sc.names[k]), sc.used[k] = 1;
-        put(&b, ")\n");
+                if (!sc.used[k]) graph_text_put(&b, " + %s", sc.names[k]), sc.used[k] = 1;
+        graph_text_put(&b, ")\n");
         snprintf(sc.names[sc.n++], sizeof sc.names[0], "%s'", STATE[s]);
     }
     return b.overflow ? -1 : 0;

@@ -74,6 +74,15 @@ def read_loadavg(path="/proc/loadavg"):
         return parse_loadavg(f.read())
 
 
+def read_loadavg_or_nan(path="/proc/loadavg"):
+    """read_loadavg, or NaN where the file cannot be read: for the records of long runs (the
+    zoo's, the search's), which must not fail for it."""
+    try:
+        return read_loadavg(path)
+    except (OSError, ValueError):
+        return float("nan")
+
+
 def load_reference(path=REFERENCE_CSV):
     """{(cpu_model, backend, real, size): (gflops, date)} from the reference table; lines starting
     with '#' are comments. A malformed row is an error naming the file and line."""

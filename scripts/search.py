@@ -35,6 +35,7 @@ import h5py
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+import bench_guard  # noqa: E402
 import search_config as sc  # noqa: E402
 import search_store as ss  # noqa: E402
 
@@ -83,13 +84,6 @@ class Tools:
                 tail = f.read().strip().splitlines()[-3:]
             raise SearchError(f"`{' '.join(cmd)}` exited {r.returncode}: {' | '.join(tail)} (all of it in {log})")
 
-
-def read_load():
-    try:
-        with open("/proc/loadavg") as f:
-            return float(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return float("nan")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -320,7 +314,7 @@ def check_config(cfg, tools, folder):
 
 
 def run_generation(cfg, tools, state, folder, gen, say):
-    start, load0 = time.monotonic(), read_load()
+    start, load0 = time.monotonic(), bench_guard.read_loadavg_or_nan()
     if gen == 0:
         cands, rejected = seed_generation(cfg, tools)
     else:
@@ -345,7 +339,8 @@ def run_generation(cfg, tools, state, folder, gen, say):
     score_candidates(cfg, state)
     wall = time.monotonic() - start
     state.tables["generations"].append({"generation": gen, "candidates": len(cands), "rejected": len(rejected),
-                                        "runs": n_runs, "wall_s": wall, "load": (load0 + read_load()) / 2})
+                                        "runs": n_runs, "wall_s": wall,
+                                        "load": (load0 + bench_guard.read_loadavg_or_nan()) / 2})
     state.done = gen + 1
     best = state.population()[0]
     say(f"generation {gen}: {len(cands)} evaluated, {len(rejected)} rejected, {n_runs} runs in {wall:.0f} s; "

@@ -32,19 +32,12 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+import bench_guard  # noqa: E402
 import rnnbench_results as rr  # noqa: E402
 
 TINY_SETTINGS = ("steps=20", "eval_every=10", "eval_size=32", "seeds=1", "delay=5")
 FLOW_CELLS = ("lstm*2", "dglstm*2", "rnn")
 
-
-def read_load():
-    """The 1-minute load average (NaN where /proc/loadavg is not readable)."""
-    try:
-        with open("/proc/loadavg") as f:
-            return float(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return float("nan")
 
 
 def run_grid(args):
@@ -55,14 +48,14 @@ def run_grid(args):
         for setting in TINY_SETTINGS:
             cmd += ["--set", setting]
     start = time.monotonic()
-    loads = [read_load()]
+    loads = [bench_guard.read_loadavg_or_nan()]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     while proc.poll() is None:
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            loads.append(read_load())
-    loads.append(read_load())
+            loads.append(bench_guard.read_loadavg_or_nan())
+    loads.append(bench_guard.read_loadavg_or_nan())
     if proc.returncode != 0:
         sys.exit(f"zoo: `{' '.join(cmd)}` exited {proc.returncode}")
     return time.monotonic() - start, loads
