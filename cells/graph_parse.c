@@ -53,14 +53,20 @@ static int col_of(const Lex *lx, size_t pos) {
     return c;
 }
 
+/* the first error of a line wins: the lexer's and the lowering's both land here */
+static int lex_vfail(Lex *lx, int col, const char *fmt, va_list ap) {
+    if (lx->err_col) return -1;
+    vsnprintf(lx->err, lx->err_len, fmt, ap);
+    lx->err_col = col;
+    return -1;
+}
+
 static int lex_fail(Lex *lx, int col, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int lex_fail(Lex *lx, int col, const char *fmt, ...) {
-    if (lx->err_col) return -1;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(lx->err, lx->err_len, fmt, ap);
+    lex_vfail(lx, col, fmt, ap);
     va_end(ap);
-    lx->err_col = col;
     return -1;
 }
 
@@ -286,13 +292,10 @@ typedef struct {
 
 static int lower_fail(Lower *lw, int col, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int lower_fail(Lower *lw, int col, const char *fmt, ...) {
-    Lex *lx = &lw->tr->lx;
-    if (lx->err_col) return -1;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(lx->err, lx->err_len, fmt, ap);
+    lex_vfail(&lw->tr->lx, col, fmt, ap);
     va_end(ap);
-    lx->err_col = col;
     return -1;
 }
 
