@@ -163,6 +163,28 @@ def test_a_fails_check_without_a_solving_positive_control_is_inconclusive():
     assert check.outcome == "HOLDS" and not check.gate
 
 
+def test_the_control_gates_a_holds_but_not_a_fails():
+    """The cell left the baseline (below it): "it stays there" FAILS whatever the control did;
+    a cell far *above* the baseline (it failed worse) stays gated."""
+    spec = common.CheckSpec("lstm stays at the baseline", "baseline_equivalent",
+                            {"cell": "lstm"}, margin=1.25, control={"cell": "gru"},
+                            learner={"cell": "gru"})
+    for factor, outcome in ((0.5, "FAILS"), (2.0, "INCONCLUSIVE")):
+        rows = []
+        for seed in range(12):
+            rows.append({"cell": "lstm", "seed_index": seed, "final_loss": factor + 0.01 * seed,
+                         "baseline": 1.0, "loss_over_baseline": factor, "solved": 0})
+            rows.append({"cell": "gru", "seed_index": seed, "final_loss": 0.5, "baseline": 1.0,
+                         "loss_over_baseline": 0.5, "solved": 0})  # learns, never solves
+        (check,) = common.evaluate([spec], summary(rows))
+        assert common.ungated([check])[0].outcome == "FAILS"
+        assert check.outcome == outcome, (factor, check.line())
+        if outcome == "FAILS":
+            assert not check.gate and "it gates a HOLDS, not this FAILS" in check.note
+        else:
+            assert "positive control" in check.gate
+
+
 def test_a_tie_in_solve_counts_is_not_a_pass():
     rows = [{"cell": c, "seed_index": s, "final_loss": 0.1, "baseline": 1.0,
              "loss_over_baseline": 0.1, "solved": 1} for c in ("a", "b") for s in range(10)]

@@ -111,7 +111,7 @@ def test_tuning_grid_runs_every_candidate_at_the_tuning_delay_under_its_own_seed
     assert parser["experiment"]["seed"] == "99" and parser["experiment"]["name"] == "sweep-tune"
     adding, recall = parser["grid adding"], parser["grid recall"]
     assert adding["delay"] == "20"          # listed in the grid: used
-    assert recall["delay"] == "10"          # 7 is not in 5, 10, 20: the middle delay
+    assert recall["delay"] == "20"          # 7 is not in 5, 10, 20: the longest delay
     for grid in (adding, recall):
         assert grid["lr"] == "0.001, 0.01, 0.1" and grid["seeds"] == "2"
         assert grid["cell"] == "rnn, lstm" and grid["steps"] == "10"

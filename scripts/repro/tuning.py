@@ -14,7 +14,8 @@ own grid, a small search per arm and runs each arm at the learning rate it picke
     per = cell                       ; what an arm is besides its task (e.g. cell, forget_bias)
 
 An arm is a task and one value of each `per` key. Its tuning runs are the study's grid at the
-tuning delay (the listed one when the mode's grid has it, else the middle of the mode's delays),
+tuning delay (the listed one when the mode's grid has it, else the longest of the mode's delays:
+--tiny and --full change the delays; the longest is where a study's claims are decided),
 `seeds` seeds, every candidate lr. The pick: the most runs solved; among those, the lowest median
 final loss / baseline (a diverged run counts as infinitely bad); among those, the smaller lr.
 The study's own grid is then written with one [grid] section per arm and its lr (DIR/<study>.ini),
@@ -132,7 +133,7 @@ def tuning_delay(tuning, task, delays):
     wanted = tuning.delay.get(task, tuning.delay.get(""))
     if wanted is not None and str(wanted) in delays:
         return str(wanted)
-    return sorted(delays, key=float)[len(delays) // 2]
+    return max(delays, key=float)
 
 
 def arms_of(lines, tuning):
