@@ -213,3 +213,23 @@ def test_permutation_null_shuffles_the_factor_within_blocks_only():
     held = sum(outcomes([spec], null_permute.permute(df, "cell", rng))
                ["lstm solves more than rnn"] == "HOLDS" for _ in range(30))
     assert held <= 6  # a one-sided p < 0.05 needs most of the six solves on lstm, none on rnn
+
+
+def test_permutation_null_permutes_arms_tuned_to_their_own_lr():
+    """Each arm at its own lr, in its own [grid] section: the lr and the section go with the arm,
+    so they must not make every run a block of its own (which would leave the data unpermuted:
+    the null would then report the real verdicts)."""
+    import null_permute
+    rng = np.random.default_rng(3)
+    rows = [{"section": f"adding-{cell}", "task": "adding", "delay": 50, "seed_index": seed,
+             "trial": 0, "lr": lr, "cell": cell, "solved": int(cell == "lstm")}
+            for seed in range(6) for cell, lr in (("lstm", 0.03), ("rnn", 0.001))]
+    df = pd.DataFrame(rows)
+    assert null_permute.arm_settings(df, "cell") == ["section", "lr"]
+    moved = sum(int((null_permute.permute(df, "cell", rng)["cell"] != df["cell"]).any())
+                for _ in range(20))
+    assert moved >= 18
+    # a shared draw (greff2015: lr drawn per trial, the same for every cell) stays a block key
+    shared = pd.DataFrame([{"task": "t", "delay": 30, "trial": k, "lr": 0.001 * (k + 1),
+                            "cell": c, "solved": 0} for k in range(4) for c in ("a", "b")])
+    assert null_permute.arm_settings(shared, "cell") == []

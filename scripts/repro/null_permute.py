@@ -59,10 +59,25 @@ class SilentReport:
         return None
 
 
+def arm_settings(df, factor):
+    """The design columns that belong to an arm rather than to a draw: one value in every
+    (task, delay, factor) group and more than one over the file, as an lr tuned per arm or the
+    [grid] section each arm was written into. They go with the arm's label, so they must not
+    split the blocks (a block of one run cannot be permuted)."""
+    groups = [c for c in ("task", "delay", factor) if c in df.columns]
+    out = []
+    for column in BLOCK:
+        if column in df.columns and column not in groups and df[column].nunique(dropna=False) > 1 \
+                and (df.groupby(groups, dropna=False)[column].nunique(dropna=False) <= 1).all():
+            out.append(column)
+    return out
+
+
 def permute(df, factor, rng):
     """The summary with `factor` permuted within each block of runs that share every other
-    design column."""
-    cols = [c for c in BLOCK if c in df.columns and c != factor]
+    design column but the arm's own settings (arm_settings)."""
+    per_arm = arm_settings(df, factor)
+    cols = [c for c in BLOCK if c in df.columns and c != factor and c not in per_arm]
     out = df.copy()
     values = out[factor].to_numpy(copy=True)
     for _key, index in df.groupby(cols, sort=False, dropna=False).indices.items():
