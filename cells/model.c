@@ -240,6 +240,10 @@ void model_stack_backward(const Model *m, const real *params, const real *x, Mod
     }
 }
 
+/* outputs of the BCE loss handled per pass: its terms wait on the stack to be
+   summed in double */
+#define BCE_CHUNK 64
+
 /* Calls fn on each maximal run [t0, t1) of steps whose readout is needed, so
    that a task scored only at its last step costs one small GEMM, not T. */
 #define FOR_ACTIVE_RUNS(w, t0, t1, body)                                            \
@@ -302,12 +306,25 @@ double model_forward(const Model *m, const real *params, const real *x, const re
                 dyr[k] = (real)(mk * (p - tr[k]) / n_rows);
             }
         } else {
-            const double per = m->loss == LOSS_BCE_SUM ? n_rows : n_rows * Y;
-            for (int k = 0; k < Y; k++) {
-                double a = yr[k], t = tr[k];
-                /* -t log σ(a) - (1-t) log(1-σ(a)), written to stay finite */
-                loss += mk * ((a > 0 ? a : 0) - a * t + log1p(exp(-fabs(a))));
-                dyr[k] = (real)(mk * (1 / (1 + exp(-a)) - t) / per);
+            /* -t log σ(a) - (1-t) log(1-σ(a)) = max(a, 0) - a t + log(1 + e), finite for
+               any a, with e = exp(-|a|), which gives σ(a) too: 1/(1+e) for a >= 0, e/(1+e)
+               below. In the build's precision and without a branch, so the loop
+               vectorizes (W4, 88 outputs at every step: libm's log1p and exp in double
+               were 14 % of its step); the terms are summed in double afterwards */
+            const real scale = (real)(mk / (m->loss == LOSS_BCE_SUM ? n_rows : n_rows * Y));
+            for (int k0 = 0; k0 < Y; k0 += BCE_CHUNK) {
+                const int n = Y - k0 < BCE_CHUNK ? Y - k0 : BCE_CHUNK;
+                real term[BCE_CHUNK];
+                for (int k = 0; k < n; k++) {
+                    const real a = yr[k0 + k], t = tr[k0 + k];
+                    const real e = R_EXP(-select_r(a < 0, -a, a));
+                    term[k] = select_r(a > 0, a, (real)0) - a * t + R_LOG1P_UNIT(e);
+                    const real sigma = select_r(a >= 0, (real)1, e) / ((real)1 + e);
+                    dyr[k0 + k] = scale * (sigma - t);
+                }
+                double sum = 0;
+                for (int k = 0; k < n; k++) sum += term[k];
+                loss += mk * sum;
             }
         }
     }
