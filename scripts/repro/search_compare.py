@@ -59,7 +59,8 @@ CLAIM = ("Jozefowicz, Zaremba & Sutskever 2015, as issue #20 item 4 asks of this
          "everywhere); tested here on tasks the search never scored, at equal parameter counts, "
          "each cell at its own tuned learning rate.")
 
-TINY = {"temporal-order": {"delay": 5, "params": 200}, "multiplication": {"delay": 5, "params": 100},
+TINY = {"temporal-order": {"delay": 5, "params": 200},
+        "multiplication": {"delay": 5, "params": 100},
         "jsb": {"params": 1000, "steps": 2, "eval_every": 2, "patience": 0},
         "steps": 20, "batch": 8, "eval_every": 10, "eval_size": 32, "seeds": 2}
 FULL = {"temporal-order": {"delay": 100, "steps": 10000},
@@ -260,7 +261,8 @@ def answer(checks, found):
     if held:
         return (f"answer: yes: {len(held)} of {len(checks)} checks HOLD after Holm: "
                 + "; ".join(c.name for c in held))
-    return (f"answer: no: none of the {len(found)} found cells beat {BASE} on any task at alpha "
+    return (f"answer: no: none of the {len(found)} found cell{'s' * (len(found) != 1)} beat "
+            f"{BASE} on any task at alpha "
             f"{st.ALPHA} after Holm over {len(checks)} checks ({failed} say {BASE} was better, "
             f"{gated} gated)")
 
@@ -299,7 +301,8 @@ def reference_text(df, task, cell):
     except (common.ReproError, ValueError) as exc:
         return f"(no test: {exc})"
     return (f"{check.unit} {common.fmt(check.effect)} [{common.fmt(check.ci_low)}, "
-            f"{common.fmt(check.ci_high)}], {check.test}, p={common.fmt(check.p)} (unadjusted)")
+            f"{common.fmt(check.ci_high)}], {check.test}, p={common.fmt(check.p)} "
+            f"(unadjusted, ungated)")
 
 
 def add_tables(report, df, found, checks, specs, missing):
@@ -326,16 +329,18 @@ def add_tables(report, df, found, checks, specs, missing):
                 "Runs stop when solved: median steps to solve by Kaplan-Meier, never-solved runs "
                 "censored at the budget (\"never\": fewer than half solved); final losses "
                 "compare unequal budgets and no check cites them.")
-        report.text(f"## {task_label(df, task)}\n\n{note}\n\n" + common.md_table(header, outcome_rows(
-            df, task, cells, outcomes)))
+        table = common.md_table(header, outcome_rows(df, task, cells, outcomes))
+        report.text(f"## {task_label(df, task)}\n\n{note}\n\n{table}")
 
 
-def add_cells(report, found, source):
-    """The found cells' equations, as the export gave them."""
-    parts = [f"## The cells\n\nThe search's best {len(found)} (its seeds left out), exported "
-             f"by `scripts/search.py --export` from `{source}`, each at the hidden size that "
-             f"gives it the native LSTM's parameter count; the baselines are rnnbench's native "
-             f"cells (docs/cells.md; the search's eq-gru, eq-mut1-3 are their equations, "
+def add_cells(report, found, source, asked=None):
+    """The found cells' equations, as the export gave them (`asked`: the --top requested)."""
+    fewer = (f" (of the {asked} asked for: the search has no more beyond its seeds)"
+             if asked is not None and asked > len(found) else "")
+    parts = [f"## The cells\n\nThe search's best {len(found)}{fewer} (its seeds left out), "
+             f"exported by `scripts/search.py --export` from `{source}`, each at the hidden size "
+             f"that gives it the native LSTM's parameter count; the baselines are rnnbench's "
+             f"native cells (docs/cells.md; the search's eq-gru, eq-mut1-3 are their equations, "
              f"tests/double/test_graph.c; lstm has the forget-gate bias 1 of eq-lstm).\n"]
     for cell in found:
         parts.append(f"**{cell.name}** {cell.comment.lstrip('; ')}\n\n```\n{cell.equations}```\n")
@@ -389,7 +394,8 @@ def prepare(args, mode, prereg, directory, h5):
     if args.null:
         overrides["lr"] = common.NULL_LR
     suffix = "" if mode == "default" else f"-{mode}"
-    suffix += ("-null" if args.null else "") + (f"-seed{args.seed}" if args.seed is not None else "")
+    suffix += "-null" if args.null else ""
+    suffix += f"-seed{args.seed}" if args.seed is not None else ""
     header = (f"{STUDY}: experiments/{STUDY}.ini ({mode}{' --null' if args.null else ''}) with "
               f"the best {len(found)} cells of {source}, written by {common.driver_of(STUDY)}")
     text = experiment_text(template, found, overrides, suffix, header, prereg.path, args.seed)
@@ -413,6 +419,8 @@ def main(argv=None):
         directory = common.out_dir(args, STUDY)
         h5 = os.path.join(directory, f"{STUDY}.h5")
         ini, found, source = prepare(args, mode, prereg, directory, h5)
+        asked = None if args.analyse_only else (
+            args.top if args.top is not None else common.prereg_number(prereg, "top", int))
         tuned = None
         if prereg.tuning is not None and not args.null:
             ini, tuned = common.tune_learning_rates(STUDY, ini, prereg, directory, args)
@@ -427,7 +435,7 @@ def main(argv=None):
         df, missing = load(h5)
         report = common.Report(directory, STUDY, __doc__.strip().splitlines()[0], CLAIM, mode,
                                h5, null=args.null)
-        add_cells(report, found, source)
+        add_cells(report, found, source, asked)
         if tuned is not None:
             report.text(tuned)
         specs = declare(df, found)
