@@ -86,17 +86,18 @@ class FoundCell:
 # the search's best cells
 
 def search_file(config, folder):
-    """The search.h5 of a configuration (its folder: `folder`, else results/search/<name>)."""
-    try:
-        cfg = search_config.read_config(config)
-    except search_config.ConfigError as exc:
-        raise SearchInputError(f"--search: {exc}") from None
-    folder = folder or os.path.join(common.ROOT, "results", "search", cfg.name)
+    """The search.h5 of a configuration: in `folder` when given (the configuration is then not
+    read), else in the configuration's own folder, results/search/<name>."""
+    if not folder:
+        try:
+            cfg = search_config.read_config(config)
+        except search_config.ConfigError as exc:
+            raise SearchInputError(f"--search: {exc}") from None
+        folder = os.path.join(common.ROOT, "results", "search", cfg.name)
     path = os.path.join(folder, "search.h5")
     if not os.path.isfile(path):
-        raise SearchInputError(f"{path}: no search file (run `scripts/search.py {config}"
-                               f"{' -o ' + folder if folder else ''}` first, or name its folder "
-                               f"with --search-dir)")
+        raise SearchInputError(f"{path}: no search file (run `scripts/search.py {config} -o "
+                               f"{folder}` first, or name the search's folder with --search-dir)")
     return path
 
 
