@@ -230,9 +230,10 @@ def nll_check(name, variant, base):
 
 def task_label(df, task):
     """"temporal-order T=50", or "jsb" for the task without a delay."""
-    if task == JSB:
-        return JSB
-    return f"{task} T={int(df.loc[df['task'] == task, 'delay'].iloc[0])}"
+    delays = df.loc[df["task"] == task, "delay"]
+    if task == JSB or len(delays) == 0:  # no run of the task yet (--analyse-only, unfinished)
+        return task
+    return f"{task} T={int(delays.iloc[0])}"
 
 
 def spec_of(df, task, cell, group=""):
@@ -248,10 +249,17 @@ def spec_of(df, task, cell, group=""):
                             base, claim="greater", learner=learner, group=group)
 
 
-def declare(df, found):
-    """The declared checks: every found cell on every task, grouped by cell."""
-    return [spec_of(df, task, cell.name, group=cell.name)
-            for cell in found for task in common.ordered(df["task"])]
+def declare(df, found, tasks):
+    """The declared checks: every found cell on every task of the experiment (a task without
+    runs yet gives INCONCLUSIVE checks, not fewer), grouped by cell."""
+    return [spec_of(df, task, cell.name, group=cell.name) for cell in found for task in tasks]
+
+
+def tasks_of(text):
+    """The tasks of an experiment's [grid] sections, in order."""
+    tasks = [t for kind, _name, lines in tuning.sections(text) if kind == "grid"
+             for t in tuning.values(lines, "task") or []]
+    return list(dict.fromkeys(tasks))
 
 
 def answer(checks, found):
@@ -379,7 +387,7 @@ def build_parser():
 
 def prepare(args, mode, prereg, directory, h5):
     """Write DIR/search-compare.ini (the template with the found cells); return (its path, the
-    found cells, where they came from)."""
+    found cells, where they came from, the tasks)."""
     if args.analyse_only:
         source_h5 = h5 if os.path.exists(h5) else os.path.join(directory, f"{STUDY}-tune.h5")
         if not os.path.exists(source_h5):
@@ -403,7 +411,7 @@ def prepare(args, mode, prereg, directory, h5):
     ini = os.path.join(directory, f"{STUDY}.ini")
     with open(ini, "w", encoding="utf-8") as fh:
         fh.write(text)
-    return ini, found, source
+    return ini, found, source, tasks_of(text)
 
 
 def main(argv=None):
@@ -419,7 +427,7 @@ def main(argv=None):
             common.check_design(STUDY, design_, prereg, fh.read())
         directory = common.out_dir(args, STUDY)
         h5 = os.path.join(directory, f"{STUDY}.h5")
-        ini, found, source = prepare(args, mode, prereg, directory, h5)
+        ini, found, source, tasks = prepare(args, mode, prereg, directory, h5)
         asked = None if args.analyse_only else (
             args.top if args.top is not None else common.prereg_number(prereg, "top", int))
         tuned = None
@@ -439,7 +447,7 @@ def main(argv=None):
         add_cells(report, found, source, asked)
         if tuned is not None:
             report.text(tuned)
-        specs = declare(df, found)
+        specs = declare(df, found, tasks)
         checks = common.evaluate(specs, df)
         said = answer(checks, found)
         report.text(f"## Did anything beat the LSTM?\n\n{said[8].upper() + said[9:]}.\n")
