@@ -7,7 +7,8 @@ docs/search.md "Comparing the best cells"), on a search of experiments/search-ti
 - the verdict lines: the study's, one per found cell, one per declared check (3 tasks a cell),
   and the plain answer;
 - every (task, cell) of the study ran at the lr its own tuning search picked;
-- --analyse-only takes the cells from the results file, not from the search;
+- --analyse-only takes the cells from the results file, not from the search, and a task without
+  runs (an unfinished grid) keeps its checks in the family, INCONCLUSIVE;
 - a search folder without a search file, or with a file that is not one, is a one-line error
   naming it, exit 1.
 
@@ -166,3 +167,17 @@ def test_experiment_text_puts_cells_before_the_grids():
     assert "preregistration = /p/x.prereg" in text and "name = x-tiny" in text
     assert text.count("seeds = 2") == 2
     assert [c.name for c in search_compare.parse_cells(text)] == ["c-1"]
+
+
+def test_a_task_without_runs_gives_inconclusive_checks_in_the_same_family(study):
+    """--analyse-only on an unfinished grid: the family stays the declared one."""
+    base, out, _ = study
+    df, _ = search_compare.load(str(out / "search-compare.h5"))
+    cells = exported(base)
+    partial = df[df["task"] != "jsb"].reset_index(drop=True)
+    specs = search_compare.declare(partial, cells, list(TASKS))
+    assert len(specs) == TOP * len(TASKS)
+    checks = common.evaluate(specs, partial)
+    for spec, check in zip(specs, checks):
+        if spec.variant["task"] == "jsb":
+            assert check.outcome == "INCONCLUSIVE" and "no runs" in check.gate
