@@ -731,6 +731,20 @@ def tune_learning_rates(study, ini, prereg, directory, args):
     return tuned_ini, markdown
 
 
+def run_or_reuse(study, ini, h5, args):
+    """Run the study's grid into h5 (a finished file reruns nothing), or with --analyse-only
+    check that h5 is there; the grid's wall time in s (0 when nothing ran)."""
+    if args.analyse_only:
+        if not os.path.exists(h5):
+            raise ReproError(f"{h5}: no results file to analyse (--analyse-only)")
+        return 0.0
+    shown = os.path.relpath(ini, ROOT) if ini.startswith(ROOT) else ini
+    print(f"{study}: running {shown} -> {h5} (-j {args.jobs})", file=sys.stderr)
+    wall_s = run_grid(ini, h5, args.jobs, force=args.force)
+    print(f"{study}: grid finished in {wall_s:.0f} s", file=sys.stderr)
+    return wall_s
+
+
 def run_study(study, doc, tiny, full, analyse, design_of, argv=None):
     """The whole driver: parse args, check the design against the pre-registration, run the
     grid, call `analyse(df, report, mode, prereg)` for the declared CheckSpecs (or a pair
@@ -754,15 +768,7 @@ def run_study(study, doc, tiny, full, analyse, design_of, argv=None):
         if prereg.tuning is not None and not args.null:
             ini, tuned = tune_learning_rates(study, ini, prereg, directory, args)
         h5 = os.path.join(directory, f"{study}.h5")
-        print(f"{study}: running {os.path.relpath(ini, ROOT)} -> {h5} (-j {args.jobs})",
-              file=sys.stderr)
-        if args.analyse_only:
-            if not os.path.exists(h5):
-                raise ReproError(f"{h5}: no results file to analyse (--analyse-only)")
-            wall_s = 0.0
-        else:
-            wall_s = run_grid(ini, h5, args.jobs, force=args.force)
-            print(f"{study}: grid finished in {wall_s:.0f} s", file=sys.stderr)
+        wall_s = run_or_reuse(study, ini, h5, args)
         df = load_summary(h5)
         report = Report(directory, study, doc.strip().splitlines()[0], CLAIMS[study], mode, h5,
                         null=args.null)

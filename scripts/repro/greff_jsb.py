@@ -556,14 +556,7 @@ def main(argv=None):
                   f"then analyse (reruns nothing):\n"
                   f"  /usr/bin/python3 scripts/repro/greff_jsb.py --full --run --out {directory}")
             return 0
-        if args.analyse_only:
-            if not os.path.exists(h5):
-                raise common.ReproError(f"{h5}: no results file to analyse (--analyse-only)")
-            wall_s = 0.0
-        else:
-            print(f"{STUDY}: running {ini} -> {h5} (-j {args.jobs})", file=sys.stderr)
-            wall_s = common.run_grid(ini, h5, args.jobs, force=args.force)
-            print(f"{STUDY}: grid finished in {wall_s:.0f} s; analysing", file=sys.stderr)
+        wall_s = common.run_or_reuse(STUDY, ini, h5, args)
         df, dropped = load(h5)
         line, parts, _ = analyse(df, directory, mode, dropped)
         post_hoc = "; ".join(r for r in (common.prereg_status(prereg, h5), common.incomplete(h5))

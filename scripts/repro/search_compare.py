@@ -433,14 +433,7 @@ def main(argv=None):
         tuned = None
         if prereg.tuning is not None and not args.null:
             ini, tuned = common.tune_learning_rates(STUDY, ini, prereg, directory, args)
-        if args.analyse_only:
-            if not os.path.exists(h5):
-                raise common.ReproError(f"{h5}: no results file to analyse (--analyse-only)")
-            wall_s = 0.0
-        else:
-            print(f"{STUDY}: running {ini} -> {h5} (-j {args.jobs})", file=sys.stderr)
-            wall_s = common.run_grid(ini, h5, args.jobs, force=args.force)
-            print(f"{STUDY}: grid finished in {wall_s:.0f} s", file=sys.stderr)
+        wall_s = common.run_or_reuse(STUDY, ini, h5, args)
         df, missing = load(h5)
         report = common.Report(directory, STUDY, __doc__.strip().splitlines()[0], CLAIM, mode,
                                h5, null=args.null)
