@@ -731,6 +731,16 @@ def tune_learning_rates(study, ini, prereg, directory, args):
     return tuned_ini, markdown
 
 
+def command_line(study, mode, args, extra=""):
+    """The command that reproduces a driver's invocation (its mode, --null, --seed, `extra`
+    options of its own, -j, --out), for the report."""
+    flags = {"tiny": " --tiny", "full": " --full", "default": ""}[mode]
+    flags += " --null" if args.null else ""
+    flags += f" --seed {args.seed}" if args.seed is not None else ""
+    return (f"/usr/bin/python3 {driver_of(study)}{flags}{extra} -j {args.jobs}"
+            + (f" --out {args.out}" if args.out else ""))
+
+
 def run_or_reuse(study, ini, h5, args):
     """Run the study's grid into h5 (a finished file reruns nothing), or with --analyse-only
     check that h5 is there; the grid's wall time in s (0 when nothing ran)."""
@@ -786,12 +796,7 @@ def run_study(study, doc, tiny, full, analyse, design_of, argv=None):
             post_hoc = f"{len(specs)} checks declared, {registered} pre-registered"
         lines = verdict_lines(study, checks, design, mode, post_hoc, args.null,
                               [s.group for s in specs])
-        flags = {"tiny": " --tiny", "full": " --full", "default": ""}[mode]
-        flags += " --null" if args.null else ""
-        flags += f" --seed {args.seed}" if args.seed is not None else ""
-        command = (f"/usr/bin/python3 {driver_of(study)}{flags} "
-                   f"-j {args.jobs}" + (f" --out {args.out}" if args.out else ""))
-        path = report.write(command, os.path.relpath(ini, ROOT) if ini.startswith(ROOT) else ini,
+        path = report.write(command_line(study, mode, args), os.path.relpath(ini, ROOT) if ini.startswith(ROOT) else ini,
                             wall_s, lines, df)
         print(f"{study}: report {path}", file=sys.stderr)
     except (ReproError, rr.ResultsError, OSError) as exc:

@@ -568,10 +568,7 @@ def main(argv=None):
         line = f"{common.POST_HOC} {line}"
     design_line = (f"design: {design_.text}; power calculation: {design_.key} = {design_.n}"
                    + (f" (this --{mode} run uses its own size)" if mode != "default" else ""))
-    flags = {"tiny": " --tiny", "full": " --full --run", "default": ""}[mode]
-    flags += (" --null" if args.null else "") + (f" --seed {args.seed}" if args.seed is not None else "")
-    command = (f"/usr/bin/python3 scripts/repro/greff_jsb.py{flags} -j {args.jobs}"
-               + (f" --out {args.out}" if args.out else ""))
+    command = common.command_line(STUDY, mode, args, extra=" --run" if mode == "full" else "")
     head = [
         "# Greff et al. 2015, music arm: LSTM variants on JSB Chorales (greff-jsb)\n",
         f"**Claim.** {common.CLAIMS[STUDY]}\n",

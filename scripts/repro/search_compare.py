@@ -357,15 +357,11 @@ def add_cells(report, found, source, asked=None):
 
 
 def command_text(args, mode):
-    """The command line that reproduces this invocation."""
-    flags = {"tiny": " --tiny", "full": " --full", "default": ""}[mode]
-    flags += " --null" if args.null else ""
-    flags += f" --seed {args.seed}" if args.seed is not None else ""
-    flags += f" --search {args.search}" if args.search != DEFAULT_SEARCH else ""
-    flags += f" --search-dir {args.search_dir}" if args.search_dir else ""
-    flags += f" --top {args.top}" if args.top is not None else ""
-    return (f"/usr/bin/python3 {common.driver_of(STUDY)}{flags} -j {args.jobs}"
-            + (f" --out {args.out}" if args.out else ""))
+    """The command line that reproduces this invocation, with the search it took."""
+    extra = f" --search {args.search}" if args.search != DEFAULT_SEARCH else ""
+    extra += f" --search-dir {args.search_dir}" if args.search_dir else ""
+    extra += f" --top {args.top}" if args.top is not None else ""
+    return common.command_line(STUDY, mode, args, extra)
 
 
 # ------------------------------------------------------------------------------------------------
