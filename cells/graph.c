@@ -5,17 +5,27 @@
    batch row. Before the time loop every W x of every equation is one input
    projection over all T steps (its blocks side by side, as the native
    cells' weight_ih); each step runs the program level by level: the R
-   products on one argument as one (B,H)x(H,n*H) GEMM, then the elementwise
-   nodes that needed them. Every value a node computes stays in the act row
-   of its step (T,B,n_slots*H), so backward, reverse mode over the same
-   program, has them all; the states live in h and c as for any cell.
-   Backward keeps one step's adjoints in a scratch row, then moves those of
-   the products into their act slots and those of W x over the projection's
-   values (both dead by then), so that the weights' gradients are, as for
-   the native cells, single GEMMs over all T*B rows after the loop. */
+   products on one argument as one (B,H)x(H,n*H) product (rec_kernel.c's,
+   as the native cells'), then the elementwise nodes that needed them.
+   Every value a node computes stays in the act row of its step
+   (T,B,n_slots*H), so backward, reverse mode over the same program, has
+   them all; the states live in h and c as for any cell.
+
+   Backward keeps one step's adjoints in a scratch row, except those of the
+   products and of W x whose values no backward reads (plain terms of a
+   sum, as in every native cell): these are written over their values,
+   where the weights' gradients read them after the loop as single GEMMs
+   over all T*B rows; any other product's or W x's adjoint is copied there
+   at the end of its step. The first write of a step to an adjoint assigns
+   rather than adds (graph_parse.c plans both), so nothing is zeroed.
+   Measured on eq-lstm-peep against the interpreter that zeroed and copied
+   and ran the products on dnnl_sgemm: see the commit that made it so.
+   Running the elementwise nodes row by row (a row's values in L1) measured
+   0.93x at W1: at H = 64 the per-node overhead outweighs the cache. */
 #include "graph.h"
 #include "kernel.h"
 #include "gemm.h"
+#include "rec_kernel.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,8 +94,10 @@ static real *val(const View *v, int k, int t, int *ld) {
     return NULL;
 }
 
-static real *adj(const View *v, int k, int *ld) {
+/* where node k's adjoint is at step t (backward) */
+static real *adj(const View *v, int k, int t, int *ld) {
     const GraphNode *n = &v->d->nodes[k];
+    if (n->adj_in_place) return val(v, k, t, ld);
     if (n->adj_slot >= 0) {
         *ld = v->AH;
         return v->adj + (size_t)n->adj_slot * v->H;
@@ -115,7 +127,8 @@ static void forward_node(const View *v, const real *params, int k, int t) {
     const real *bb = n->b >= 0 ? val(v, n->b, t, &lb) : NULL;
     switch (n->op) {
     case GN_SUM:
-        for (int r = 0; r < B; r++) memset(o + (size_t)r * lo, 0, (size_t)H * sizeof(real));
+        if (!n->n_terms)
+            for (int r = 0; r < B; r++) memset(o + (size_t)r * lo, 0, (size_t)H * sizeof(real));
         for (int q = 0; q < n->n_terms; q++) {
             const GraphTerm *tm = &n->terms[q];
             const real c = (real)tm->coef;
@@ -125,6 +138,13 @@ static void forward_node(const View *v, const real *params, int k, int t) {
             for (int r = 0; r < B; r++) {
                 real *orow = o + (size_t)r * lo;
                 const real *xr = x ? x + (size_t)r * lt : NULL;
+                if (!q) { /* the first term assigns: nothing to zero first */
+                    if (x && p) for (int j = 0; j < H; j++) orow[j] = c * p[j] * xr[j];
+                    else if (x) for (int j = 0; j < H; j++) orow[j] = c * xr[j];
+                    else if (p) for (int j = 0; j < H; j++) orow[j] = c * p[j];
+                    else for (int j = 0; j < H; j++) orow[j] = c;
+                    continue;
+                }
                 if (x && p) for (int j = 0; j < H; j++) orow[j] += c * p[j] * xr[j];
                 else if (x) for (int j = 0; j < H; j++) orow[j] += c * xr[j];
                 else if (p) for (int j = 0; j < H; j++) orow[j] += c * p[j];
@@ -160,7 +180,7 @@ static void forward_group(const View *v, int g, int t, const real *r_t) {
     const real *a = val(v, gr->arg, t, &la);
     const int nH = gr->n * v->H;
     real *out = v->act + (size_t)t * v->B * v->SH + (size_t)gr->first_slot * v->H;
-    gemm(0, 0, v->B, nH, v->H, 1, a, la, r_t, nH, 0, out, v->SH);
+    rec_product(out, v->SH, a, la, r_t, v->B, v->H, nH, 1);
 }
 
 static void graph_forward(const Cell *cell, const real *params, const real *x, CellCache *cc) {
@@ -175,12 +195,12 @@ static void graph_forward(const Cell *cell, const real *params, const real *x, C
         if (small_x) input_transpose(cc->in_work, W, X, G); /* projected step by step below */
         else input_project(v.xproj, x, W, zeros, T * B, X, G); /* all T steps at once */
     }
-    /* each group's R^T (H, n*H), one after the other in r_t */
+    /* each group's R^T (H, n*H), packed for rec_product (rec_kernel.c), one after the other */
     const real *r_t[GRAPH_MAX_GROUPS];
     size_t off = 0;
     for (int g = 0; g < d->n_groups; g++) {
         const int nH = d->groups[g].n * H;
-        input_transpose(cc->r_t + off, param(cell, params, d->groups[g].first_param), H, nH);
+        rec_prepare(cc->r_t + off, param(cell, params, d->groups[g].first_param), H, H, nH);
         r_t[g] = cc->r_t + off;
         off += (size_t)H * nH;
     }
@@ -198,17 +218,18 @@ static void graph_forward(const Cell *cell, const real *params, const real *x, C
 /* ------------------------------------------------------------------------- */
 /* backward */
 
-/* o[r] += c * a[r] (* b[r] when b) over B rows */
-static void acc_rows(real *o, int lo, real c, const real *a, int la, const real *b, int lb, int B, int H) {
+/* o[r] = c * a[r] (* b[r] when b) over B rows, or += unless set (the
+   step's first write to o: graph_parse.c's plan_adjoints) */
+static void acc_rows(real *o, int lo, int set, real c, const real *a, int la, const real *b, int lb, int B,
+                     int H) {
     for (int r = 0; r < B; r++) {
         real *orow = o + (size_t)r * lo;
         const real *ar = a + (size_t)r * la;
-        if (b) {
-            const real *br = b + (size_t)r * lb;
-            for (int j = 0; j < H; j++) orow[j] += c * ar[j] * br[j];
-        } else {
-            for (int j = 0; j < H; j++) orow[j] += c * ar[j];
-        }
+        const real *br = b ? b + (size_t)r * lb : NULL;
+        if (set && br) for (int j = 0; j < H; j++) orow[j] = c * ar[j] * br[j];
+        else if (set) for (int j = 0; j < H; j++) orow[j] = c * ar[j];
+        else if (br) for (int j = 0; j < H; j++) orow[j] += c * ar[j] * br[j];
+        else for (int j = 0; j < H; j++) orow[j] += c * ar[j];
     }
 }
 
@@ -216,7 +237,7 @@ static void backward_node(const View *v, const real *params, real *dparams, int 
     const GraphNode *n = &v->d->nodes[k];
     const int B = v->B, H = v->H;
     int ld = 0, lo = 0, la = 0, lb = 0;
-    const real *dn = adj(v, k, &ld);
+    const real *dn = adj(v, k, t, &ld);
     const real *y = val(v, k, t, &lo);
     if (n->op == GN_SUM) {
         for (int q = 0; q < n->n_terms; q++) {
@@ -224,10 +245,10 @@ static void backward_node(const View *v, const real *params, real *dparams, int 
             const real c = (real)tm->coef;
             int lx = 0, ldx = 0;
             const real *x = tm->node >= 0 ? val(v, tm->node, t, &lx) : NULL;
-            if (tm->param >= 0) {
+            const real *p = tm->param >= 0 ? param(v->cell, params, tm->param) : NULL;
+            if (p) {
                 /* dp += c * sum over rows of dn (⊙ x) */
                 real *dp = dparams + v->cell->tensors[tm->param].offset;
-                const real *p = param(v->cell, params, tm->param);
                 for (int r = 0; r < B; r++) {
                     const real *dr = dn + (size_t)r * ld;
                     if (x) {
@@ -237,42 +258,48 @@ static void backward_node(const View *v, const real *params, real *dparams, int 
                         for (int j = 0; j < H; j++) dp[j] += c * dr[j];
                     }
                 }
-                if (x) {
-                    real *dx = adj(v, tm->node, &ldx);
-                    for (int r = 0; r < B; r++) {
-                        real *dxr = dx + (size_t)r * ldx;
-                        const real *dr = dn + (size_t)r * ld;
-                        for (int j = 0; j < H; j++) dxr[j] += c * p[j] * dr[j];
-                    }
-                }
-            } else if (x) {
-                real *dx = adj(v, tm->node, &ldx);
-                acc_rows(dx, ldx, c, dn, ld, NULL, 0, B, H);
+            }
+            if (x) {
+                /* d x (+)= c * dn (⊙ p: every row of p is p) */
+                real *dx = adj(v, tm->node, t, &ldx);
+                acc_rows(dx, ldx, n->adj_first[2 + q], c, dn, ld, p, 0, B, H);
             }
         }
         return;
     }
     int lda = 0;
-    real *da = adj(v, n->a, &lda);
+    real *da = adj(v, n->a, t, &lda);
     const real *a = val(v, n->a, t, &la);
     if (n->op == GN_MUL) {
         int ldb = 0;
-        real *db = adj(v, n->b, &ldb);
         const real *b = val(v, n->b, t, &lb);
-        acc_rows(da, lda, 1, dn, ld, b, lb, B, H);
-        acc_rows(db, ldb, 1, dn, ld, a, la, B, H);
+        acc_rows(da, lda, n->adj_first[0], 1, dn, ld, b, lb, B, H);
+        real *db = adj(v, n->b, t, &ldb); /* after da: with a = b, da was the first write */
+        acc_rows(db, ldb, n->adj_first[1], 1, dn, ld, a, la, B, H);
         return;
     }
+    const int set = n->adj_first[0];
     for (int r = 0; r < B; r++) {
         real *dar = da + (size_t)r * lda;
         const real *dr = dn + (size_t)r * ld, *yr = y + (size_t)r * lo;
+        /* the local derivative into dar[j] (assigned on the step's first write) */
+#define PUT(expr) do { if (set) for (int j = 0; j < H; j++) dar[j] = (expr); \
+                       else for (int j = 0; j < H; j++) dar[j] += (expr); } while (0)
         switch (n->op) {
-        case GN_SIGMOID: for (int j = 0; j < H; j++) dar[j] += dr[j] * yr[j] * (1 - yr[j]); break;
-        case GN_TANH: for (int j = 0; j < H; j++) dar[j] += dr[j] * (1 - yr[j] * yr[j]); break;
-        case GN_RELU: for (int j = 0; j < H; j++) dar[j] += yr[j] > 0 ? dr[j] : 0; break;
-        default: for (int j = 0; j < H; j++) dar[j] += dr[j]; break;
+        case GN_SIGMOID: PUT(dr[j] * yr[j] * (1 - yr[j])); break;
+        case GN_TANH: PUT(dr[j] * (1 - yr[j] * yr[j])); break;
+        case GN_RELU: PUT(yr[j] > 0 ? dr[j] : 0); break;
+        default: PUT(dr[j]); break;
         }
+#undef PUT
     }
+}
+
+/* the first product of group g (its members are consecutive) */
+static int first_member(const GraphDef *d, int g) {
+    for (int k = 0; k < d->n_nodes; k++)
+        if (d->nodes[k].op == GN_REC && d->nodes[k].group == g && d->nodes[k].idx == d->groups[g].first_slot) return k;
+    return -1;
 }
 
 /* the rows' values of a group's argument over all T steps, for dR */
@@ -297,6 +324,8 @@ static void graph_backward(const Cell *cell, const real *params, const real *x, 
     memset(cc->dh_next, 0, BH * sizeof(real));
     if (has_c) memset(cc->dc_next, 0, BH * sizeof(real));
     if (G && small_x) input_grads_begin(cc->in_work, X, G);
+    int first_m[GRAPH_MAX_GROUPS];
+    for (int g = 0; g < d->n_groups; g++) first_m[g] = first_member(d, g);
     for (int t = T - 1; t >= 0; t--) {
         upstream_grad(up, t, B, H, cc->dh_next, cc->dh);
         memset(cc->dh_next, 0, BH * sizeof(real));
@@ -305,7 +334,7 @@ static void graph_backward(const Cell *cell, const real *params, const real *x, 
             upstream_grad_c(up, t, B, H, cc->dc);
             memset(cc->dc_next, 0, BH * sizeof(real));
         }
-        memset(v.adj, 0, (size_t)B * AH * sizeof(real));
+        if (d->adj_zero) memset(v.adj, 0, (size_t)B * AH * sizeof(real));
         for (int s = d->n_steps - 1; s >= 0; s--) {
             const GraphStep st = d->steps[s];
             if (!st.is_group) {
@@ -314,21 +343,24 @@ static void graph_backward(const Cell *cell, const real *params, const real *x, 
             }
             /* a = ... R arg: d arg += d(R arg) R, the group's products at once */
             const GraphGroup *gr = &d->groups[st.id];
-            int lda = 0;
-            real *da = adj(&v, gr->arg, &lda);
-            gemm(0, 0, B, H, gr->n * H, 1, v.adj + (size_t)gr->first_slot * H, AH,
-                 param(cell, params, gr->first_param), H, 1, da, lda);
+            int lda = 0, ldm = 0;
+            real *da = adj(&v, gr->arg, t, &lda);
+            /* the members' adjoints are side by side, in place or in the adjoint row */
+            const real *dm = adj(&v, first_m[st.id], t, &ldm);
+            gemm(0, 0, B, H, gr->n * H, 1, dm, ldm, param(cell, params, gr->first_param), H,
+                 gr->adj_first ? 0 : 1, da, lda);
         }
-        /* the adjoints the weights' gradients need, over values now dead */
-        real *act_t = v.act + (size_t)t * B * SH, *xp_t = v.xproj + (size_t)t * B * G;
-        for (int r = 0; r < B; r++) {
-            const real *ar = v.adj + (size_t)r * AH;
-            for (int g = 0; g < d->n_groups; g++) {
-                const size_t o = (size_t)d->groups[g].first_slot * H;
-                memcpy(act_t + (size_t)r * SH + o, ar + o, (size_t)d->groups[g].n * H * sizeof(real));
-            }
-            if (G) memcpy(xp_t + (size_t)r * G, ar + v.XA, (size_t)G * sizeof(real));
+        /* the adjoints the weights' gradients need, over values now dead,
+           unless they were written there */
+        for (int k = 0; k < d->n_nodes; k++) {
+            const GraphNode *n = &d->nodes[k];
+            if ((n->op != GN_REC && n->op != GN_XPROJ) || n->adj_in_place) continue;
+            int lv = 0, la = 0;
+            real *vk = val(&v, k, t, &lv);
+            const real *ak = adj(&v, k, t, &la);
+            for (int r = 0; r < B; r++) memcpy(vk + (size_t)r * lv, ak + (size_t)r * la, (size_t)H * sizeof(real));
         }
+        real *xp_t = v.xproj + (size_t)t * B * G;
         if (G && small_x) input_grads_rows(cc->in_work, xp_t, x + (size_t)t * B * X, B, X, G);
         if (flow_h) flow_norms(cc->dh, B, H, &flow_h[t]);
         if (flow_c && has_c) flow_norms(cc->dc, B, H, &flow_c[t]);

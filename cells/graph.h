@@ -59,6 +59,11 @@ typedef struct {
     int idx;         /* LOC_ACT: slot; LOC_XPROJ: block; LOC_PREV/LOC_NEW: state */
     int adj_slot;    /* >= 0: its adjoint's own slot (a sum computed in its activation's place) */
     int group;       /* REC: its group */
+    /* backward: 1 where this node's contribution to an operand's adjoint is
+       the first of the step (it assigns, so that no adjoint is zeroed):
+       [0] a, [1] b, [2 + q] term q's node */
+    unsigned char adj_first[2 + GRAPH_MAX_TERMS];
+    int adj_in_place; /* a product or W x whose adjoint takes its value's place: no backward reads the value */
 } GraphNode;
 
 /* R products of one level on one argument: one GEMM. Members' slots and
@@ -67,6 +72,7 @@ typedef struct {
     int arg, level;
     int first_slot, n;
     int first_param;
+    int adj_first;   /* backward: the product's d arg is the first of the step (assigns) */
 } GraphGroup;
 
 typedef struct {
@@ -109,6 +115,7 @@ typedef struct GraphDef {
     int n_slots;   /* H-sized slots of an act row */
     int n_adj_own; /* adjoint slots of their own, after the act slots' (adj_slot) */
     int n_xproj;   /* blocks of the input projection (W params 0..n_xproj-1) */
+    int adj_zero;  /* backward must zero the adjoint row each step (an adjoint no first write covers) */
     int n_gates;
     int gate_eqs[4];          /* the equation of gate g (act slot g) */
 } GraphDef;

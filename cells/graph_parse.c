@@ -654,6 +654,73 @@ static void mark_used(GraphDef *d, int k, char *used) {
 
 static int max2(int a, int b) { return a > b ? a : b; }
 
+/* backward's adjoints, planned on the compiled program: a product or W x
+   whose value no backward reads (plain terms of sums, as in every native
+   cell) keeps its adjoint in its value's place, where the weights'
+   gradients read it after the loop; and the first contribution of a step
+   to each adjoint in a slot assigns rather than adds, so that nothing is
+   zeroed or copied at each step. The flags follow graph.c's backward order:
+   steps last to first; in a node, a then b, then the terms in order. */
+static int first_write(const GraphDef *d, int k, char *written) {
+
+    const GraphNode *n = &d->nodes[k];
+    if (n->adj_slot < 0 && n->loc != LOC_ACT && n->loc != LOC_XPROJ) return 0; /* a state's: accumulates */
+    if (written[k]) return 0;
+    written[k] = 1;
+    return 1;
+}
+
+static void plan_adjoints(GraphDef *d) {
+    char read_back[GRAPH_MAX_NODES] = {0};
+    for (int k = 0; k < d->n_nodes; k++) {
+        const GraphNode *n = &d->nodes[k];
+        if (n->op == GN_MUL) read_back[n->a] = read_back[n->b] = 1;
+        if (n->op == GN_SIGMOID || n->op == GN_TANH || n->op == GN_RELU) read_back[k] = 1;
+        for (int q = 0; q < n->n_terms; q++)
+            if (n->terms[q].param >= 0 && n->terms[q].node >= 0) read_back[n->terms[q].node] = 1;
+    }
+    for (int g = 0; g < d->n_groups; g++) read_back[d->groups[g].arg] = 1; /* dR reads it after the loop */
+    for (int k = 0; k < d->n_nodes; k++) {
+        GraphNode *n = &d->nodes[k];
+        n->adj_in_place = (n->op == GN_REC || n->op == GN_XPROJ) && !read_back[k] && n->adj_slot < 0;
+        memset(n->adj_first, 0, sizeof n->adj_first);
+    }
+    /* a group's product reads its members' adjoints as one matrix: all in
+       place, or all in the adjoint row */
+    for (int g = 0; g < d->n_groups; g++) {
+        int all = 1;
+        for (int k = 0; k < d->n_nodes; k++)
+            if (d->nodes[k].op == GN_REC && d->nodes[k].group == g) all &= d->nodes[k].adj_in_place;
+        for (int k = 0; k < d->n_nodes; k++)
+            if (d->nodes[k].op == GN_REC && d->nodes[k].group == g) d->nodes[k].adj_in_place = all;
+    }
+    char written[GRAPH_MAX_NODES] = {0};
+    for (int s = d->n_steps - 1; s >= 0; s--) {
+        const GraphStep st = d->steps[s];
+        if (st.is_group) {
+            d->groups[st.id].adj_first = first_write(d, d->groups[st.id].arg, written);
+            continue;
+        }
+        GraphNode *n = &d->nodes[st.id];
+        if (n->op == GN_SUM) {
+            for (int q = 0; q < n->n_terms; q++)
+                if (n->terms[q].node >= 0) n->adj_first[2 + q] = (unsigned char)first_write(d, n->terms[q].node, written);
+        } else {
+            n->adj_first[0] = (unsigned char)first_write(d, n->a, written);
+            if (n->op == GN_MUL) n->adj_first[1] = (unsigned char)first_write(d, n->b, written);
+        }
+    }
+    /* every adjoint in a slot is written each step, as every node has a
+       reader; should one not be, the row is zeroed as before */
+    d->adj_zero = 0;
+    for (int k = 0; k < d->n_nodes; k++) {
+        GraphNode *n = &d->nodes[k];
+        if ((n->adj_slot >= 0 || n->loc == LOC_ACT || n->loc == LOC_XPROJ) && !written[k]) d->adj_zero = 1;
+    }
+    if (d->adj_zero) /* all in the zeroed row, then */
+        for (int k = 0; k < d->n_nodes; k++) d->nodes[k].adj_in_place = 0;
+}
+
 #define FINISH_FAIL(line_, ...) (*line = (line_), snprintf(err, err_len, __VA_ARGS__), -1)
 
 int graph_def_finish(GraphDef *d, int *line, char *err, size_t err_len) {
@@ -798,6 +865,7 @@ int graph_def_finish(GraphDef *d, int *line, char *err, size_t err_len) {
                 d->steps[d->n_steps++] = (GraphStep){0, k};
         }
     }
+    plan_adjoints(d);
     d->compiled = 1;
     return 0;
 }

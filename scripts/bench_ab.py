@@ -9,6 +9,8 @@ was quiet; on a shared machine compare the ratio, not the milliseconds.
 
 Example (the binary before a change saved as /tmp/rnnbench-before):
     /usr/bin/python3 scripts/bench_ab.py /tmp/rnnbench-before bin/rnnbench --cells W1:lstm,W1:rnn
+    /usr/bin/python3 scripts/bench_ab.py /tmp/rnnbench-before bin/rnnbench --cells W1:eq-lstm-peep \
+        --cell-file experiments/graph-cells.ini
 """
 import argparse
 import os
@@ -40,12 +42,17 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--core", type=int, default=0)
+    ap.add_argument("--cell-file", help="an INI file whose [cell NAME] sections define graph cells "
+                    "named in --cells (e.g. experiments/graph-cells.ini)")
     args = ap.parse_args()
     for path in (args.a, args.b):
         if not os.access(path, os.X_OK):
             sys.exit(f"bench_ab.py: '{path}' is not an executable file")
     if args.rounds < 1 or args.steps < 1:
         sys.exit(f"bench_ab.py: --rounds {args.rounds} and --steps {args.steps} must be >= 1")
+    if args.cell_file and not os.path.isfile(args.cell_file):
+        sys.exit(f"bench_ab.py: --cell-file '{args.cell_file}' is not a file")
+    cell_file = ["--cell-file", args.cell_file] if args.cell_file else []
     cases = parse_cases(args.cells)
     binaries = [args.a, args.b]
     ms = {(case, k): {} for case in cases for k in range(2)}
@@ -54,7 +61,7 @@ def main():
         for case in cases:
             for k in bench_compare.rotated([0, 1], rnd):
                 cmd = [binaries[k], "bench", "--workload", case[0], "--cell", case[1],
-                       "--steps", str(args.steps), "--format", "csv"]
+                       "--steps", str(args.steps), "--format", "csv"] + cell_file
                 rows, _ = bench_compare.run_csv(bench_compare.pinned(cmd, args.core))
                 ms[(case, k)][rnd] = rows[0]["ms"]
     load_after = bench_guard.read_loadavg()

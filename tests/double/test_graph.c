@@ -312,6 +312,15 @@ static const char *const HAND[] = {
     "q = relu(sigmoid(W x + b) + 0.5)\n"
     "c' = 0.5 * c + 0.1 * q * tanh(W x + R h)\n"
     "h' = tanh(c') * sigmoid(R c' + p . h + b)\n",
+    /* backward's plan (graph_parse.c plan_adjoints): products on h whose
+       values backward reads (a factor, a term with p) beside ones it does
+       not, so the group's adjoints stay in the adjoint row; a W x read as
+       a factor beside one that is not; a name twice in a sum and a product
+       of a name with itself (the first write assigns, the second adds) */
+    "state = h\n"
+    "a = tanh(W x + R h + b)\n"
+    "m = (R h) * (W x) + p . (R h) + a + a\n"
+    "h' = tanh(m * m + R h) * a\n",
 };
 
 Test(graph, finite_differences_hand_written) {
@@ -323,6 +332,42 @@ Test(graph, finite_differences_hand_written) {
         gradcheck(name, HAND[k], 1, 18);
     }
     gradcheck("hand0", HAND[0], 2, 3);
+}
+
+/* the plan of backward's adjoints: every product and W x of eq-lstm-peep
+   keeps its adjoint in place (as the native cells' dpre) and nothing is
+   zeroed; in HAND's last cell the products on h and the W x that a backward
+   reads are not in place, the other W x is */
+Test(graph, adjoint_plan) {
+    char err[512];
+    int line = 0, col = 0;
+    GraphDef *d = NULL;
+    cr_assert_eq(graph_parse_text("plan-lstm-peep", LSTM_PEEP, &d, &line, &col, err, sizeof err), 0, "%s", err);
+    int n_in_place = 0;
+    for (int k = 0; k < d->n_nodes; k++) {
+        const GraphNode *n = &d->nodes[k];
+        if (n->op == GN_REC || n->op == GN_XPROJ) {
+            cr_expect(n->adj_in_place, "eq-lstm-peep: node %d's adjoint is not in place", k);
+            n_in_place++;
+        }
+    }
+    cr_expect_eq(n_in_place, 8);
+    cr_expect_eq(d->adj_zero, 0);
+    graph_def_free(d);
+    const char *last = HAND[sizeof HAND / sizeof HAND[0] - 1];
+    cr_assert_eq(graph_parse_text("plan-hand", last, &d, &line, &col, err, sizeof err), 0, "%s", err);
+    int rec_in = 0, rec_out = 0, xp_in = 0, xp_out = 0;
+    for (int k = 0; k < d->n_nodes; k++) {
+        const GraphNode *n = &d->nodes[k];
+        if (n->op == GN_REC) n->adj_in_place ? rec_in++ : rec_out++;
+        if (n->op == GN_XPROJ) n->adj_in_place ? xp_in++ : xp_out++;
+    }
+    cr_expect_eq(rec_in, 0);
+    cr_expect_eq(rec_out, 4);
+    cr_expect_eq(xp_in, 1);
+    cr_expect_eq(xp_out, 1);
+    cr_expect_eq(d->adj_zero, 0);
+    graph_def_free(d);
 }
 
 Test(graph, finite_differences_random_graphs) {
