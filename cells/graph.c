@@ -18,10 +18,12 @@
    over all T*B rows; any other product's or W x's adjoint is copied there
    at the end of its step. The first write of a step to an adjoint assigns
    rather than adds (graph_parse.c plans both), so nothing is zeroed.
-   Measured on eq-lstm-peep against the interpreter that zeroed and copied
-   and ran the products on dnnl_sgemm: see the commit that made it so.
-   Running the elementwise nodes row by row (a row's values in L1) measured
-   0.93x at W1: at H = 64 the per-node overhead outweighs the cache. */
+   Against the interpreter that zeroed and copied and ran the products on
+   dnnl_sgemm, eq-lstm-peep's whole step measured 1.07x at W1 and 1.24x at
+   W2 (scripts/bench_ab.py, 5 rounds, quiet). Tried and dropped: the
+   elementwise nodes row by row (a row's values in L1), 0.93x at W1; a
+   sum's terms and its activation in one pass over each row, 0.89x at W1
+   and 0.96x at W2: at H = 64 a row is too short to pay for the switch. */
 #include "graph.h"
 #include "kernel.h"
 #include "gemm.h"

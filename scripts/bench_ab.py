@@ -42,6 +42,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--core", type=int, default=0)
+    ap.add_argument("--length", type=int, help="the sequence length T instead of the workload's")
     ap.add_argument("--cell-file", help="an INI file whose [cell NAME] sections define graph cells "
                     "named in --cells (e.g. experiments/graph-cells.ini)")
     args = ap.parse_args()
@@ -53,6 +54,10 @@ def main():
     if args.cell_file and not os.path.isfile(args.cell_file):
         sys.exit(f"bench_ab.py: --cell-file '{args.cell_file}' is not a file")
     cell_file = ["--cell-file", args.cell_file] if args.cell_file else []
+    if args.length is not None:
+        if args.length < 1:
+            sys.exit(f"bench_ab.py: --length {args.length} must be >= 1")
+        cell_file += ["--length", str(args.length)]
     cases = parse_cases(args.cells)
     binaries = [args.a, args.b]
     ms = {(case, k): {} for case in cases for k in range(2)}
@@ -66,7 +71,7 @@ def main():
                 ms[(case, k)][rnd] = rows[0]["ms"]
     load_after = bench_guard.read_loadavg()
     print(f"load (1 min) before {load_before:.2f}, after {load_after:.2f}; {args.rounds} rounds, "
-          f"{args.steps} steps, core {args.core}")
+          f"{args.steps} steps, core {args.core}" + (f", T = {args.length}" if args.length else ""))
     print(f"A = {args.a}\nB = {args.b}")
     print(f"{'wl':4} {'cell':12} {'A ms':>9} {'B ms':>9} {'A/B':>6} {'min':>6} {'max':>6}")
     for case in cases:
