@@ -97,6 +97,18 @@ const ParamTensor *model_tensor(const Model *m, const char *name) {
     return NULL;
 }
 
+/* The readout's dL/dh_t = dy_t V is formed by the cell's backward step by
+   step (upstream_grad), which saves a (T,B,H) array. With a wide output and
+   a batch of a few rows, though, each step's product is a matrix-vector
+   product, paid T times at the GEMM's fixed cost: W4 (88 outputs, B = 1)
+   made 60 of them a training step. There it is formed before backward, one
+   GEMM per run of steps with a readout, and the cell reads it as it reads a
+   layer above's. */
+#define DH_TOP_MAX_B 4
+static int dh_top_ahead(const Model *m, int B) {
+    return B <= DH_TOP_MAX_B && m->Y > INPUT_SMALL_X;
+}
+
 /* one function sizes and points the block, so the two cannot disagree */
 static size_t work_layout(const Model *m, int T, int B, ModelWork *w) {
     size_t TB = (size_t)T * B, H = (size_t)m->cell.H, L = (size_t)m->L;
@@ -119,6 +131,9 @@ static size_t work_layout(const Model *m, int T, int B, ModelWork *w) {
     for (int l = 1; l < m->L; l++) reads_c |= m->layer[l].reads_below_c;
     size_t off_dc_between = n;
     if (reads_c) n += n_between * TB * H;
+    const int has_dh_top = dh_top_ahead(m, B);
+    size_t off_dh_top = n;
+    if (has_dh_top) n += TB * H;
     if (pointing) {
         for (int l = 0; l < m->L; l++) cell_cache_point(&m->layer[l], T, B, w->block + off_cc[l], &w->cc[l]);
         w->y = w->block + off_y;
@@ -131,6 +146,7 @@ static size_t work_layout(const Model *m, int T, int B, ModelWork *w) {
             w->dh_between[k] = w->block + off_between + k * TB * H;
             if (reads_c) w->dc_between[k] = w->block + off_dc_between + k * TB * H;
         }
+        w->dh_top = has_dh_top ? w->block + off_dh_top : NULL;
     }
     return n;
 }
@@ -341,6 +357,15 @@ void model_backward(const Model *m, const real *params, const real *x, ModelWork
         readout_grads(grads + m->ro_w, grads + m->ro_b, w->dy + (size_t)t0 * B * Y,
                       w->cc[m->L - 1].h + (size_t)(t0 + 1) * BH, (t1 - t0) * B, Y, H, w->ro_work);
     })
-    const Upstream up = {w->dy, params + m->ro_w, Y, w->active, NULL, NULL};
+    Upstream up = {w->dy, params + m->ro_w, Y, w->active, NULL, NULL};
+    if (w->dh_top) {
+        /* dh_top = dy V over the steps with a readout, 0 elsewhere (see dh_top_ahead) */
+        memset(w->dh_top, 0, (size_t)w->T * BH * sizeof(real));
+        FOR_ACTIVE_RUNS(w, t0, t1, {
+            gemm(0, 0, (t1 - t0) * B, H, Y, 1, w->dy + (size_t)t0 * B * Y, Y, params + m->ro_w, H, 0,
+                 w->dh_top + (size_t)t0 * BH, H);
+        })
+        up.dh_above = w->dh_top;
+    }
     model_stack_backward(m, params, x, w, &up, grads, flow_h, flow_c);
 }

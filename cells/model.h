@@ -55,6 +55,8 @@ typedef struct {
        (two (T,B,H) buffers taken in turn), and dL/dc of the layer below
        from a layer that read it */
     real *dh_between[2], *dc_between[2];
+    real *dh_top;  /* (T,B,H) dL/dh of the top layer from the readout, formed before backward
+                      in small batches (model.c says why); NULL otherwise */
     int *active;   /* (T) 1 where any mask entry of the step is non-zero */
 } ModelWork;
 

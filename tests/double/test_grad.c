@@ -244,7 +244,16 @@ ParameterizedTestParameters(grad, wide_output) {
 }
 
 ParameterizedTest(GradCase *c, grad, wide_output) {
+    /* a batch of 2 takes model.c's dL/dh formed before backward (dh_top),
+       one of 5 the step-by-step product */
     gradcheck(c->cell, c->loss, T_STEPS, BATCH, N_IN, INPUT_SMALL_X + 3);
+    gradcheck(c->cell, c->loss, T_STEPS, 5, N_IN, INPUT_SMALL_X + 3);
+}
+
+/* dh_top feeds the top layer of a stack only; the layers below hear dL/dx */
+Test(grad, stacked_wide_output) {
+    gradcheck_stack("lstm", 2, LOSS_BCE, T_STEPS, 1, N_IN, INPUT_SMALL_X + 3);
+    gradcheck_stack("dglstm", 2, LOSS_XENT, T_STEPS, BATCH, N_IN, INPUT_SMALL_X + 3);
 }
 
 /* When the spent block that recurrent_grads (input.c) transposes into is
