@@ -662,7 +662,6 @@ static int max2(int a, int b) { return a > b ? a : b; }
    zeroed or copied at each step. The flags follow graph.c's backward order:
    steps last to first; in a node, a then b, then the terms in order. */
 static int first_write(const GraphDef *d, int k, char *written) {
-
     const GraphNode *n = &d->nodes[k];
     if (n->adj_slot < 0 && n->loc != LOC_ACT && n->loc != LOC_XPROJ) return 0; /* a state's: accumulates */
     if (written[k]) return 0;
@@ -714,7 +713,7 @@ static void plan_adjoints(GraphDef *d) {
        reader; should one not be, the row is zeroed as before */
     d->adj_zero = 0;
     for (int k = 0; k < d->n_nodes; k++) {
-        GraphNode *n = &d->nodes[k];
+        const GraphNode *n = &d->nodes[k];
         if ((n->adj_slot >= 0 || n->loc == LOC_ACT || n->loc == LOC_XPROJ) && !written[k]) d->adj_zero = 1;
     }
     if (d->adj_zero) /* all in the zeroed row, then */

@@ -225,6 +225,17 @@ static void check_pair(const Pair *pr, int L, int X) {
         cr_expect(e <= EQ_TOL, "%s L=%d X=%d: dL/dc0 differs by %.3g", what, L, X, e);
     }
     cr_log_info("%s vs %s, L=%d X=%d: worst parameter gradient difference %.2e", what, pr->native, L, X, worst);
+    /* without dL/dx, as in training (ModelWork.no_dx): the same gradients */
+    gr.w.no_dx = 1;
+    problem_grad(&gr);
+    for (int l = 0; l < L; l++)
+        for (int k = 0; k < pr->n_map; k++) {
+            const ParamTensor *g = tensor(&gr.m, pr->map[k].graph, l), *n = tensor(&nat.m, pr->map[k].native, l);
+            size_t block = (size_t)g->rows * g->cols;
+            double e = max_diff(nat.grads + n->offset + pr->map[k].block * block, gr.grads + g->offset, block);
+            cr_expect(e <= EQ_TOL, "%s L=%d X=%d, no dL/dx: gradient of %s (layer %d) differs by %.3g", what, L, X,
+                      pr->map[k].graph, l, e);
+        }
     problem_free(&nat);
     problem_free(&gr);
 }
