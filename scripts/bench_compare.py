@@ -153,6 +153,9 @@ def parse_args(argv):
                     help="calibration loops before and after the rounds (default 3)")
     ap.add_argument("--min-fraction", type=float, default=bench_guard.MIN_FRACTION)
     ap.add_argument("--max-load", type=float, default=bench_guard.MAX_LOAD)
+    ap.add_argument("--settle", type=float, default=90.0,
+                    help="seconds to wait at most, before the rounds, for the 1-minute load to fall "
+                         "to --max-load (default 90; 0: read it once)")
     ap.add_argument("--reference", default=bench_guard.REFERENCE_CSV)
     ap.add_argument("--record-reference", action="store_true",
                     help="when the load was quiet before and after and this CPU has no row yet, add "
@@ -164,6 +167,8 @@ def parse_args(argv):
         ap.error("--steps and --calibrations must be at least 1")
     if not 0 < args.min_fraction <= 1 or args.max_load < 0:
         ap.error("--min-fraction must be in (0, 1] and --max-load at least 0")
+    if not args.settle >= 0:
+        ap.error(f"--settle: {args.settle}, must be at least 0 (seconds)")
     return args
 
 
@@ -190,7 +195,9 @@ def main(argv=None):
     reference_table = bench_guard.load_reference(args.reference)
 
     # the guard, before
-    load_before = bench_guard.read_loadavg()
+    load_before, waited = bench_guard.settle_load(bench_guard.read_loadavg, time.sleep, args.max_load, args.settle)
+    if waited:
+        print(f"guard: waited {waited:.0f} s for the 1-minute load to fall (now {load_before:.2f})", file=sys.stderr)
     cal_before = [bench_guard.calibrate(rnnbench, args.core, env=one) for _ in range(args.calibrations)]
     backend = cal_before[0][1]
     started = time.monotonic()

@@ -5,7 +5,10 @@ host misleads. The guard measures, before and after the rounds, two things:
 
 * the GEMM ceiling: `rnnbench bench --gemm` (the project's GEMM backend, cells/gemm.h, one
   thread, pinned), a few calibration loops, each the best of a few products;
-* the load: the 1-minute load average of /proc/loadavg.
+* the load: the 1-minute load average of /proc/loadavg. That average remembers the last minute,
+  so a benchmark or a build that has just finished would make a quiet machine read busy: before
+  the rounds the guard waits (settle_load, up to a stated time) for it to fall below MAX_LOAD, and
+  a machine still busy after that is called busy.
 
 The machine is called busy when a calibration loop reaches less than MIN_FRACTION of what this
 CPU reaches idle, or when the load that is not the benchmark's own exceeds MAX_LOAD. What "idle"
@@ -117,6 +120,17 @@ def append_reference(path, cpu, backend, real, size, gflops, date, how):
         if new:
             w.writerow(REFERENCE_COLUMNS)
         w.writerow([cpu, backend, real, size, f"{gflops:.1f}", date, how])
+
+
+def settle_load(read, sleep, max_load=MAX_LOAD, timeout_s=90.0, step_s=5.0):
+    """The 1-minute load before the rounds: read() again every step_s seconds (through sleep)
+    while it is above max_load, for at most timeout_s. Returns (load, seconds waited)."""
+    load, waited = read(), 0.0
+    while load > max_load and waited + step_s <= timeout_s:
+        sleep(step_s)
+        waited += step_s
+        load = read()
+    return load, waited
 
 
 def own_load(elapsed_s):

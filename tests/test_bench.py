@@ -277,7 +277,7 @@ def test_make_bench_busy_run_is_flagged_and_strict_exits_1(monkeypatch, tmp_path
     mod = load_compare()
     out = tmp_path / "bench.csv"
     fake_bench(monkeypatch, mod, [100, 99, 100], cal_after, loads)
-    assert mod.main(["--skip-grid", "--strict", "--csv", str(out)]) == 1
+    assert mod.main(["--skip-grid", "--strict", "--settle", "0", "--csv", str(out)]) == 1
     captured = capsys.readouterr()
     assert captured.out.splitlines()[0].startswith("GUARD: BUSY") and reason in captured.out
     assert "--strict" in captured.err
@@ -285,7 +285,33 @@ def test_make_bench_busy_run_is_flagged_and_strict_exits_1(monkeypatch, tmp_path
     assert rows and all(r["verdict"] == "busy" and reason in r["guard_note"] for r in rows)
     # without --strict the same run reports and exits 0
     fake_bench(monkeypatch, mod, [100, 99, 100], cal_after, loads)
-    assert mod.main(["--skip-grid", "--csv", str(out)]) == 0
+    assert mod.main(["--skip-grid", "--settle", "0", "--csv", str(out)]) == 0
+
+
+def test_guard_waits_for_the_load_average_to_settle():
+    """The 1-minute average remembers the last minute (a benchmark just run): the guard reads it
+    again while it is high, up to its timeout; a load that stays high is reported as it is."""
+    g = load_script("bench_guard")
+    slept = []
+    reads = iter([1.4, 0.9, 0.45, 0.1])
+    load, waited = g.settle_load(lambda: next(reads), slept.append, 0.5, 90, 5)
+    assert (load, waited, slept) == (0.45, 10, [5, 5])
+    slept.clear()
+    load, waited = g.settle_load(lambda: 2.0, slept.append, 0.5, 12, 5)
+    assert (load, waited, slept) == (2.0, 10, [5, 5])
+    load, waited = g.settle_load(lambda: 2.0, slept.append, 0.5, 0, 5)
+    assert (load, waited) == (2.0, 0)
+
+
+def test_make_bench_waits_for_a_falling_load_and_calls_it_quiet(monkeypatch, tmp_path, capsys):
+    mod = load_compare()
+    fake_bench(monkeypatch, mod, [100, 99, 100], [98, 100, 99], [0.9, 0.6, 0.3, 0.2])
+    slept = []
+    monkeypatch.setattr(mod.time, "sleep", slept.append)
+    assert mod.main(["--skip-grid", "--strict", "--csv", str(tmp_path / "b.csv")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0].startswith("GUARD: quiet.") and slept == [5.0, 5.0]
+    assert "waited 10 s" in captured.err
 
 
 def test_make_bench_refuses_fewer_than_5_rounds():
