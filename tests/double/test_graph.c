@@ -172,6 +172,22 @@ static double max_diff(const real *a, const real *b, size_t n) {
     return worst;
 }
 
+/* every mapped tensor's gradient, native against graph (expects each within
+   EQ_TOL); returns the worst difference */
+static double compare_grads(const Pair *pr, const Problem *nat, const Problem *gr, int L, int X, const char *how) {
+    double worst = 0;
+    for (int l = 0; l < L; l++)
+        for (int k = 0; k < pr->n_map; k++) {
+            const ParamTensor *g = tensor(&gr->m, pr->map[k].graph, l), *n = tensor(&nat->m, pr->map[k].native, l);
+            size_t block = (size_t)g->rows * g->cols;
+            double e = max_diff(nat->grads + n->offset + pr->map[k].block * block, gr->grads + g->offset, block);
+            cr_expect(e <= EQ_TOL, "%s L=%d X=%d%s: gradient of %s (layer %d) differs by %.3g", pr->graph, L, X, how,
+                      pr->map[k].graph, l, e);
+            worst = fmax(worst, e);
+        }
+    return worst;
+}
+
 static void check_pair(const Pair *pr, int L, int X) {
     const int T = 13, B = 3, H = 5, Y = 2;
     Problem nat, gr;
@@ -199,16 +215,7 @@ static void check_pair(const Pair *pr, int L, int X) {
     cr_expect(fabs(nat.loss - gr.loss) <= EQ_TOL * fmax(1, fabs(nat.loss)), "%s L=%d X=%d: loss %.17g vs %.17g",
               what, L, X, gr.loss, nat.loss);
     cr_expect(max_diff(nat.w.y, gr.w.y, (size_t)T * B * Y) <= EQ_TOL, "%s: outputs differ", what);
-    double worst = 0;
-    for (int l = 0; l < L; l++)
-        for (int k = 0; k < pr->n_map; k++) {
-            const ParamTensor *g = tensor(&gr.m, pr->map[k].graph, l), *n = tensor(&nat.m, pr->map[k].native, l);
-            size_t block = (size_t)g->rows * g->cols;
-            double e = max_diff(nat.grads + n->offset + pr->map[k].block * block, gr.grads + g->offset, block);
-            cr_expect(e <= EQ_TOL, "%s L=%d X=%d: gradient of %s (layer %d) differs by %.3g", what, L, X,
-                      pr->map[k].graph, l, e);
-            worst = fmax(worst, e);
-        }
+    const double worst = compare_grads(pr, &nat, &gr, L, X, "");
     /* every graph tensor was mapped: the gradients above are all of them */
     cr_expect_eq(gr.m.n_tensors, L * pr->n_map + 2, "%s: %d tensors", what, gr.m.n_tensors);
     for (const char *ro = "readout.weight"; ro; ro = strcmp(ro, "readout.bias") ? "readout.bias" : NULL) {
@@ -228,14 +235,7 @@ static void check_pair(const Pair *pr, int L, int X) {
     /* without dL/dx, as in training (ModelWork.no_dx): the same gradients */
     gr.w.no_dx = 1;
     problem_grad(&gr);
-    for (int l = 0; l < L; l++)
-        for (int k = 0; k < pr->n_map; k++) {
-            const ParamTensor *g = tensor(&gr.m, pr->map[k].graph, l), *n = tensor(&nat.m, pr->map[k].native, l);
-            size_t block = (size_t)g->rows * g->cols;
-            double e = max_diff(nat.grads + n->offset + pr->map[k].block * block, gr.grads + g->offset, block);
-            cr_expect(e <= EQ_TOL, "%s L=%d X=%d, no dL/dx: gradient of %s (layer %d) differs by %.3g", what, L, X,
-                      pr->map[k].graph, l, e);
-        }
+    compare_grads(pr, &nat, &gr, L, X, ", no dL/dx");
     problem_free(&nat);
     problem_free(&gr);
 }
