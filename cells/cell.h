@@ -102,7 +102,9 @@ void cell_forward(const Cell *cell, const real *params, const real *x, CellCache
 /* The gradient from above, of a readout y_t = h_t V^T + d: dL/dh_t =
    dy_t V at the steps with a readout (active[t]), 0 elsewhere. Backward
    forms it step by step (upstream_grad) instead of reading a (T,B,H) array:
-   one T-sized block and one pass over it fewer. */
+   one T-sized block and one pass over it fewer. (In small batches with a
+   wide readout, model.c forms it before backward and passes it as
+   dh_above: see dh_top_ahead.) */
 typedef struct {
     const real *dy;     /* (T,B,Y) */
     const real *V;      /* (Y,H) readout.weight */

@@ -53,11 +53,11 @@ def main():
         sys.exit(f"bench_ab.py: --rounds {args.rounds} and --steps {args.steps} must be >= 1")
     if args.cell_file and not os.path.isfile(args.cell_file):
         sys.exit(f"bench_ab.py: --cell-file '{args.cell_file}' is not a file")
-    cell_file = ["--cell-file", args.cell_file] if args.cell_file else []
+    extra = ["--cell-file", args.cell_file] if args.cell_file else []  # passed to every bench
     if args.length is not None:
         if args.length < 1:
             sys.exit(f"bench_ab.py: --length {args.length} must be >= 1")
-        cell_file += ["--length", str(args.length)]
+        extra += ["--length", str(args.length)]
     cases = parse_cases(args.cells)
     binaries = [args.a, args.b]
     ms = {(case, k): {} for case in cases for k in range(2)}
@@ -66,7 +66,7 @@ def main():
         for case in cases:
             for k in bench_compare.rotated([0, 1], rnd):
                 cmd = [binaries[k], "bench", "--workload", case[0], "--cell", case[1],
-                       "--steps", str(args.steps), "--format", "csv"] + cell_file
+                       "--steps", str(args.steps), "--format", "csv"] + extra
                 rows, _ = bench_compare.run_csv(bench_compare.pinned(cmd, args.core))
                 ms[(case, k)][rnd] = rows[0]["ms"]
     load_after = bench_guard.read_loadavg()
