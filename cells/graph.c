@@ -297,13 +297,6 @@ static void backward_node(const View *v, const real *params, real *dparams, int 
     }
 }
 
-/* the first product of group g (its members are consecutive) */
-static int first_member(const GraphDef *d, int g) {
-    for (int k = 0; k < d->n_nodes; k++)
-        if (d->nodes[k].op == GN_REC && d->nodes[k].group == g && d->nodes[k].idx == d->groups[g].first_slot) return k;
-    return -1;
-}
-
 /* the rows' values of a group's argument over all T steps, for dR */
 static const real *arg_all(const View *v, int k, int *ld) {
     const GraphNode *n = &v->d->nodes[k];
@@ -326,8 +319,6 @@ static void graph_backward(const Cell *cell, const real *params, const real *x, 
     memset(cc->dh_next, 0, BH * sizeof(real));
     if (has_c) memset(cc->dc_next, 0, BH * sizeof(real));
     if (G && small_x) input_grads_begin(cc->in_work, X, G);
-    int first_m[GRAPH_MAX_GROUPS];
-    for (int g = 0; g < d->n_groups; g++) first_m[g] = first_member(d, g);
     for (int t = T - 1; t >= 0; t--) {
         upstream_grad(up, t, B, H, cc->dh_next, cc->dh);
         memset(cc->dh_next, 0, BH * sizeof(real));
@@ -348,7 +339,7 @@ static void graph_backward(const Cell *cell, const real *params, const real *x, 
             int lda = 0, ldm = 0;
             real *da = adj(&v, gr->arg, t, &lda);
             /* the members' adjoints are side by side, in place or in the adjoint row */
-            const real *dm = adj(&v, first_m[st.id], t, &ldm);
+            const real *dm = adj(&v, gr->first_node, t, &ldm);
             gemm(0, 0, B, H, gr->n * H, 1, dm, ldm, param(cell, params, gr->first_param), H,
                  gr->adj_first ? 0 : 1, da, lda);
         }

@@ -71,6 +71,7 @@ typedef struct {
 typedef struct {
     int arg, level;
     int first_slot, n;
+    int first_node;  /* the member in first_slot */
     int first_param;
     int adj_first;   /* backward: the product's d arg is the first of the step (assigns) */
 } GraphGroup;

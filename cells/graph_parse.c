@@ -813,8 +813,10 @@ int graph_def_finish(GraphDef *d, int *line, char *err, size_t err_len) {
     }
     for (int g = 0; g < d->n_groups; g++) {
         d->groups[g].first_slot = slot;
+        d->groups[g].first_node = -1;
         for (int k = 0; k < d->n_nodes; k++)
             if (d->nodes[k].op == GN_REC && d->nodes[k].group == g) {
+                if (d->groups[g].first_node < 0) d->groups[g].first_node = k;
                 d->nodes[k].loc = LOC_ACT;
                 d->nodes[k].idx = slot++;
             }

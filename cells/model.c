@@ -360,7 +360,8 @@ void model_backward(const Model *m, const real *params, const real *x, ModelWork
     Upstream up = {w->dy, params + m->ro_w, Y, w->active, NULL, NULL};
     if (w->dh_top) {
         /* dh_top = dy V over the steps with a readout, 0 elsewhere (see dh_top_ahead) */
-        memset(w->dh_top, 0, (size_t)w->T * BH * sizeof(real));
+        for (int t = 0; t < w->T; t++)
+            if (!w->active[t]) memset(w->dh_top + (size_t)t * BH, 0, BH * sizeof(real));
         FOR_ACTIVE_RUNS(w, t0, t1, {
             gemm(0, 0, (t1 - t0) * B, H, Y, 1, w->dy + (size_t)t0 * B * Y, Y, params + m->ro_w, H, 0,
                  w->dh_top + (size_t)t0 * BH, H);
