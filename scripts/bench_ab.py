@@ -61,13 +61,16 @@ def main():
     cases = parse_cases(args.cells)
     binaries = [args.a, args.b]
     ms = {(case, k): {} for case in cases for k in range(2)}
+    # as make bench runs them: one thread each, and no idle OpenBLAS worker (the oneDNN build links
+    # OpenBLAS too) spinning on the pinned core while the first steps are timed
+    one = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     load_before = bench_guard.read_loadavg()
     for rnd in range(args.rounds):
         for case in cases:
             for k in bench_compare.rotated([0, 1], rnd):
                 cmd = [binaries[k], "bench", "--workload", case[0], "--cell", case[1],
                        "--steps", str(args.steps), "--format", "csv"] + extra
-                rows, _ = bench_compare.run_csv(bench_compare.pinned(cmd, args.core))
+                rows, _ = bench_compare.run_csv(bench_compare.pinned(cmd, args.core), env=one)
                 ms[(case, k)][rnd] = rows[0]["ms"]
     load_after = bench_guard.read_loadavg()
     print(f"load (1 min) before {load_before:.2f}, after {load_after:.2f}; {args.rounds} rounds, "
