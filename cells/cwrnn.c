@@ -93,6 +93,15 @@ static void cwrnn_backward(const Cell *cell, const real *params, const real *x, 
     const int small_x = input_is_small(X);
     if (small_x) input_grads_begin(cc->in_work, X, H);
     real *dpre_all = cc->dpre;
+    /* module k's block R[k, j >= k] again, now as stored (m rows of H - km)
+       for dpre R, packed in the memory forward's copy used: with a K of m
+       (16 in W1) these products are smaller still than forward's */
+    const real *packed[CW_MAX_MODULES];
+    for (size_t k = 0, off = 0; k < (size_t)d.g; off += (size_t)m * (H - k * m), k++) {
+        const int km = (int)k * m;
+        rec_prepare_nn(cc->r_t + off, R + (size_t)km * H + km, H, m, H - km);
+        packed[k] = cc->r_t + off;
+    }
     for (int t = T - 1; t >= 0; t--) {
         const real *h_t = cc->h + (size_t)(t + 1) * BH;
         real *dpre = dpre_all + (size_t)t * BH;
@@ -101,19 +110,28 @@ static void cwrnn_backward(const Cell *cell, const real *params, const real *x, 
         /* a resting module passes its gradient to h_{t-1} unchanged and has no
            pre-activation; a running one goes through tanh and R[k, j >= k] */
         for (int k = 0; k < d.g; k++) {
-            const int km = k * m, run = ticks(&d, k, t);
-            for (int bb = 0; bb < B; bb++) {
-                const size_t at = (size_t)bb * H + km;
-                for (int j = 0; j < m; j++) {
-                    dpre[at + j] = run ? dh[at + j] * (1 - h_t[at + j] * h_t[at + j]) : 0;
-                    dh_next[at + j] = run ? 0 : dh[at + j];
+            const int km = k * m;
+            if (ticks(&d, k, t)) {
+                for (int bb = 0; bb < B; bb++) {
+                    const size_t at = (size_t)bb * H + km;
+#pragma GCC ivdep
+                    for (int j = 0; j < m; j++) {
+                        dpre[at + j] = dh[at + j] * (1 - h_t[at + j] * h_t[at + j]);
+                        dh_next[at + j] = 0;
+                    }
+                }
+            } else {
+                for (int bb = 0; bb < B; bb++) {
+                    const size_t at = (size_t)bb * H + km;
+                    memset(dpre + at, 0, (size_t)m * sizeof(real));
+                    memcpy(dh_next + at, dh + at, (size_t)m * sizeof(real));
                 }
             }
         }
         for (int k = 0; k < d.g; k++) {
             const int km = k * m;
             if (!ticks(&d, k, t)) continue;
-            gemm(0, 0, B, H - km, m, 1, dpre + km, H, R + (size_t)km * H + km, H, 1, dh_next + km, H);
+            rec_product(dh_next + km, H, dpre + km, H, packed[k], B, m, H - km, 0);
         }
         if (small_x) input_grads_rows(cc->in_work, dpre, x + (size_t)t * B * X, B, X, H);
         else sum_rows_into(dparams + d.at.bias, dpre, B, H);

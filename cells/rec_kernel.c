@@ -62,6 +62,20 @@ void rec_prepare(real *packed, const real *R, int ldr, int K, int N) {
     }
 }
 
+void rec_prepare_nn(real *packed, const real *M, int ldm, int K, int N) {
+    if (!rec_uses_kernel()) {
+        for (int k = 0; k < K; k++)
+            for (int n = 0; n < N; n++) packed[(size_t)k * N + n] = M[(size_t)k * ldm + n];
+        return;
+    }
+    for (int j0 = 0; j0 < N; j0 += PANEL) {
+        const int w = N - j0 < PANEL ? N - j0 : PANEL;
+        real *p = packed + (size_t)K * j0;
+        for (int k = 0; k < K; k++)
+            for (int c = 0; c < w; c++) p[(size_t)k * w + c] = M[(size_t)k * ldm + j0 + c];
+    }
+}
+
 /* out (MR rows, NP full panels) += a (MR,K) times those panels; MR and NP
    constants in each instance, MR * NP * 2 <= 12 sums */
 static inline __attribute__((always_inline)) void tile(real *out, int ldo, const real *a, int lda,

@@ -17,6 +17,10 @@ int rec_uses_kernel(void);
    plainly for the GEMM */
 void rec_prepare(real *packed, const real *R, int ldr, int K, int N);
 
+/* the same for `out += a M`, M (K,N) row-major with rows ldm apart (a
+   backward's dL/dh_{t-1} = dpre R) */
+void rec_prepare_nn(real *packed, const real *M, int ldm, int K, int N);
+
 /* out (M,N, rows ldo apart) += a (M,K, rows lda apart) times the matrix
    rec_prepare packed from R (N,K); beta 0 (out overwritten) when
    overwrite is 1 */

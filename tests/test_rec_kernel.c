@@ -1,7 +1,8 @@
 /* test_rec_kernel.c: cells/rec_kernel.c's out += a R^T against a plain loop,
    over the shapes its code paths split on: rows in blocks of 6 and the 1-5
    left over, whole panels and a narrower last one, a K of 1, strides wider
-   than the rows (R's too), overwrite (beta 0), and a large R. Built into
+   than the rows (R's too), overwrite (beta 0), and a large R; and the same
+   matrix packed from its stored form by rec_prepare_nn. Built into
    both runners (tests/double includes this file), so float and double are
    both checked. */
 #include <criterion/criterion.h>
@@ -41,6 +42,17 @@ static void check(int M, int K, int N, int overwrite) {
         }
     memcpy(again, out, sizeof(real) * (size_t)M * ldo);
     rec_prepare(packed, R, ldr, K, N);
+    /* R^T as stored (K rows of N, rows ldm apart), packed by rec_prepare_nn:
+       the same packed matrix, element for element */
+    const int ldm = N + 2;
+    real *stored = malloc(sizeof(real) * (size_t)K * ldm), *packed_nn = malloc(sizeof(real) * (size_t)N * K);
+    cr_assert(stored && packed_nn, "out of memory");
+    for (int k = 0; k < K; k++)
+        for (int j = 0; j < ldm; j++) stored[(size_t)k * ldm + j] = j < N ? R[(size_t)j * ldr + k] : NAN;
+    rec_prepare_nn(packed_nn, stored, ldm, K, N);
+    cr_assert(memcmp(packed, packed_nn, sizeof(real) * (size_t)N * K) == 0,
+              "M=%d K=%d N=%d: rec_prepare_nn packs differently from rec_prepare", M, K, N);
+    free(stored), free(packed_nn);
     rec_product(out, ldo, a, lda, packed, M, K, N, overwrite);
     rec_product(again, ldo, a, lda, packed, M, K, N, overwrite);
     /* float sums of K terms of size <= 1: a few ulp of K */
