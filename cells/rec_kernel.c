@@ -17,10 +17,12 @@
    in a loop): 1.10-1.15x on W1's forward product, 1.35-1.47x on W2's, 1.0x
    on W4's matrix-vector product, 1.1-2.3x over B = 1..256 and H =
    128..1024 (R^T up to 16 MiB; W3's shape 84 against 44 GFLOP/s). On the
-   backward's dpre R it measured 0.6-1.15x, so that stays on the GEMM
-   backend. The kernel is used only where the machine has FMA; elsewhere
-   (make PORTABLE=1) rec_prepare writes R^T and rec_product calls the GEMM
-   backend. */
+   backward's dpre R it measured 0.6-1.15x, and over whole LSTM steps 0.93x
+   at W3 (2026-12-01), so the LSTM's stays on the GEMM backend; cwrnn's
+   16-deep ones, where dnnl_sgemm's cost per call dominated, take the kernel
+   on R packed as stored (rec_prepare_nn). The kernel is used only where the
+   machine has FMA; elsewhere (make PORTABLE=1) the packing functions write
+   the plain right-hand matrix and rec_product calls the GEMM backend. */
 #include "rec_kernel.h"
 #include "gemm.h"
 #include "vec_kernel.h"
